@@ -1,0 +1,52 @@
+# Two commands do all set-up on a fresh Debian machine:
+#   make run   — install what is missing, migrate, load demo data once, start web + worker
+#   make test  — the same set-up, then ruff and the whole test suite
+SHELL := /bin/bash
+PY := .venv/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Debian packages the app and its tests need: CJK fonts and harfbuzz subsetting for
+# WeasyPrint, poppler for PDF checks, Chromium for browser tests, PostgreSQL for the
+# concurrency tests, gettext for translations, pandoc for real third-party .docx files.
+APT_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 \
+	poppler-utils chromium postgresql gettext pandoc
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test setup system-packages venv migrate lint format
+run: setup
+	@$(PY) manage.py seed_demo --if-empty
+	@echo "Lanbitou on http://$(HOST):$(PORT)/  (worker running in the background)"
+	@trap 'kill 0' EXIT INT TERM; \
+		$(PY) manage.py db_worker --queue-name '*' & \
+		$(PY) manage.py runserver --noreload $(HOST):$(PORT)
+
+test: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m pytest
+
+setup: system-packages venv migrate
+
+system-packages:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages: $$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+venv: .venv/.deps-stamp
+.venv/.deps-stamp: pyproject.toml
+	@test -x $(PY) || python3.11 -m venv .venv || python3 -m venv .venv
+	@$(PY) -m pip install -q --upgrade pip >/dev/null
+	@$(PY) -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+		print('\n'.join(p['dependencies'] + p['optional-dependencies']['dev']))" > .venv/requirements.txt
+	@$(PY) -m pip install -q -r .venv/requirements.txt
+	@touch $@
+
+migrate: venv
+	@$(PY) manage.py compilemessages --ignore '.venv/*' -v 0
+	@$(PY) manage.py migrate -v 0
+
+format: venv
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .

@@ -1,0 +1,36 @@
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+
+from manuals.models import Manual, Member, Team
+
+User = get_user_model()
+
+
+class MemberInline(admin.StackedInline):
+    model = Member
+    can_delete = False
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "created_at"]
+    search_fields = ["name"]
+
+
+@admin.register(Manual)
+class ManualAdmin(admin.ModelAdmin):
+    # Tree content is edited in the app, never here: the admin would save stale nodes.
+    list_display = ["title", "owner", "team", "is_template", "archived_at", "updated_at"]
+    list_filter = ["team", "is_template"]
+    search_fields = ["title", "owner__username"]
+    readonly_fields = ["root", "template"]
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class LanbitouUserAdmin(UserAdmin):
+    inlines = [MemberInline]
+    list_display = ["username", "first_name", "last_name", "is_staff", "member__team"]

@@ -1,0 +1,321 @@
+"""Teams, manuals and their section trees.
+
+One django-mptt tree per manual: the manual points to a hidden root section whose
+children are the chapters. Every tree write goes through the functions in
+``manuals.tree`` (inside ``transaction.atomic()``, after locking the manual row).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from mptt.models import MPTTModel, TreeForeignKey
+
+from manuals.sanitize import SanitizedHTMLField
+
+TITLE_MAX_LENGTH = 200
+
+
+class Team(models.Model):
+    name = models.CharField(_("名称"), max_length=100, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("团队")
+        verbose_name_plural = _("团队")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Member(models.Model):
+    """A user's place in a team: agent or lead. Admins are Django staff users."""
+
+    class Role(models.TextChoices):
+        AGENT = "agent", _("客服")
+        LEAD = "lead", _("主管")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="member"
+    )
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="members")
+    role = models.CharField(_("角色"), max_length=10, choices=Role.choices, default=Role.AGENT)
+    display_name = models.CharField(_("显示名"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("成员")
+        verbose_name_plural = _("成员")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.user.get_full_name() or self.user.get_username()
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role == self.Role.LEAD
+
+
+def member_of(user) -> Member | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        return user.member
+    except Member.DoesNotExist:
+        return None
+
+
+class ManualQuerySet(models.QuerySet):
+    def readable_by(self, user) -> ManualQuerySet:
+        """Manuals whose outline the user may open (sections are filtered separately)."""
+        member = member_of(user)
+        if member is None:
+            return self.none()
+        return self.filter(team_id=member.team_id)
+
+    def writable_by(self, user) -> ManualQuerySet:
+        member = member_of(user)
+        if member is None:
+            return self.none()
+        own = Q(owner_id=user.pk, archived_at__isnull=True)
+        if member.is_lead:
+            # A lead curates the team's templates.
+            own |= Q(team_id=member.team_id, is_template=True, archived_at__isnull=True)
+        return self.filter(own, team_id=member.team_id)
+
+
+class Manual(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="manuals"
+    )
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="manuals")
+    title = models.CharField(_("标题"), max_length=TITLE_MAX_LENGTH)
+    root = models.OneToOneField(
+        "Section", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    is_template = models.BooleanField(_("团队模板"), default=False)
+    template = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="clones",
+        verbose_name=_("来源模板"),
+    )
+    archived_at = models.DateTimeField(_("归档时间"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ManualQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("工作手册")
+        verbose_name_plural = _("工作手册")
+        ordering = ["title", "pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def can_write(self, user) -> bool:
+        return Manual.objects.writable_by(user).filter(pk=self.pk).exists()
+
+    def live_sections(self) -> SectionQuerySet:
+        return Section.objects.filter(manual=self).live()
+
+    def outline(self, *, user=None) -> list[Section]:
+        """Chapters and subsections in tree order, loaded in one query.
+
+        With ``user`` only the sections that user may read are kept; a readable section
+        whose ancestors are hidden hangs under its nearest readable ancestor.
+        """
+        sections = Section.objects.filter(manual=self, level__gt=0).live()
+        if user is not None:
+            sections = sections.readable_by(user)
+        return list(
+            sections.only(
+                "id", "title", "kind", "visibility", "level", "lft", "rght", "tree_id", "parent_id"
+            ).order_by("lft")
+        )
+
+
+class SectionQuerySet(models.QuerySet):
+    def live(self) -> SectionQuerySet:
+        return self.filter(trashed_at__isnull=True)
+
+    def readable_by(self, user) -> SectionQuerySet:
+        """The one place that says who may read which section.
+
+        Owners read all of their own manual; a lead reads every section of their team;
+        an agent reads teammates' shared sections and the team's templates; nobody reads
+        another team's manuals.
+        """
+        member = member_of(user)
+        if member is None:
+            return self.none()
+        team_q = Q(manual__team_id=member.team_id)
+        if member.is_lead:
+            return self.filter(team_q)
+        return self.filter(
+            team_q
+            & (
+                Q(manual__owner_id=user.pk)
+                | Q(visibility=Section.Visibility.SHARED)
+                | Q(manual__is_template=True)
+            )
+        )
+
+
+class Section(MPTTModel):
+    class Kind(models.TextChoices):
+        RULE = "rule", _("规则制度")
+        RETROSPECTIVE = "retrospective", _("工作复盘")
+        PROJECT = "project", _("项目资料")
+        TOOL = "tool", _("工具学习")
+        NOTE = "note", _("笔记")
+
+    class Visibility(models.TextChoices):
+        PRIVATE = "private", _("仅自己")
+        SHARED = "shared", _("团队共享")
+
+    manual = models.ForeignKey(Manual, on_delete=models.CASCADE, related_name="sections")
+    parent = TreeForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
+    )
+    title = models.CharField(_("标题"), max_length=TITLE_MAX_LENGTH)
+    kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices, default=Kind.NOTE)
+    body = SanitizedHTMLField(_("正文"), blank=True, default="")
+    visibility = models.CharField(
+        _("可见范围"), max_length=10, choices=Visibility.choices, default=Visibility.PRIVATE
+    )
+    version = models.PositiveIntegerField(_("版本"), default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Trash: a deleted subtree stays where it was, every node stamped with the same time;
+    # ``trashed_root`` marks the node the user deleted, so restore knows what to bring back.
+    trashed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    trashed_root = models.BooleanField(default=False)
+    # Circulation: where a copied or cloned section came from.
+    origin = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="copies",
+        verbose_name=_("来源"),
+    )
+    origin_note = models.CharField(max_length=300, blank=True, default="")
+    copied_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SectionQuerySet.as_manager()
+
+    class MPTTMeta:
+        order_insertion_by: list[str] = []
+
+    class Meta:
+        verbose_name = _("章节")
+        verbose_name_plural = _("章节")
+        constraints = [
+            # A corrupt nested set must fail loudly, not render a scrambled outline.
+            models.CheckConstraint(condition=Q(lft__gte=1), name="section_lft_positive"),
+            models.CheckConstraint(condition=Q(rght__gt=F("lft")), name="section_rght_after_lft"),
+            models.CheckConstraint(condition=Q(level__gte=0), name="section_level_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(parent__isnull=True, level=0) | Q(parent__isnull=False, level__gt=0),
+                name="section_root_iff_level_zero",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_root(self) -> bool:
+        return self.parent_id is None
+
+    def readable_by(self, user) -> bool:
+        return Section.objects.readable_by(user).filter(pk=self.pk).exists()
+
+
+class Revision(models.Model):
+    """The state of a section after one save; restore writes a new revision."""
+
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="revisions")
+    version = models.PositiveIntegerField()
+    title = models.CharField(max_length=TITLE_MAX_LENGTH)
+    kind = models.CharField(max_length=20, choices=Section.Kind.choices)
+    visibility = models.CharField(max_length=10, choices=Section.Visibility.choices)
+    body = SanitizedHTMLField(blank=True, default="")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    note = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["section", "version"], name="revision_unique_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.section_id} v{self.version}"
+
+
+class TreeLock(models.Model):
+    """One row, locked before creating a new tree: django-mptt picks the next tree_id
+    as max+1, which two concurrent transactions would otherwise both take."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="treelock_singleton")]
+
+
+def image_upload_path(instance: Image, filename: str) -> str:
+    return f"manuals/{instance.manual_id}/images/{filename}"
+
+
+class Image(models.Model):
+    """A picture in a manual's library, already checked and normalised (see manuals.images).
+
+    Served only through a permission-checked view, never straight from MEDIA_URL.
+    """
+
+    class Purpose(models.TextChoices):
+        SECTION = "section", _("正文图片")
+        COVER = "cover", _("封面照片")
+        ILLUSTRATION = "illustration", _("插画")
+
+    manual = models.ForeignKey(Manual, on_delete=models.CASCADE, related_name="images")
+    file = models.FileField(upload_to=image_upload_path, max_length=255)
+    thumbnail = models.FileField(upload_to=image_upload_path, max_length=255, blank=True)
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.SECTION)
+    caption = models.CharField(_("图注"), max_length=200, blank=True, default="")
+    original_name = models.CharField(max_length=255, blank=True, default="")
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("图片")
+        verbose_name_plural = _("图片")
+
+    def __str__(self) -> str:
+        return self.original_name or self.file.name

@@ -1,0 +1,317 @@
+"""Every write to a manual's tree goes through here.
+
+django-mptt keeps lft/rght in the rows and computes moves from the values on the Python
+objects it is given, so a stale object or two concurrent writers corrupt the tree. Each
+function therefore runs in ``transaction.atomic()``, locks the manual row first (and the
+global TreeLock before a new tree is made) and reloads every node it touches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from manuals.models import TITLE_MAX_LENGTH, Manual, Revision, Section, Team, TreeLock
+
+# Word stops at 9 heading levels; a manual deeper than this is a mistake, not an outline.
+MAX_DEPTH = 32
+POSITIONS = {"first-child", "last-child", "left", "right"}
+
+
+class TreeError(Exception):
+    """A tree change that was refused; the message is for the user."""
+
+
+class EditConflict(Exception):
+    """The section changed since the editor loaded it."""
+
+    def __init__(self, current: Section):
+        super().__init__(_("这一节在你编辑期间已被修改，请对比后再保存。"))
+        self.current = current
+
+
+@dataclass(frozen=True)
+class SectionContent:
+    title: str
+    body: str = ""
+    kind: str = Section.Kind.NOTE
+    visibility: str = Section.Visibility.PRIVATE
+
+
+def clean_title(title: str | None) -> str:
+    title = " ".join((title or "").split())
+    if not title:
+        raise TreeError(_("标题不能为空。"))
+    if len(title) > TITLE_MAX_LENGTH:
+        raise TreeError(
+            _("标题太长：最多 %(max)d 个字符，现在是 %(n)d 个。")
+            % {"max": TITLE_MAX_LENGTH, "n": len(title)}
+        )
+    return title
+
+
+def lock_manual(manual_id: int) -> Manual:
+    return Manual.objects.select_for_update().get(pk=manual_id)
+
+
+def _fresh(section_id: int) -> Section:
+    return Section.objects.get(pk=section_id)
+
+
+def _check_writable(manual: Manual, user) -> None:
+    if user is not None and not manual.can_write(user):
+        raise TreeError(_("你不能修改这本手册。"))
+
+
+def _record_revision(section: Section, *, user, note: str = "") -> Revision:
+    return Revision.objects.create(
+        section=section,
+        version=section.version,
+        title=section.title,
+        kind=section.kind,
+        visibility=section.visibility,
+        body=section.body,
+        author=user,
+        note=note,
+        created_at=section.updated_at,
+    )
+
+
+def create_manual(
+    *, owner, title: str, team: Team | None = None, is_template: bool = False
+) -> Manual:
+    title = clean_title(title)
+    team = team or owner.member.team
+    with transaction.atomic():
+        TreeLock.objects.get_or_create(pk=1)
+        TreeLock.objects.select_for_update().get(pk=1)
+        manual = Manual.objects.create(owner=owner, team=team, title=title, is_template=is_template)
+        root = Section.objects.create(
+            manual=manual, parent=None, title=title, visibility=Section.Visibility.SHARED
+        )
+        manual.root = root
+        manual.save(update_fields=["root"])
+    return manual
+
+
+def _target_depth_ok(target: Section, position: str, subtree_height: int) -> None:
+    new_level = target.level + 1 if position in {"first-child", "last-child"} else target.level
+    if new_level + subtree_height > MAX_DEPTH:
+        raise TreeError(_("层级太深：手册最多 %(max)d 级标题。") % {"max": MAX_DEPTH})
+
+
+def add_section(
+    *,
+    manual: Manual,
+    target: Section | None = None,
+    position: str = "last-child",
+    content: SectionContent,
+    user=None,
+) -> Section:
+    """Add a section relative to ``target`` (default: last chapter of the manual)."""
+    if position not in POSITIONS:
+        raise TreeError(_("未知的位置。"))
+    title = clean_title(content.title)
+    with transaction.atomic():
+        manual = lock_manual(manual.pk)
+        _check_writable(manual, user)
+        target = _fresh(target.pk if target is not None else manual.root_id)
+        if target.manual_id != manual.pk or target.trashed_at is not None:
+            raise TreeError(_("目标章节不在这本手册里。"))
+        if target.is_root and position in {"left", "right"}:
+            raise TreeError(_("不能在手册根节点旁边添加章节。"))
+        _target_depth_ok(target, position, 0)
+        now = timezone.now()
+        section = Section(
+            manual=manual,
+            title=title,
+            body=content.body,
+            kind=content.kind,
+            visibility=content.visibility,
+            created_at=now,
+            updated_at=now,
+            updated_by=user,
+        )
+        section.insert_at(target, position=position, save=True)
+        section.refresh_from_db()
+        _record_revision(section, user=user, note=_("新建"))
+    return section
+
+
+def move_section(*, section: Section, target: Section, position: str, user=None) -> Section:
+    """Move a section with its whole subtree next to or under ``target``."""
+    if position not in POSITIONS:
+        raise TreeError(_("未知的位置。"))
+    with transaction.atomic():
+        manual = lock_manual(section.manual_id)
+        _check_writable(manual, user)
+        section, target = _fresh(section.pk), _fresh(target.pk)
+        if section.is_root:
+            raise TreeError(_("手册根节点不能移动。"))
+        if target.manual_id != section.manual_id:
+            raise TreeError(_("只能在同一本手册里移动章节。"))
+        if section.trashed_at is not None or target.trashed_at is not None:
+            raise TreeError(_("回收站里的章节不能移动。"))
+        if target.is_root and position in {"left", "right"}:
+            raise TreeError(_("章节不能移到手册根节点旁边。"))
+        if section.lft <= target.lft and target.rght <= section.rght:
+            raise TreeError(_("不能把章节移到它自己或它的子章节下面。"))
+        height = _subtree_height(section)
+        _target_depth_ok(target, position, height)
+        section.move_to(target, position)
+        Section.objects.filter(pk=section.pk).update(updated_by=user)
+    return _fresh(section.pk)
+
+
+def _subtree_height(section: Section) -> int:
+    deepest = (
+        Section.objects.filter(
+            tree_id=section.tree_id, lft__gte=section.lft, rght__lte=section.rght
+        )
+        .order_by("-level")
+        .values_list("level", flat=True)
+        .first()
+    )
+    return (deepest or section.level) - section.level
+
+
+def _siblings(section: Section):
+    return Section.objects.filter(
+        tree_id=section.tree_id, parent_id=section.parent_id, trashed_at__isnull=True
+    ).order_by("lft")
+
+
+def shift_section(*, section: Section, direction: str, user=None) -> Section:
+    """Keyboard/button moves: up, down, indent (under the previous sibling), outdent."""
+    section = _fresh(section.pk)
+    if section.is_root:
+        raise TreeError(_("手册根节点不能移动。"))
+    siblings = list(_siblings(section))
+    index = next(i for i, s in enumerate(siblings) if s.pk == section.pk)
+    if direction == "up":
+        if index == 0:
+            raise TreeError(_("已经是第一个了。"))
+        return move_section(section=section, target=siblings[index - 1], position="left", user=user)
+    if direction == "down":
+        if index == len(siblings) - 1:
+            raise TreeError(_("已经是最后一个了。"))
+        return move_section(
+            section=section, target=siblings[index + 1], position="right", user=user
+        )
+    if direction == "indent":
+        if index == 0:
+            raise TreeError(_("前面没有同级章节，无法降级。"))
+        return move_section(
+            section=section, target=siblings[index - 1], position="last-child", user=user
+        )
+    if direction == "outdent":
+        parent = _fresh(section.parent_id)
+        if parent.is_root:
+            raise TreeError(_("已经是一级章节了。"))
+        return move_section(section=section, target=parent, position="right", user=user)
+    raise TreeError(_("未知的移动方向。"))
+
+
+def save_section_content(
+    *, section: Section, expected_version: int, content: SectionContent, user=None, note=""
+) -> Section:
+    """Save an edit unless someone saved since ``expected_version`` (then EditConflict)."""
+    title = clean_title(content.title)
+    with transaction.atomic():
+        manual = lock_manual(section.manual_id)
+        _check_writable(manual, user)
+        section = _fresh(section.pk)
+        if section.trashed_at is not None:
+            raise TreeError(_("这一节在回收站里，请先恢复。"))
+        if section.version != expected_version:
+            raise EditConflict(section)
+        section.title = title
+        section.body = content.body
+        section.kind = content.kind
+        section.visibility = content.visibility
+        section.version += 1
+        section.updated_at = timezone.now()
+        section.updated_by = user
+        section.save(
+            update_fields=["title", "body", "kind", "visibility", "version", "updated_at",
+                           "updated_by"]
+        )  # fmt: skip
+        section.refresh_from_db(fields=["body"])
+        _record_revision(section, user=user, note=note)
+        if section.is_root:
+            Manual.objects.filter(pk=manual.pk).update(title=title, updated_at=section.updated_at)
+    return section
+
+
+def restore_revision(*, revision: Revision, expected_version: int, user=None) -> Section:
+    content = SectionContent(
+        title=revision.title, body=revision.body, kind=revision.kind, visibility=revision.visibility
+    )
+    return save_section_content(
+        section=revision.section,
+        expected_version=expected_version,
+        content=content,
+        user=user,
+        note=_("恢复自版本 %(v)d") % {"v": revision.version},
+    )
+
+
+def trash_section(*, section: Section, user=None) -> Section:
+    """Move a section and its subtree to the trash; it keeps its place in the tree."""
+    with transaction.atomic():
+        manual = lock_manual(section.manual_id)
+        _check_writable(manual, user)
+        section = _fresh(section.pk)
+        if section.is_root:
+            raise TreeError(_("手册根节点不能删除。"))
+        if section.trashed_at is not None:
+            raise TreeError(_("这一节已经在回收站里了。"))
+        now = timezone.now()
+        Section.objects.filter(
+            tree_id=section.tree_id,
+            lft__gte=section.lft,
+            rght__lte=section.rght,
+            trashed_at__isnull=True,
+        ).update(trashed_at=now, updated_by=user)
+        Section.objects.filter(pk=section.pk).update(trashed_root=True)
+    return _fresh(section.pk)
+
+
+def restore_section(*, section: Section, user=None) -> Section:
+    """Bring a trashed subtree back where it was, or to the end if that place is gone."""
+    with transaction.atomic():
+        manual = lock_manual(section.manual_id)
+        _check_writable(manual, user)
+        section = _fresh(section.pk)
+        if not section.trashed_root:
+            raise TreeError(_("这一节不在回收站里。"))
+        parent_gone = Section.objects.filter(
+            tree_id=section.tree_id,
+            lft__lt=section.lft,
+            rght__gt=section.rght,
+            trashed_at__isnull=False,
+        ).exists()
+        if parent_gone:
+            section.move_to(_fresh(manual.root_id), "last-child")
+            section = _fresh(section.pk)
+        Section.objects.filter(
+            tree_id=section.tree_id,
+            lft__gte=section.lft,
+            rght__lte=section.rght,
+            trashed_at=section.trashed_at,
+        ).update(trashed_at=None, trashed_root=False, updated_by=user)
+    return _fresh(section.pk)
+
+
+def purge_section(*, section: Section, user=None) -> None:
+    """Delete a trashed subtree for good (only from the trash)."""
+    with transaction.atomic():
+        manual = lock_manual(section.manual_id)
+        _check_writable(manual, user)
+        section = _fresh(section.pk)
+        if not section.trashed_root:
+            raise TreeError(_("只能永久删除回收站里的章节。"))
+        section.delete()

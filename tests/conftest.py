@@ -1,0 +1,90 @@
+"""Fixture users that read like a story.
+
+alice (agent, owns a manual), bob (agent, same team), lena (team lead),
+carol (agent in another team).
+"""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from manuals.models import Member, Section, Team
+from manuals.tree import SectionContent, add_section, create_manual
+
+PASSWORD = "lanbitou-test-pw"
+
+
+def make_user(username: str, team: Team, role: str = Member.Role.AGENT, name: str = ""):
+    user = get_user_model().objects.create_user(username=username, password=PASSWORD)
+    Member.objects.create(user=user, team=team, role=role, display_name=name)
+    return user
+
+
+@pytest.fixture
+def team(db):
+    return Team.objects.create(name="售后一组")
+
+
+@pytest.fixture
+def other_team(db):
+    return Team.objects.create(name="售前二组")
+
+
+@pytest.fixture
+def alice(team):
+    return make_user("alice", team, name="王丽")
+
+
+@pytest.fixture
+def bob(team):
+    return make_user("bob", team, name="李波")
+
+
+@pytest.fixture
+def lena(team):
+    return make_user("lena", team, Member.Role.LEAD, name="陈娜")
+
+
+@pytest.fixture
+def carol(other_team):
+    return make_user("carol", other_team, name="赵可")
+
+
+def build_manual(owner, title, outline):
+    """outline: list of (title, children) tuples; returns the manual."""
+    manual = create_manual(owner=owner, title=title)
+
+    def add(parent, items):
+        for item_title, children in items:
+            section = add_section(
+                manual=manual,
+                target=parent,
+                content=SectionContent(title=item_title, body=f"<p>{item_title}的内容</p>"),
+            )
+            add(section, children)
+
+    add(None, outline)
+    manual.refresh_from_db()
+    return manual
+
+
+@pytest.fixture
+def alice_manual(alice):
+    return build_manual(
+        alice,
+        "王丽的工作手册",
+        [
+            ("管理制度", [("考勤制度", []), ("质检标准", [])]),
+            ("工作复盘", [("2024-03 退款纠纷", [("客户情绪", []), ("我的处理", [])])]),
+            ("项目资料", []),
+            ("学习工具", []),
+        ],
+    )
+
+
+@pytest.fixture
+def bob_manual(bob):
+    return build_manual(bob, "李波的工作手册", [("管理制度", [("请假流程", [])])])
+
+
+def section_titled(manual, title) -> Section:
+    return Section.objects.get(manual=manual, title=title)
