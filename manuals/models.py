@@ -282,6 +282,9 @@ class TreeLock(models.Model):
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(id=1), name="treelock_singleton")]
 
+    def __str__(self) -> str:
+        return "tree lock"
+
 
 def image_upload_path(instance: Image, filename: str) -> str:
     return f"manuals/{instance.manual_id}/images/{filename}"

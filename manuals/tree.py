@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from manuals.models import TITLE_MAX_LENGTH, Manual, Revision, Section, Team, TreeLock
+from manuals.signals import sections_changed, sections_deleted
 
 # Word stops at 9 heading levels; a manual deeper than this is a mistake, not an outline.
 MAX_DEPTH = 32
@@ -55,6 +56,18 @@ def clean_title(title: str | None) -> str:
 
 def lock_manual(manual_id: int) -> Manual:
     return Manual.objects.select_for_update().get(pk=manual_id)
+
+
+def notify_changed(manual_id: int, section_ids: list[int] | None) -> None:
+    sections_changed.send(sender=Section, manual_id=manual_id, section_ids=section_ids)
+
+
+def _subtree_ids(section: Section) -> list[int]:
+    return list(
+        Section.objects.filter(
+            tree_id=section.tree_id, lft__gte=section.lft, rght__lte=section.rght
+        ).values_list("id", flat=True)
+    )
 
 
 def _fresh(section_id: int) -> Section:
@@ -138,6 +151,7 @@ def add_section(
         section.insert_at(target, position=position, save=True)
         section.refresh_from_db()
         _record_revision(section, user=user, note=_("新建"))
+        notify_changed(manual.pk, [section.pk])
     return section
 
 
@@ -163,6 +177,8 @@ def move_section(*, section: Section, target: Section, position: str, user=None)
         _target_depth_ok(target, position, height)
         section.move_to(target, position)
         Section.objects.filter(pk=section.pk).update(updated_by=user)
+        # Paths of the whole subtree changed.
+        notify_changed(manual.pk, _subtree_ids(_fresh(section.pk)))
     return _fresh(section.pk)
 
 
@@ -243,6 +259,9 @@ def save_section_content(
         _record_revision(section, user=user, note=note)
         if section.is_root:
             Manual.objects.filter(pk=manual.pk).update(title=title, updated_at=section.updated_at)
+            notify_changed(manual.pk, None)
+        else:
+            notify_changed(manual.pk, _subtree_ids(section))
     return section
 
 
@@ -277,6 +296,7 @@ def trash_section(*, section: Section, user=None) -> Section:
             trashed_at__isnull=True,
         ).update(trashed_at=now, updated_by=user)
         Section.objects.filter(pk=section.pk).update(trashed_root=True)
+        notify_changed(manual.pk, _subtree_ids(section))
     return _fresh(section.pk)
 
 
@@ -303,6 +323,7 @@ def restore_section(*, section: Section, user=None) -> Section:
             rght__lte=section.rght,
             trashed_at=section.trashed_at,
         ).update(trashed_at=None, trashed_root=False, updated_by=user)
+        notify_changed(manual.pk, _subtree_ids(section))
     return _fresh(section.pk)
 
 
@@ -314,4 +335,6 @@ def purge_section(*, section: Section, user=None) -> None:
         section = _fresh(section.pk)
         if not section.trashed_root:
             raise TreeError(_("只能永久删除回收站里的章节。"))
+        deleted_ids = _subtree_ids(section)
         section.delete()
+        sections_deleted.send(sender=Section, manual_id=manual.pk, section_ids=deleted_ids)
