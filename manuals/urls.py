@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.i18n import JavaScriptCatalog
 
-from manuals import views
+from manuals import image_views, views
 
 app_name = "manuals"
 
@@ -28,4 +28,8 @@ urlpatterns = [
     ),
     # The editor's toolbar strings (window.gettext) in the user's language.
     path("jsi18n/", JavaScriptCatalog.as_view(packages=["manuals"]), name="jsi18n"),
+    path("images/<int:image_id>/", image_views.image, name="image"),
+    path("images/<int:image_id>/thumb/", image_views.image_thumb, name="image_thumb"),
+    path("manual/<int:manual_id>/images/", image_views.image_library, name="image_library"),
+    path("manual/<int:manual_id>/images/upload/", image_views.image_upload, name="image_upload"),
 ]
