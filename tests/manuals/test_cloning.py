@@ -198,3 +198,13 @@ def test_clone_view_makes_a_manual_for_the_user(client, template, bob):
 def test_start_needs_a_login(client):
     response = client.post(reverse("manuals:start_manual"))
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_the_demo_team_has_the_default_template_to_start_from(db):
+    call_command("seed_demo", stdout=io.StringIO())
+    template = Manual.objects.get(team__name="售后一组", is_template=True)
+    assert template.owner.username == "lena"
+    assert "每日工作记录" in [t for _l, t, _k in outline_of(template)]
+    call_command("clone_template", str(template.pk), "--owner", "chen", stdout=io.StringIO())
+    assert Manual.objects.filter(owner__username="chen", template=template).exists()
+    assert check_trees() == []
