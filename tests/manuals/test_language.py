@@ -9,7 +9,6 @@ def test_chinese_is_the_default_even_for_an_english_browser(client, alice):
     assert "我的工作手册" in response.content.decode()
 
 
-
 def test_choosing_english_is_remembered(client, alice):
     client.force_login(alice)
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
