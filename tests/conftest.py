@@ -88,3 +88,10 @@ def bob_manual(bob):
 
 def section_titled(manual, title) -> Section:
     return Section.objects.get(manual=manual, title=title)
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path_factory):
+    """Uploaded files of one test never land in var/ or leak into another test."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+    return settings.MEDIA_ROOT
