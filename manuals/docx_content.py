@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import html
 import posixpath
+import re
 from collections import Counter
 
 from django.utils.translation import gettext as _
@@ -31,6 +32,7 @@ CODE_STYLES = {"source code", "html preformatted", "code", "代码", "plain text
 QUOTE_STYLES = {"quote", "intense quote", "block text", "引用", "明显引用"}
 CODE_CHAR_STYLES = {"verbatimchar", "html code", "code char"}
 OFF = {"0", "false", "off", "none"}
+LIST_STYLE = re.compile(r"^list (?:bullet|number)(?: (\d))?$")
 INLINE_CONTAINERS = {"ins", "smartTag", "customXml", "fldSimple", "moveTo", "dir", "bdo"}
 
 
@@ -311,6 +313,9 @@ class BodyWriter:
         elif style_id in self.style_numbering:
             num_id, ilvl = self.style_numbering[style_id]
         name = self.levels.name(style_id)
+        nested = LIST_STYLE.match(name)
+        if num is None and nested and nested.group(1):
+            ilvl = int(nested.group(1)) - 1  # "List Bullet 2" is the second level
         if num_id is None or num_id == "0":
             if name.startswith("list bullet"):
                 return "ul", 0
@@ -334,6 +339,10 @@ class BodyWriter:
         elif name in CODE_STYLES:
             self.close_lists()
             self.pre.append(content)
+        elif not content and p.find(f"{w('pPr')}/{w('pBdr')}/{w('bottom')}") is not None:
+            self.close_lists()
+            self._flush_pre()
+            self.out.append("<hr>")
         elif content:
             self.close_lists()
             self._flush_pre()
@@ -393,8 +402,11 @@ class BodyWriter:
                         merging[column]["rowspan"] += 1
                         column += span
                         continue
+                content = self._cell(tc)
+                if header and content.startswith("<strong>") and content.count("<strong>") == 1:
+                    content = content.removeprefix("<strong>").removesuffix("</strong>")
                 cell = {"tag": "th" if header else "td", "colspan": span, "rowspan": 1,
-                        "html": self._cell(tc)}  # fmt: skip
+                        "html": content}  # fmt: skip
                 if vmerge is not None:
                     merging[column] = cell
                 else:

@@ -29,7 +29,7 @@ MAX_RATIO = 200
 HEADING_NAME = re.compile(
     r"^(?:heading|标题|標題|titre|überschrift|título|titolo|заголовок|見出し|제목)\s*([1-9])$"
 )
-TOC_NAME = re.compile(r"^(?:toc|目录|目錄)\s*[1-9]$")
+TOC_NAME = re.compile(r"^(?:(?:toc|目录|目錄)\s*[1-9]|toc heading|目录标题)$")
 TITLE_NAMES = {"title", "标题", "標題"}
 
 
@@ -121,6 +121,10 @@ def open_docx(path: Path):
         ) from error
     except (PackageNotFoundError, KeyError, zipfile.BadZipFile, etree.XMLSyntaxError) as error:
         raise ImportRefused(_("文档已损坏，无法读取（%(error)s）。") % {"error": error}) from error
+    except Exception as error:  # python-docx meets hostile XML with arbitrary errors
+        raise ImportRefused(
+            _("文档已损坏或结构不完整，无法读取。请在 Word 里打开并另存为 .docx 后再试。")
+        ) from error
 
 
 class StyleLevels:
@@ -176,6 +180,12 @@ class StyleLevels:
         return bool(TOC_NAME.match(self.name(style_id)))
 
 
+def _is_toc_field(p) -> bool:
+    return any(
+        (text.text or "").strip().upper().startswith("TOC") for text in p.iter(w("instrText"))
+    )
+
+
 def _style_id(p) -> str | None:
     style = p.find(f"{w('pPr')}/{w('pStyle')}")
     return style.get(W + "val") if style is not None else None
@@ -210,6 +220,17 @@ def _blocks(container, parsed: ParsedDocument):
 
 def read_docx(path: Path, *, name: str) -> ParsedDocument:
     document = open_docx(path)
+    try:
+        return _outline(document, name)
+    except ImportRefused:
+        raise
+    except (ValueError, KeyError, AttributeError, TypeError, etree.LxmlError) as error:
+        raise ImportRefused(
+            _("文档内容有不符合 Word 格式的地方，无法读取。请在 Word 里打开并另存为 .docx 后再试。")
+        ) from error
+
+
+def _outline(document, name: str) -> ParsedDocument:
     levels = StyleLevels(document)
     fallback_title = (document.core_properties.title or "").strip() or Path(name).stem
     parsed = ParsedDocument(source="docx", title=fallback_title, sections=[])
@@ -231,7 +252,7 @@ def read_docx(path: Path, *, name: str) -> ParsedDocument:
             writer.table(block)
             continue
         style_id = _style_id(block)
-        if levels.is_toc(style_id):
+        if levels.is_toc(style_id) or _is_toc_field(block):
             parsed.warn(_("已跳过文档里原有的目录；导出 Word 时会重新生成目录。"))
             continue
         level = paragraph_level(block, levels)

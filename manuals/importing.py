@@ -162,6 +162,9 @@ def _store_images(
     from manuals.images import ImageRejected, store_image
 
     stored: dict[str, Image] = {}
+    # store_image hands back an existing row for a picture the manual already has: only
+    # files this import wrote may be removed if it fails.
+    existing = set(Image.objects.filter(manual=manual).values_list("pk", flat=True))
     total = len(parsed.images)
     for done, pending in enumerate(parsed.images.values(), start=1):
         try:
@@ -178,7 +181,8 @@ def _store_images(
                 _("图片 %(name)s 未导入：%(reason)s") % {"name": pending.name, "reason": refused}
             )
             continue
-        stored_files.extend(f.name for f in (image.file, image.thumbnail) if f)
+        if image.pk not in existing:
+            stored_files.extend(f.name for f in (image.file, image.thumbnail) if f)
         stored[pending.key] = image
         if progress:
             progress("images", done, total)
