@@ -10,6 +10,7 @@ that every child knows its parent's id. Like every tree write it runs inside
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -199,6 +200,15 @@ def _preparer(field: models.Field):
     return None  # ints, strings, booleans, foreign key ids: passed as they are
 
 
+def _max_query_params() -> int:
+    """Parameters one statement may carry: SQLite's real compiled-in limit (Django assumes
+    the 999 of very old builds), PostgreSQL's 65,535."""
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    return connection.features.max_query_params or 65535
+
+
 def _insert_values(model: type[models.Model], attnames: list[str], rows: list[tuple]) -> list:
     """INSERT ``rows`` (values in ``attnames`` order) in multi-row statements; returns the
     new primary keys in order.
@@ -221,7 +231,7 @@ def _insert_values(model: type[models.Model], attnames: list[str], rows: list[tu
         + ") VALUES "
     )
     row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    per_statement = max(1, min(500, (connection.features.max_query_params or 999) // len(fields)))
+    per_statement = max(1, min(1000, _max_query_params() // len(fields)))
     ids: list = []
     with connection.cursor() as cursor:
         for start in range(0, len(rows), per_statement):
