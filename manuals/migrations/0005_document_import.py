@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('manuals', '0003_template_sync_and_handover'),
+        ('manuals', '0004_excellent_case'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
