@@ -462,3 +462,22 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.title}"
+
+
+class ExcellentCase(models.Model):
+    """A section a lead marked as 优秀案例, for training and quality scoring."""
+
+    section = models.OneToOneField(Section, on_delete=models.CASCADE, related_name="excellent")
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    note = models.CharField(_("推荐理由"), max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("优秀案例")
+        verbose_name_plural = _("优秀案例")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return str(self.section)

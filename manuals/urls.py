@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("manual/new/", views.new_manual, name="new_manual"),
     path("team/", views.team_dashboard, name="team"),
+    path("cases/", views.casebook, name="casebook"),
     path("manual/<int:manual_id>/", views.manual_detail, name="manual"),
     path("manual/<int:manual_id>/sections/add/", views.add_section, name="add_section"),
     path("manual/<int:manual_id>/trash/", views.trash, name="trash"),
@@ -22,6 +23,7 @@ urlpatterns = [
     path(section + "restore/", views.restore_section, name="restore_section"),
     path(section + "purge/", views.purge_section, name="purge_section"),
     path(section + "history/", views.history, name="history"),
+    path(section + "excellent/", views.mark_case, name="mark_case"),
     path(
         section + "history/<int:version>/restore/",
         views.restore_revision,
