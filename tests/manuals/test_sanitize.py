@@ -2,6 +2,8 @@
 QuerySet.update(), bulk_update(), and revisions alike; good rich text survives."""
 
 import pytest
+from django.db.models import F, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from manuals.models import Revision, Section
@@ -135,3 +137,21 @@ def test_an_emptied_editor_stores_an_empty_body(alice_manual, alice):
         user=alice,
     )
     assert stored_body(saved.pk) == ""
+
+
+def test_update_with_a_value_expression_cleans_the_body(alice_manual):
+    section = section_titled(alice_manual, "考勤制度")
+    Section.objects.filter(pk=section.pk).update(body=Value(HOSTILE["script"]))
+    assert_clean(stored_body(section.pk))
+    Revision.objects.filter(section=section).update(body=Value(HOSTILE["iframe"]))
+    assert_clean(Revision.objects.filter(section=section).first().body)
+
+
+def test_update_refuses_expressions_that_could_assemble_markup(alice_manual):
+    section = section_titled(alice_manual, "考勤制度")
+    before = stored_body(section.pk)
+    with pytest.raises(TypeError, match="sanitised"):
+        Section.objects.filter(pk=section.pk).update(
+            body=Concat(F("body"), Value("<scr"), Value("ipt>steal()</script>"))
+        )
+    assert stored_body(section.pk) == before
