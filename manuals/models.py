@@ -466,6 +466,64 @@ class Activity(models.Model):
         return f"{self.get_kind_display()} {self.title}"
 
 
+class DocumentImportQuerySet(models.QuerySet):
+    def of(self, user) -> DocumentImportQuerySet:
+        """A person sees only their own uploads."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(owner_id=user.pk)
+
+
+class DocumentImport(models.Model):
+    """One upload on its way into a manual: analysed, previewed, then imported or cancelled.
+
+    The file waits in the media storage (never served) until the import ends.
+    """
+
+    class Status(models.TextChoices):
+        ANALYSING = "analysing", _("正在分析")
+        READY = "ready", _("等待确认")
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("正在导入")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+        CANCELLED = "cancelled", _("已取消")
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="document_imports"
+    )
+    file = models.FileField(upload_to="imports/%Y/%m/", max_length=255, blank=True)
+    original_name = models.CharField(max_length=255)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ANALYSING)
+    summary = models.JSONField(default=dict, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True, default="")
+    title = models.CharField(max_length=TITLE_MAX_LENGTH, blank=True, default="")
+    target = models.ForeignKey(
+        Section, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    manual = models.ForeignKey(
+        Manual, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DocumentImportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("文档导入")
+        verbose_name_plural = _("文档导入")
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED}
+
+
 class ExcellentCase(models.Model):
     """A section a lead marked as 优秀案例, for training and quality scoring."""
 
