@@ -235,6 +235,19 @@ class Section(MPTTModel):
                 condition=Q(parent__isnull=True, level=0) | Q(parent__isnull=False, level__gt=0),
                 name="section_root_iff_level_zero",
             ),
+            # On PostgreSQL two nodes can never share a bound. Checked at commit, because
+            # django-mptt shifts bounds through intermediate states inside one transaction.
+            # SQLite has no deferrable constraints: there check_trees is the safety net.
+            models.UniqueConstraint(
+                fields=["tree_id", "lft"],
+                name="section_unique_lft",
+                deferrable=models.Deferrable.DEFERRED,
+            ),
+            models.UniqueConstraint(
+                fields=["tree_id", "rght"],
+                name="section_unique_rght",
+                deferrable=models.Deferrable.DEFERRED,
+            ),
         ]
 
     def __str__(self) -> str:
