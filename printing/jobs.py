@@ -121,9 +121,7 @@ def run_edition(*, edition_id: int, time_limit: int | None = None) -> str:
     except PrintError as error:
         _fail(edition_id, str(error))
         return Edition.Status.FAILED
-    relative = (
-        f"{edition.manual_id}/edition-{edition.pk}-{timezone.localdate():%Y%m%d}.pdf"
-    )
+    relative = f"{edition.manual_id}/edition-{edition.pk}-{timezone.localdate():%Y%m%d}.pdf"
     out = Path(settings.EDITIONS_DIR) / relative
     with tempfile.TemporaryDirectory(prefix="lanbitou-print-") as tmp:
         spec = Path(tmp) / "booklet.pickle"

@@ -161,4 +161,3 @@ class PrintSchedule(models.Model):
     def due(now=None):
         now = now or timezone.now()
         return PrintSchedule.objects.filter(enabled=True, next_run_at__lte=now)
-
