@@ -36,7 +36,8 @@ from printing.models import Edition, PrintSchedule, Scope
 from printing.render import cache_dir, render_booklet_pdf, workers
 
 TIME_LIMIT = getattr(settings, "LANBITOU_PRINT_TIME_LIMIT", 900)  # seconds
-MEMORY_LIMIT_MB = getattr(settings, "LANBITOU_PRINT_MEMORY_MB", 2048)  # per process
+# Resident memory of the render process and its chapter workers together.
+MEMORY_LIMIT_MB = getattr(settings, "LANBITOU_PRINT_MEMORY_MB", 1536)
 
 
 def may_print_everything(manual: Manual, user) -> bool:
@@ -46,7 +47,9 @@ def may_print_everything(manual: Manual, user) -> bool:
     return manual.owner_id == user.pk or member.is_lead
 
 
-def request_edition(*, manual: Manual, user, options: BookletOptions) -> tuple[Edition, bool]:
+def request_edition(
+    *, manual: Manual, user, options: BookletOptions, schedule: PrintSchedule | None = None
+) -> tuple[Edition, bool]:
     """Queue an edition, or return the same one already queued (False) — never two at once.
 
     Raises PrintError when there is nothing to print.
@@ -66,6 +69,7 @@ def request_edition(*, manual: Manual, user, options: BookletOptions) -> tuple[E
             scope=options.scope,
             subtree_id=options.subtree_id,
             image_style=options.image_style,
+            schedule=schedule,
         )
         running = Edition.objects.active().filter(edition.same_options()).first()
         if running is not None:
@@ -156,8 +160,11 @@ def _fail(edition_id: int, reason: str) -> None:
 
 
 def _run_child(edition_id: int, spec: Path, time_limit: int) -> dict:
+    # The address-space limit is only a backstop against a runaway allocation; the real
+    # limit is the resident memory of the whole process tree, watched below.
+    backstop = max(3 * MEMORY_LIMIT_MB, 2048)
     command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "render_booklet",
-               str(spec), "--memory-mb", str(MEMORY_LIMIT_MB)]  # fmt: skip
+               str(spec), "--memory-mb", str(backstop)]  # fmt: skip
     child = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True, cwd=settings.BASE_DIR,
@@ -184,6 +191,11 @@ def _run_child(edition_id: int, spec: Path, time_limit: int) -> dict:
             outcome.update({k: v for k, v in message.items() if k not in {"progress", "note"}})
         if finished:
             break
+        if tree_rss_mb(child.pid) > MEMORY_LIMIT_MB:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+            return {"error": _("超出内存限制（%(n)d MB），已停止。请分章节打印或联系管理员。")
+                    % {"n": MEMORY_LIMIT_MB}}  # fmt: skip
         if time.monotonic() > deadline:
             os.killpg(child.pid, signal.SIGKILL)
             child.wait()
@@ -202,6 +214,31 @@ def _run_child(edition_id: int, spec: Path, time_limit: int) -> dict:
                 % {"n": MEMORY_LIMIT_MB}}  # fmt: skip
     last = stderr.strip().splitlines()[-1:] or [str(child.returncode)]
     return {"error": _("生成失败：%(reason)s") % {"reason": last[0][:300]}}
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task_dir in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task_dir / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and all its descendants, in MB (0 if not on Linux)."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+        todo += _children(current)
+    return total / 1024
 
 
 def render_spec(spec_path: Path, emit) -> None:
@@ -249,10 +286,11 @@ def run_due_schedules(*, now=None) -> list[Edition]:
         options = BookletOptions(theme=schedule.theme, paper=schedule.paper, scope=schedule.scope)
         for manual in manuals:
             try:
-                edition, created = request_edition(manual=manual, user=None, options=options)
+                edition, created = request_edition(
+                    manual=manual, user=None, options=options, schedule=schedule
+                )
             except PrintError:
                 continue  # an empty manual has nothing to print this time
             if created:
-                Edition.objects.filter(pk=edition.pk).update(schedule=schedule)
                 queued.append(edition)
     return queued

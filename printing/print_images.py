@@ -52,15 +52,18 @@ def line_art(img: PILImage.Image) -> PILImage.Image:
 
 
 def ink_wash(img: PILImage.Image) -> PILImage.Image:
-    """Soft tonal washes in a few ink levels, with darker strokes on the edges."""
+    """Light tonal washes in a few ink levels, with fine dark strokes along the edges."""
     gray = ImageOps.autocontrast(ImageOps.grayscale(_flatten(img)), cutoff=2)
-    wash = gray.filter(ImageFilter.GaussianBlur(max(1.0, min(gray.size) / 300)))
-    # Five ink tones, lifted towards the paper so the page stays light.
-    wash = wash.point(lambda v: 70 + (v * 5 // 256) * 46)
-    edges = ImageOps.autocontrast(gray.filter(ImageFilter.FIND_EDGES), cutoff=3)
-    strokes = ImageOps.invert(edges).point(lambda v: v if v < 150 else 255)
+    radius = max(1.5, min(gray.size) / 220)
+    wash = gray.filter(ImageFilter.GaussianBlur(radius))
+    # Diluted ink: the darkest wash is a mid grey, the page stays light.
+    wash = wash.point(lambda v: 255 - int((255 - (v // 32) * 32) * 0.62))
+    wash = wash.filter(ImageFilter.GaussianBlur(radius / 2))
+    edges = gray.filter(ImageFilter.GaussianBlur(radius / 3)).filter(ImageFilter.FIND_EDGES)
+    edges = ImageOps.autocontrast(edges, cutoff=1)
+    strokes = ImageOps.invert(edges).point(lambda v: 255 if v > 170 else int(40 + v * 0.9))
     inked = ImageChops.multiply(wash, strokes)
-    return ImageOps.colorize(inked, black="#15130f", white="#f7f2e8", mid="#7d776e")
+    return ImageOps.colorize(inked, black="#15130f", white="#f7f2e8", mid="#8a847a")
 
 
 FILTERS = {

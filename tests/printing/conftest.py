@@ -106,8 +106,9 @@ def illustrated_manual(alice):
         manual=manual,
         parent=None,
         sections=[
-            NewSection(1, "管理制度", f'<p><img src="/images/{art.pk}/" alt="插画"></p>'
-                       + long_text(2)),  # fmt: skip
+            NewSection(
+                1, "管理制度", f'<p><img src="/images/{art.pk}/" alt="插画"></p>' + long_text(2)
+            ),  # fmt: skip
             NewSection(2, "考勤制度", long_text(12), visibility="shared"),
             NewSection(2, "质检标准", long_text(6) + figure),
             NewSection(3, "扣分细则", long_text(20)),

@@ -45,7 +45,9 @@ def test_a_sixty_level_deep_tree_prints_with_sixty_nested_bookmarks(alice, monke
 def test_a_section_of_200000_characters_prints(alice, tmp_path):
     manual = create_manual(owner=alice, title="长文")
     text = "这是一段很长的复盘记录，没有分段，一直写下去。" * 8700  # ~200,000 characters
-    insert_sections(manual=manual, parent=None, sections=[NewSection(1, "长章节", f"<p>{text}</p>")])
+    insert_sections(
+        manual=manual, parent=None, sections=[NewSection(1, "长章节", f"<p>{text}</p>")]
+    )
     result = render(manual, tmp_path / "long.pdf")
     assert result.page_count > 60
     assert "一直写下去" in page_texts(result.path)[-1]

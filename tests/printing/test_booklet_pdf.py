@@ -52,7 +52,9 @@ def test_contents_page_numbers_match_where_the_headings_are(printed, illustrated
 
 def test_every_page_after_the_cover_shows_its_number_except_chapter_openers(printed):
     result, texts = printed
-    openers = {n for title, n in toc_numbers(texts[1:3]) if title in {"管理制度", "工作复盘", "学习工具"}}
+    openers = {
+        n for title, n in toc_numbers(texts[1:3]) if title in {"管理制度", "工作复盘", "学习工具"}
+    }
     for number, text in enumerate(texts, start=1):
         last = [line.strip() for line in text.strip().splitlines() if line.strip()][-1]
         if number == 1 or number in openers:
