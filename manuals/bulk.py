@@ -45,6 +45,9 @@ class NewSection:
     origin_id: int | None = None
     origin_note: str = ""
     copied_at: datetime | None = None
+    template_section_id: int | None = None
+    template_version: int | None = None
+    synced_version: int | None = None
 
 
 def check_depths(sections: Sequence[NewSection], *, base_level: int) -> None:
@@ -140,6 +143,9 @@ def insert_sections(
                     origin_id=item.origin_id,
                     origin_note=item.origin_note,
                     copied_at=item.copied_at,
+                    template_section_id=item.template_section_id,
+                    template_version=item.template_version,
+                    synced_version=item.synced_version,
                 )
             )
         # One batch per depth: parents get their ids before their children are written.

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from manuals.default_template import ensure_default_template
 from manuals.demo_content import PEOPLE, TEAM_NAME, DemoPerson, DemoSection
 from manuals.models import Manual, Member, Section, Team
 from manuals.tree import SectionContent, TreeError, add_section, create_manual
@@ -62,6 +63,8 @@ def load_demo(*, password: str = DEFAULT_PASSWORD) -> list[DemoLogin]:
             )
             if person.chapters:
                 _build_manual(person, user)
+        # The team template a new hire starts from (owned and curated by the lead).
+        ensure_default_template(team=team)
     return demo_logins()
 
 

@@ -93,6 +93,7 @@ class NewSectionForm(forms.Form):
     target = forms.IntegerField(required=False, widget=forms.HiddenInput)
     position = forms.ChoiceField(
         label=_("位置"),
+        required=False,
         choices=[
             ("last-child", _("作为子章节")),
             ("right", _("作为下一个同级章节")),

@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.i18n import JavaScriptCatalog
 
-from manuals import image_views, views
+from manuals import image_views, template_views, views
 
 app_name = "manuals"
 
@@ -28,6 +28,9 @@ urlpatterns = [
     ),
     # The editor's toolbar strings (window.gettext) in the user's language.
     path("jsi18n/", JavaScriptCatalog.as_view(packages=["manuals"]), name="jsi18n"),
+    # Templates, day one and template updates (manuals/template_views.py).
+    path("start/", template_views.start_manual, name="start_manual"),
+    path("templates/<int:template_id>/clone/", template_views.clone, name="clone_template"),
     path("images/<int:image_id>/", image_views.image, name="image"),
     path("images/<int:image_id>/thumb/", image_views.image_thumb, name="image_thumb"),
     path("manual/<int:manual_id>/images/", image_views.image_library, name="image_library"),

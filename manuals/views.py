@@ -157,7 +157,7 @@ def add_section(request: HttpRequest, manual_id: int) -> HttpResponse:
     target = None
     if data["target"]:
         target = get_object_or_404(Section.objects.filter(manual=manual), pk=data["target"])
-    position = data["position"]
+    position = data["position"] or "last-child"
     if target is None or target.is_root:
         target, position = None, "last-child"
     try:
