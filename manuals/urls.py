@@ -10,6 +10,7 @@ section = "manual/<int:manual_id>/section/<int:section_id>/"
 urlpatterns = [
     path("", views.home, name="home"),
     path("manual/new/", views.new_manual, name="new_manual"),
+    path("team/", views.team_dashboard, name="team"),
     path("manual/<int:manual_id>/", views.manual_detail, name="manual"),
     path("manual/<int:manual_id>/sections/add/", views.add_section, name="add_section"),
     path("manual/<int:manual_id>/trash/", views.trash, name="trash"),
