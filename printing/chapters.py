@@ -43,6 +43,23 @@ def cached(cache_dir: Path, key: str) -> dict | None:
     return {**info, "pdf": str(pdf)}
 
 
+def prune(cache_dir: Path, *, max_age_days: int = 45) -> int:
+    """Forget chapters nobody printed for a while (every hit refreshes a file's time)."""
+    import time
+
+    cutoff = time.time() - max_age_days * 86400
+    removed = 0
+    for pdf in cache_dir.glob("*.pdf"):
+        try:
+            if pdf.stat().st_mtime < cutoff:
+                pdf.unlink()
+                pdf.with_suffix(".json").unlink(missing_ok=True)
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
 def render_document(
     *, html: str, css_files: list[str], paper: str, base_url: str, allowed_roots: list[str]
 ):

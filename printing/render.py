@@ -28,6 +28,7 @@ from printing.booklet import Booklet
 from printing.chapters import (
     cached,
     chapter_key,
+    prune,
     render_chapter,
     render_document,
 )
@@ -234,6 +235,7 @@ def render_booklet_pdf(
         with open(partial, "wb") as handle:
             writer.write(handle)
         shutil.move(partial, out_path)
+    prune(directory)
     progress(100, "done")
     return RenderResult(
         path=out_path,

@@ -35,8 +35,8 @@
     // The editor may have started before this script: Tiptap hangs itself on its DOM node.
     const textarea = id && document.getElementById(id);
     const scope = (textarea && textarea.closest(".prose-editor")) || document;
-    const node = scope.querySelector(".ProseMirror");
-    if (node && node.editor) return node.editor;
+    const node = [...scope.querySelectorAll(".ProseMirror")].find((n) => n.editor);
+    if (node) return node.editor;
     return lastEditor;
   }
 

@@ -54,3 +54,18 @@ def test_a_different_theme_or_paper_does_not_reuse_chapters(illustrated_manual, 
     render(illustrated_manual, tmp_path / "a.pdf")
     other = render(illustrated_manual, tmp_path / "b.pdf", paper="A4")
     assert other.chapters_rendered == 3
+
+
+def test_chapters_nobody_printed_for_weeks_are_pruned(illustrated_manual, tmp_path):
+    import os
+    import time
+
+    from printing.render import cache_dir
+
+    render(illustrated_manual, tmp_path / "a.pdf")
+    old = sorted(p for p in cache_dir().glob("*.pdf") if not p.name.startswith("folio"))
+    assert len(old) == 3
+    stale = time.time() - 60 * 86400
+    os.utime(old[0], (stale, stale))
+    render(illustrated_manual, tmp_path / "b.pdf", paper="A4")
+    assert not old[0].exists() and old[1].exists()
