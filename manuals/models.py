@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
-from manuals.sanitize import SanitizedHTMLField
+from manuals.sanitize import SanitizedHTMLField, SanitizedQuerySet
 
 TITLE_MAX_LENGTH = 200
 # What Manual.outline() loads per section: enough to draw, nest and link the outline.
@@ -155,7 +155,7 @@ class Manual(models.Model):
         return [Section.outline_row(row, db=db) for row in rows]
 
 
-class SectionQuerySet(models.QuerySet):
+class SectionQuerySet(SanitizedQuerySet):
     def live(self) -> SectionQuerySet:
         return self.filter(trashed_at__isnull=True)
 
@@ -315,6 +315,8 @@ class Revision(models.Model):
     )
     note = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = SanitizedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-version"]
