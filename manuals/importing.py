@@ -215,7 +215,9 @@ def import_document(
     try:
         with transaction.atomic():
             if target is None:
-                manual = create_manual(owner=owner, title=(title or parsed.title)[:200] or "?")
+                manual = create_manual(
+                    owner=owner, title=(title or parsed.title)[:200] or _("导入的手册")
+                )
             else:
                 manual = lock_manual(target.manual_id)
                 if not manual.can_write(owner):
