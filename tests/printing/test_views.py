@@ -120,11 +120,12 @@ def test_only_a_lead_sets_the_team_schedule_and_print_due_runs_it(
     assert client.get(url).status_code == 404
     client.logout()
     login(client, lena)
-    due = timezone.localtime() - timedelta(minutes=5)
+    due = timezone.localtime() - timedelta(days=40)
     response = client.post(url, {"every": "quarter", "theme": "ink-wash", "paper": "A5",
                                  "scope": "all", "next_run_at": due.strftime("%Y-%m-%dT%H:%M"),
                                  "enabled": "on"})  # fmt: skip
     assert response.status_code == 302
+    assert due.strftime("%Y-%m-%d") in client.get(url).content.decode()  # shown as saved
     schedule = PrintSchedule.objects.get()
     queued = run_due_schedules()
     assert sorted(e.manual.title for e in queued) == ["李波的手册", "王丽的工作手册"]
