@@ -88,3 +88,9 @@ def bob_manual(bob):
 
 def section_titled(manual, title) -> Section:
     return Section.objects.get(manual=manual, title=title)
+
+
+@pytest.fixture(autouse=True)
+def _search_index_dir(settings, tmp_path):
+    """Each test gets its own (initially missing) search index directory."""
+    settings.SEARCH_INDEX_DIR = tmp_path / "data" / "index"
