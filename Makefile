@@ -44,6 +44,7 @@ venv: .venv/.deps-stamp
 	@touch $@
 
 migrate: venv
+	@mkdir -p locale  # compilemessages refuses to run when no locale directory exists yet
 	@$(PY) manage.py compilemessages --ignore '.venv/*' -v 0
 	@$(PY) manage.py migrate -v 0
 

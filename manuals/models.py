@@ -217,6 +217,19 @@ class Section(MPTTModel):
     )
     origin_note = models.CharField(max_length=300, blank=True, default="")
     copied_at = models.DateTimeField(null=True, blank=True)
+    # Template updates (manuals.template_sync): the template section a cloned section came
+    # from, the template's version it last took, and this copy's own version right after
+    # (a higher ``version`` now means the agent edited it since).
+    template_section = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="template_copies",
+        verbose_name=_("模板来源"),
+    )
+    template_version = models.PositiveIntegerField(null=True, blank=True)
+    synced_version = models.PositiveIntegerField(null=True, blank=True)
 
     objects = SectionQuerySet.as_manager()
 
@@ -234,6 +247,19 @@ class Section(MPTTModel):
             models.CheckConstraint(
                 condition=Q(parent__isnull=True, level=0) | Q(parent__isnull=False, level__gt=0),
                 name="section_root_iff_level_zero",
+            ),
+            # On PostgreSQL two nodes can never share a bound. Checked at commit, because
+            # django-mptt shifts bounds through intermediate states inside one transaction.
+            # SQLite has no deferrable constraints: there check_trees is the safety net.
+            models.UniqueConstraint(
+                fields=["tree_id", "lft"],
+                name="section_unique_lft",
+                deferrable=models.Deferrable.DEFERRED,
+            ),
+            models.UniqueConstraint(
+                fields=["tree_id", "rght"],
+                name="section_unique_rght",
+                deferrable=models.Deferrable.DEFERRED,
             ),
         ]
 
@@ -322,3 +348,90 @@ class Image(models.Model):
 
     def __str__(self) -> str:
         return self.original_name or self.file.name
+
+
+class SkippedTemplateUpdate(models.Model):
+    """An agent's "skip" of one template section at one template version.
+
+    The update is offered again only when the template section changes after that version.
+    """
+
+    manual = models.ForeignKey(Manual, on_delete=models.CASCADE, related_name="skipped_updates")
+    template_section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="+")
+    template_version = models.PositiveIntegerField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["manual", "template_section"], name="skipped_update_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.manual_id} skips {self.template_section_id} v{self.template_version}"
+
+
+class ActivityQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ActivityQuerySet:
+        """Both sides of a handover see it; a lead sees every entry of their team."""
+        member = member_of(user)
+        if member is None:
+            return self.none()
+        mine = Q(actor_id=user.pk) | Q(from_user_id=user.pk) | Q(to_user_id=user.pk)
+        if member.is_lead:
+            mine |= Q(team_id=member.team_id)
+        return self.filter(mine)
+
+
+class Activity(models.Model):
+    """The handover/rotation log: who gave what to whom, when, with which note."""
+
+    class Kind(models.TextChoices):
+        COPY = "copy", _("复制交接")
+        MOVE = "move", _("移交")
+        TRANSFER = "transfer", _("整本转交")
+        ARCHIVE = "archive", _("归档")
+        UNARCHIVE = "unarchive", _("取消归档")
+        CIRCULATE = "circulate", _("复制同事章节")
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="activities")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    from_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    to_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    from_manual = models.ForeignKey(
+        Manual, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    to_manual = models.ForeignKey(
+        Manual, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source_section = models.ForeignKey(
+        Section, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    new_section = models.ForeignKey(
+        Section, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    title = models.CharField(max_length=TITLE_MAX_LENGTH, blank=True, default="")
+    section_count = models.PositiveIntegerField(default=0)
+    note = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = ActivityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("交接记录")
+        verbose_name_plural = _("交接记录")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.title}"

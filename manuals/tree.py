@@ -71,7 +71,11 @@ def _subtree_ids(section: Section) -> list[int]:
 
 
 def _fresh(section_id: int) -> Section:
-    return Section.objects.get(pk=section_id)
+    try:
+        return Section.objects.get(pk=section_id)
+    except Section.DoesNotExist:
+        # Purged by another request since the caller loaded it.
+        raise TreeError(_("这一节已不存在（可能已被永久删除）。")) from None
 
 
 def _check_writable(manual: Manual, user) -> None:
@@ -132,8 +136,10 @@ def add_section(
         manual = lock_manual(manual.pk)
         _check_writable(manual, user)
         target = _fresh(target.pk if target is not None else manual.root_id)
-        if target.manual_id != manual.pk or target.trashed_at is not None:
+        if target.manual_id != manual.pk:
             raise TreeError(_("目标章节不在这本手册里。"))
+        if target.trashed_at is not None:
+            raise TreeError(_("目标章节在回收站里，请先恢复。"))
         if target.is_root and position in {"left", "right"}:
             raise TreeError(_("不能在手册根节点旁边添加章节。"))
         _target_depth_ok(target, position, 0)
@@ -202,33 +208,37 @@ def _siblings(section: Section):
 
 def shift_section(*, section: Section, direction: str, user=None) -> Section:
     """Keyboard/button moves: up, down, indent (under the previous sibling), outdent."""
-    section = _fresh(section.pk)
-    if section.is_root:
-        raise TreeError(_("手册根节点不能移动。"))
-    siblings = list(_siblings(section))
-    index = next(i for i, s in enumerate(siblings) if s.pk == section.pk)
-    if direction == "up":
-        if index == 0:
-            raise TreeError(_("已经是第一个了。"))
-        return move_section(section=section, target=siblings[index - 1], position="left", user=user)
-    if direction == "down":
-        if index == len(siblings) - 1:
-            raise TreeError(_("已经是最后一个了。"))
-        return move_section(
-            section=section, target=siblings[index + 1], position="right", user=user
-        )
-    if direction == "indent":
-        if index == 0:
-            raise TreeError(_("前面没有同级章节，无法降级。"))
-        return move_section(
-            section=section, target=siblings[index - 1], position="last-child", user=user
-        )
-    if direction == "outdent":
-        parent = _fresh(section.parent_id)
-        if parent.is_root:
-            raise TreeError(_("已经是一级章节了。"))
-        return move_section(section=section, target=parent, position="right", user=user)
-    raise TreeError(_("未知的移动方向。"))
+    if direction not in {"up", "down", "indent", "outdent"}:
+        raise TreeError(_("未知的移动方向。"))
+    with transaction.atomic():
+        # Siblings are read under the manual lock, so they are the ones the move sees.
+        manual = lock_manual(section.manual_id)
+        _check_writable(manual, user)
+        section = _fresh(section.pk)
+        if section.is_root:
+            raise TreeError(_("手册根节点不能移动。"))
+        if section.trashed_at is not None:
+            raise TreeError(_("回收站里的章节不能移动。"))
+        siblings = list(_siblings(section))
+        index = next(i for i, s in enumerate(siblings) if s.pk == section.pk)
+        if direction == "up":
+            if index == 0:
+                raise TreeError(_("已经是第一个了。"))
+            target, position = siblings[index - 1], "left"
+        elif direction == "down":
+            if index == len(siblings) - 1:
+                raise TreeError(_("已经是最后一个了。"))
+            target, position = siblings[index + 1], "right"
+        elif direction == "indent":
+            if index == 0:
+                raise TreeError(_("前面没有同级章节，无法降级。"))
+            target, position = siblings[index - 1], "last-child"
+        else:
+            parent = _fresh(section.parent_id)
+            if parent.is_root:
+                raise TreeError(_("已经是一级章节了。"))
+            target, position = parent, "right"
+        return move_section(section=section, target=target, position=position, user=user)
 
 
 def save_section_content(

@@ -1,3 +1,38 @@
+from django.urls import path
+from django.views.i18n import JavaScriptCatalog
+
+from manuals import image_views, template_views, views
+
 app_name = "manuals"
 
-urlpatterns: list = []
+section = "manual/<int:manual_id>/section/<int:section_id>/"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("manual/new/", views.new_manual, name="new_manual"),
+    path("manual/<int:manual_id>/", views.manual_detail, name="manual"),
+    path("manual/<int:manual_id>/sections/add/", views.add_section, name="add_section"),
+    path("manual/<int:manual_id>/trash/", views.trash, name="trash"),
+    path(section, views.section_detail, name="section"),
+    path(section + "edit/", views.edit_section, name="edit_section"),
+    path(section + "move/", views.move_section, name="move_section"),
+    path(section + "shift/<str:direction>/", views.shift_section, name="shift_section"),
+    path(section + "trash/", views.trash_section, name="trash_section"),
+    path(section + "restore/", views.restore_section, name="restore_section"),
+    path(section + "purge/", views.purge_section, name="purge_section"),
+    path(section + "history/", views.history, name="history"),
+    path(
+        section + "history/<int:version>/restore/",
+        views.restore_revision,
+        name="restore_revision",
+    ),
+    # The editor's toolbar strings (window.gettext) in the user's language.
+    path("jsi18n/", JavaScriptCatalog.as_view(packages=["manuals"]), name="jsi18n"),
+    # Templates, day one and template updates (manuals/template_views.py).
+    path("start/", template_views.start_manual, name="start_manual"),
+    path("templates/<int:template_id>/clone/", template_views.clone, name="clone_template"),
+    path("images/<int:image_id>/", image_views.image, name="image"),
+    path("images/<int:image_id>/thumb/", image_views.image_thumb, name="image_thumb"),
+    path("manual/<int:manual_id>/images/", image_views.image_library, name="image_library"),
+    path("manual/<int:manual_id>/images/upload/", image_views.image_upload, name="image_upload"),
+]

@@ -1,0 +1,87 @@
+"""The outline sidebar (like Word's Navigation Pane), rendered in Python.
+
+A manual can hold 5,000 sections; a recursive template include per node costs far more
+than building the nested list here, so the outline is one string built in one pass over
+the rows ``Manual.outline()`` loads in one query.
+"""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from manuals.models import Manual, Section
+
+
+def nest(sections: list[Section]) -> list[tuple[Section, int]]:
+    """Pair each section (in tree order) with its display depth (1 = chapter).
+
+    Sections whose ancestors were filtered out (not readable) hang under the nearest
+    ancestor that is shown.
+    """
+    shown: list[tuple[Section, int]] = []
+    stack: list[tuple[int, int]] = []  # (rght, depth) of open ancestors that are shown
+    for section in sections:
+        while stack and stack[-1][0] < section.lft:
+            stack.pop()
+        depth = stack[-1][1] + 1 if stack else 1
+        shown.append((section, depth))
+        stack.append((section.rght, depth))
+    return shown
+
+
+def render_outline(
+    manual: Manual, sections: list[Section], *, current_id: int | None, editable: bool
+) -> SafeString:
+    url_prefix = reverse("manuals:manual", kwargs={"manual_id": manual.pk})
+    kinds = dict(Section.Kind.choices)
+    parts: list[str] = ['<ul class="outline-tree" role="tree">']
+    open_depth = 1
+    nested = nest(sections)
+    for index, (section, depth) in enumerate(nested):
+        while open_depth > depth:
+            parts.append("</ul></li>")
+            open_depth -= 1
+        next_depth = nested[index + 1][1] if index + 1 < len(nested) else 0
+        has_children = next_depth > depth
+        classes = ["outline-item", f"kind-{section.kind}"]
+        if section.pk == current_id:
+            classes.append("current")
+        if section.visibility == Section.Visibility.PRIVATE:
+            classes.append("private")
+        parts.append(
+            f'<li class="{" ".join(classes)}" role="treeitem" data-id="{section.pk}" '
+            f'data-level="{depth}" aria-level="{depth}"'
+            + (' aria-expanded="true"' if has_children else "")
+            + (' draggable="true"' if editable else "")
+            + ">"
+            + '<div class="outline-row">'
+            + (
+                '<button type="button" class="toggle" aria-label="折叠/展开" tabindex="-1">'
+                "</button>"
+                if has_children
+                else '<span class="toggle-spacer"></span>'
+            )
+            + f'<a href="{url_prefix}section/{section.pk}/" '
+            + f'title="{escape(kinds.get(section.kind, ""))}"'
+            + (' aria-current="page"' if section.pk == current_id else "")
+            + f">{escape(section.title)}</a></div>"
+        )
+        if has_children:
+            parts.append('<ul role="group">')
+            open_depth += 1
+        else:
+            parts.append("</li>")
+    while open_depth > 1:
+        parts.append("</ul></li>")
+        open_depth -= 1
+    parts.append("</ul>")
+    return mark_safe("".join(parts))  # every user string above went through escape()
+
+
+def breadcrumbs(section: Section, outline: list[Section]) -> list[Section]:
+    """Ancestors of ``section`` among the outline's rows (no extra query)."""
+    return [
+        s for s in outline if s.lft < section.lft and section.rght < s.rght and s.pk != section.pk
+    ]

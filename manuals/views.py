@@ -1,0 +1,347 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_POST
+
+from manuals import tree
+from manuals.diff import diff_sections
+from manuals.forms import MoveForm, NewSectionForm, SectionForm
+from manuals.models import Manual, Revision, Section, member_of
+from manuals.outline import breadcrumbs, render_outline
+
+
+def _manual_for(request: HttpRequest, manual_id: int, *, write: bool = False) -> Manual:
+    """Lookup + permission + 404 in one place: no view can forget the check."""
+    manuals = Manual.objects.select_related("owner", "team", "owner__member")
+    manuals = manuals.writable_by(request.user) if write else manuals.readable_by(request.user)
+    return get_object_or_404(manuals, pk=manual_id)
+
+
+def _section_for(
+    request: HttpRequest, manual_id: int, section_id: int, *, write: bool = False
+) -> Section:
+    manual = _manual_for(request, manual_id, write=write)
+    sections = Section.objects.filter(manual=manual, level__gt=0).select_related("manual")
+    if not write:
+        sections = sections.readable_by(request.user).live()
+    section = get_object_or_404(sections, pk=section_id)
+    section.manual = manual
+    return section
+
+
+SHIFT_BUTTONS = [
+    ("up", _lazy("上移"), "↑"),
+    ("down", _lazy("下移"), "↓"),
+    ("outdent", _lazy("升级（左移）"), "←"),
+    ("indent", _lazy("降级（右移）"), "→"),
+]
+
+
+def _is_ajax(request: HttpRequest) -> bool:
+    return request.headers.get("Accept", "").startswith("application/json")
+
+
+def _manual_context(request: HttpRequest, manual: Manual, current: Section | None) -> dict:
+    editable = manual.can_write(request.user)
+    outline = manual.outline(user=None if editable else request.user)
+    return {
+        "manual": manual,
+        "editable": editable,
+        "outline_html": render_outline(
+            manual, outline, current_id=current.pk if current else None, editable=editable
+        ),
+        "outline_count": len(outline),
+        "chapters": [s for s in outline if s.level == 1],
+        "breadcrumbs": breadcrumbs(current, outline) if current else [],
+        "section": current,
+        "new_form": NewSectionForm(initial={"target": current.pk if current else None}),
+        "trash_count": manual.sections.filter(trashed_root=True).count() if editable else 0,
+        "shift_buttons": SHIFT_BUTTONS,
+    }
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    member = member_of(request.user)
+    if member is None:
+        return render(request, "manuals/no_team.html", status=403)
+    mine = Manual.objects.filter(owner=request.user, is_template=False).order_by("-updated_at")
+    team_manuals = (
+        Manual.objects.readable_by(request.user)
+        .filter(is_template=False, archived_at__isnull=True)
+        .exclude(owner=request.user)
+        .select_related("owner__member")
+        .annotate(shared_count=Count("sections", filter=Q(sections__visibility="shared")))
+        .order_by("owner__username")
+    )
+    templates = Manual.objects.readable_by(request.user).filter(is_template=True)
+    return render(
+        request,
+        "manuals/home.html",
+        {"member": member, "mine": mine, "team_manuals": team_manuals, "templates": templates},
+    )
+
+
+@login_required
+def manual_detail(request: HttpRequest, manual_id: int) -> HttpResponse:
+    manual = _manual_for(request, manual_id)
+    context = _manual_context(request, manual, None)
+    return render(request, "manuals/manual.html", context)
+
+
+@login_required
+def section_detail(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
+    section = _section_for(request, manual_id, section_id)
+    context = _manual_context(request, section.manual, section)
+    return render(request, "manuals/section.html", context)
+
+
+@login_required
+def edit_section(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
+    section = _section_for(request, manual_id, section_id, write=True)
+    if section.trashed_at is not None:
+        raise Http404
+    conflict = None
+    if request.method == "POST":
+        form = SectionForm(request.POST)
+        if form.is_valid():
+            try:
+                tree.save_section_content(
+                    section=section,
+                    expected_version=form.cleaned_data["version"],
+                    content=form.content(),
+                    user=request.user,
+                )
+            except tree.EditConflict as error:
+                conflict = error.current
+                # Keep what the user typed; the next save knowingly replaces the new version.
+                form = SectionForm(request.POST.copy())
+                form.data["version"] = conflict.version
+                form.is_valid()
+            except tree.TreeError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, _("已保存。"))
+                return redirect("manuals:section", manual_id=manual_id, section_id=section.pk)
+    else:
+        form = SectionForm.for_section(section)
+    context = _manual_context(request, section.manual, section)
+    context["form"] = form
+    if conflict is not None:
+        mine = form.cleaned_data if hasattr(form, "cleaned_data") else {}
+        context["conflict"] = conflict
+        context["conflict_rows"] = diff_sections(
+            conflict.title, conflict.body, mine.get("title", ""), mine.get("body", "")
+        )
+    return render(request, "manuals/edit_section.html", context, status=409 if conflict else 200)
+
+
+@login_required
+@require_POST
+def add_section(request: HttpRequest, manual_id: int) -> HttpResponse:
+    manual = _manual_for(request, manual_id, write=True)
+    form = NewSectionForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(request.POST.get("next") or manual_url(manual))
+    data = form.cleaned_data
+    target = None
+    if data["target"]:
+        target = get_object_or_404(Section.objects.filter(manual=manual), pk=data["target"])
+    position = data["position"] or "last-child"
+    if target is None or target.is_root:
+        target, position = None, "last-child"
+    try:
+        section = tree.add_section(
+            manual=manual,
+            target=target,
+            position=position,
+            content=tree.SectionContent(
+                title=data["title"], kind=data["kind"], visibility=data["visibility"]
+            ),
+            user=request.user,
+        )
+    except tree.TreeError as error:
+        messages.error(request, str(error))
+        return redirect(request.POST.get("next") or manual_url(manual))
+    return redirect("manuals:edit_section", manual_id=manual.pk, section_id=section.pk)
+
+
+def manual_url(manual: Manual) -> str:
+    return reverse("manuals:manual", kwargs={"manual_id": manual.pk})
+
+
+def _tree_result(request, section: Section, error: str | None) -> HttpResponse:
+    if _is_ajax(request):
+        return JsonResponse({"ok": error is None, "error": error}, status=400 if error else 200)
+    if error:
+        messages.error(request, error)
+    return redirect("manuals:section", manual_id=section.manual_id, section_id=section.pk)
+
+
+@login_required
+@require_POST
+def move_section(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
+    section = _section_for(request, manual_id, section_id, write=True)
+    form = MoveForm(request.POST)
+    if not form.is_valid():
+        return _tree_result(request, section, _("移动请求不完整。"))
+    # Only this manual's sections are targets; another manual's id is "not found".
+    target = Section.objects.filter(manual_id=manual_id, pk=form.cleaned_data["target"]).first()
+    if target is None:
+        return _tree_result(request, section, _("目标章节不在这本手册里。"))
+    try:
+        tree.move_section(
+            section=section, target=target, position=form.cleaned_data["position"],
+            user=request.user,
+        )  # fmt: skip
+    except tree.TreeError as error:
+        return _tree_result(request, section, str(error))
+    return _tree_result(request, section, None)
+
+
+@login_required
+@require_POST
+def shift_section(
+    request: HttpRequest, manual_id: int, section_id: int, direction: str
+) -> HttpResponse:
+    section = _section_for(request, manual_id, section_id, write=True)
+    try:
+        tree.shift_section(section=section, direction=direction, user=request.user)
+    except tree.TreeError as error:
+        return _tree_result(request, section, str(error))
+    return _tree_result(request, section, None)
+
+
+@login_required
+@require_POST
+def trash_section(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
+    section = _section_for(request, manual_id, section_id, write=True)
+    try:
+        tree.trash_section(section=section, user=request.user)
+    except tree.TreeError as error:
+        return _tree_result(request, section, str(error))
+    messages.success(request, _("“%(title)s”已移到回收站。") % {"title": section.title})
+    parent_id = section.parent_id
+    if parent_id and parent_id != section.manual.root_id:
+        return redirect("manuals:section", manual_id=manual_id, section_id=parent_id)
+    return redirect("manuals:manual", manual_id=manual_id)
+
+
+@login_required
+def trash(request: HttpRequest, manual_id: int) -> HttpResponse:
+    manual = _manual_for(request, manual_id, write=True)
+    items = (
+        manual.sections.filter(trashed_root=True)
+        .select_related("updated_by", "parent")
+        .order_by("-trashed_at")
+    )
+    trashed = [
+        (item, manual.sections.filter(tree_id=item.tree_id, lft__gt=item.lft, rght__lt=item.rght,
+                                      trashed_at=item.trashed_at).count())
+        for item in items
+    ]  # fmt: skip
+    context = _manual_context(request, manual, None)
+    context["trashed"] = trashed
+    return render(request, "manuals/trash.html", context)
+
+
+@login_required
+@require_POST
+def restore_section(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
+    section = _section_for(request, manual_id, section_id, write=True)
+    try:
+        section = tree.restore_section(section=section, user=request.user)
+    except tree.TreeError as error:
+        messages.error(request, str(error))
+        return redirect("manuals:trash", manual_id=manual_id)
+    messages.success(request, _("“%(title)s”已恢复。") % {"title": section.title})
+    return redirect("manuals:section", manual_id=manual_id, section_id=section.pk)
+
+
+@login_required
+@require_POST
+def purge_section(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
+    section = _section_for(request, manual_id, section_id, write=True)
+    try:
+        tree.purge_section(section=section, user=request.user)
+    except tree.TreeError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("“%(title)s”已永久删除。") % {"title": section.title})
+    return redirect("manuals:trash", manual_id=manual_id)
+
+
+@login_required
+def history(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
+    section = _section_for(request, manual_id, section_id)
+    revisions = list(section.revisions.select_related("author"))
+    context = _manual_context(request, section.manual, section)
+    context["revisions"] = revisions
+    older = request.GET.get("a")
+    newer = request.GET.get("b")
+    if revisions:
+        by_version = {str(r.version): r for r in revisions}
+        a = by_version.get(older) or (revisions[1] if len(revisions) > 1 else revisions[0])
+        b = by_version.get(newer) or revisions[0]
+        context.update(a=a, b=b, rows=diff_sections(a.title, a.body, b.title, b.body))
+    return render(request, "manuals/history.html", context)
+
+
+@login_required
+@require_POST
+def restore_revision(
+    request: HttpRequest, manual_id: int, section_id: int, version: int
+) -> HttpResponse:
+    section = _section_for(request, manual_id, section_id, write=True)
+    revision = get_object_or_404(Revision, section=section, version=version)
+    try:
+        tree.restore_revision(
+            revision=revision,
+            expected_version=int(request.POST.get("expected_version", 0)),
+            user=request.user,
+        )
+    except tree.EditConflict:
+        messages.error(request, _("这一节刚被修改过，请查看最新版本后再恢复。"))
+        return redirect("manuals:history", manual_id=manual_id, section_id=section_id)
+    except (tree.TreeError, ValueError) as error:
+        messages.error(request, str(error))
+        return redirect("manuals:history", manual_id=manual_id, section_id=section_id)
+    messages.success(request, _("已恢复到版本 %(v)d。") % {"v": version})
+    return redirect("manuals:section", manual_id=manual_id, section_id=section_id)
+
+
+@login_required
+@require_POST
+def new_manual(request: HttpRequest) -> HttpResponse:
+    """A blank manual with the four usual chapters (templates offer a richer start)."""
+    member = member_of(request.user)
+    if member is None:
+        raise Http404
+    title = _("%(name)s的工作手册") % {"name": member.name}
+    manual = tree.create_manual(owner=request.user, title=title)
+    for chapter in STANDARD_CHAPTERS:
+        tree.add_section(
+            manual=manual,
+            content=tree.SectionContent(title=str(chapter[0]), kind=chapter[1]),
+            user=request.user,
+        )
+    messages.success(request, _("你的手册已创建。"))
+    return redirect("manuals:manual", manual_id=manual.pk)
+
+
+STANDARD_CHAPTERS = [
+    (_lazy("管理制度"), Section.Kind.RULE),
+    (_lazy("工作复盘"), Section.Kind.RETROSPECTIVE),
+    (_lazy("项目资料"), Section.Kind.PROJECT),
+    (_lazy("学习工具"), Section.Kind.TOOL),
+]
