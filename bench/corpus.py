@@ -89,6 +89,8 @@ def populate(count: int, *, manuals: int = 20, agents: int = 10, seed: int = 7, 
     values computed here, inside the manual's lock, so ``check_trees`` stays clean.
     Returns (lead, agents_list).
     """
+    from datetime import timedelta
+
     from django.contrib.auth import get_user_model
     from django.db import transaction
     from django.utils import timezone
@@ -130,7 +132,7 @@ def populate(count: int, *, manuals: int = 20, agents: int = 10, seed: int = 7, 
                         lft=2 + 2 * i, rght=3 + 2 * i, title=title, body=body,
                         kind=rng.choice(kinds),
                         visibility=rng.choice(list(Section.Visibility.values)),
-                        created_at=now, updated_at=now - timezone.timedelta(minutes=rng.randint(0, 10**6)),
+                        created_at=now, updated_at=now - timedelta(minutes=rng.randint(0, 10**6)),
                     )
                 )  # fmt: skip
             Section.objects.bulk_create(rows, batch_size=1000)

@@ -186,7 +186,10 @@ def _candidates(leaf, term: str) -> tuple[set[int], dict[int, float] | None]:
     if len(term) <= 2:
         weights = _postings(leaf, "grams", term)
         return set(weights), weights
-    grams = sorted(query_grams(term), key=lambda g: leaf.doc_frequency("grams", g.encode("utf-8", "surrogatepass")))
+    grams = sorted(
+        query_grams(term),
+        key=lambda g: leaf.doc_frequency("grams", g.encode("utf-8", "surrogatepass")),
+    )
     found: set[int] | None = None
     for gram in grams:
         docs = _doc_set(leaf, "grams", gram)

@@ -41,7 +41,9 @@ def reindex_after_commit(*, manual_id: int, section_ids: list[int] | None) -> No
             if count > INLINE_LIMIT:
                 _enqueue_manual(manual_id)
                 return
-            section_ids = list(Section.objects.filter(manual_id=manual_id).values_list("id", flat=True))
+            section_ids = list(
+                Section.objects.filter(manual_id=manual_id).values_list("id", flat=True)
+            )
             section_ids += index.indexed_ids_of_manual(manual_id)
         if len(section_ids) > INLINE_LIMIT:
             index.queue_pending(section_ids)

@@ -59,9 +59,7 @@ def clean_query_text(raw: str | None) -> tuple[str, list[str]]:
     text = " ".join(text.split())
     if len(text) > MAX_QUERY_LENGTH:
         text = text[:MAX_QUERY_LENGTH].rstrip()
-        notices.append(
-            _("搜索内容太长，只用了前 %(n)d 个字符。") % {"n": MAX_QUERY_LENGTH}
-        )
+        notices.append(_("搜索内容太长，只用了前 %(n)d 个字符。") % {"n": MAX_QUERY_LENGTH})
     return text, notices
 
 

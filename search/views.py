@@ -43,6 +43,7 @@ def results(request: HttpRequest) -> HttpResponse:
     context = {
         "results": found,
         "q": query.text,
+        "search_query": query.text,
         "filters": {k: params.get(k, "")[:100] for k in ("agent", "manual", "kind", "since")},
         "kinds": Section.Kind.choices,
         "may_rebuild": _may_rebuild(request.user),

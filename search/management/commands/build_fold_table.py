@@ -18,8 +18,10 @@ class Command(BaseCommand):
         if opencc_dir is None:
             try:
                 import opencc
-            except ImportError:
-                raise CommandError("Install opencc-python-reimplemented or pass --opencc-dir.")
+            except ImportError as exc:
+                raise CommandError(
+                    "Install opencc-python-reimplemented or pass --opencc-dir."
+                ) from exc
             opencc_dir = Path(opencc.__file__).parent / "dictionary"
         pairs = chinese_pairs_from_opencc(Path(opencc_dir))
         write_table(pairs)

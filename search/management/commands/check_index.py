@@ -10,7 +10,9 @@ class Command(BaseCommand):
         try:
             drift = check_index()
         except IndexUnavailable as exc:
-            raise CommandError(f"The search index cannot be opened ({exc}); run rebuild_index.")
+            raise CommandError(
+                f"The search index cannot be opened ({exc}); run rebuild_index."
+            ) from exc
         for label, ids in (
             ("missing from the index", drift.missing),
             ("in the index but not searchable", drift.extra),

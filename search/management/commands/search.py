@@ -29,8 +29,8 @@ class Command(BaseCommand):
             if json:
                 self.stdout.write(_json_line(hit))
             else:
-                self.stdout.write(f"[{hit.section_id}] {hit.owner_name} · {hit.manual_title}"
-                                  f" › {hit.path_text + ' › ' if hit.path else ''}{hit.title}")  # fmt: skip
+                where = " › ".join([hit.manual_title, *hit.path, hit.title])
+                self.stdout.write(f"[{hit.section_id}] {hit.owner_name} · {where}")
                 self.stdout.write(f"    {hit.snippet_text}")
         if not json:
             self.stdout.write(f"{results.total} sections")
