@@ -150,6 +150,7 @@ def writer_lock(*, timeout: float | None = None) -> Iterator[bool]:
 
 
 def queue_pending(section_ids: Iterable[int]) -> None:
+    _pending_path().parent.mkdir(parents=True, exist_ok=True)
     with open(_pending_path(), "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         handle.write("".join(f"{pk}\n" for pk in section_ids))

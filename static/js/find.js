@@ -276,6 +276,8 @@
   if (params.get("q")) {
     input.value = params.get("q");
     const hit = Number(params.get("hit") || 0);
+    // Arrived by stepping from another section: keep typing Enter / Shift+Enter.
+    if (params.has("hit")) input.focus();
     run(input.value, Number.isFinite(hit) ? hit : 0);
   }
   window.lanbitouFind = { run, step, state: () => state };

@@ -1,7 +1,6 @@
 import pytest
 from django.urls import reverse
 
-from manuals.models import Section
 from manuals.tree import SectionContent, add_section
 from search.index import index_dir, rebuild_index
 from tests.conftest import section_titled
@@ -49,8 +48,8 @@ def test_html_in_query_and_content_is_escaped(client, alice, alice_manual):
 
 def test_filters_and_pagination(client, alice, alice_manual):
     for i in range(25):
-        add_section(manual=alice_manual, content=SectionContent(
-            title=f"批量{i:02d}", body="<p>回访记录</p>", kind=Section.Kind.RETROSPECTIVE))  # fmt: skip
+        content = SectionContent(title=f"批量{i:02d}", body="<p>回访记录</p>", kind="retrospective")
+        add_section(manual=alice_manual, content=content)
     rebuild_index()
     client.force_login(alice)
     first = client.get(results_url(q="回访")).content.decode()
