@@ -15,9 +15,11 @@ PORT ?= 8000
 .PHONY: run test setup system-packages venv migrate lint format
 run: setup
 	@$(PY) manage.py seed_demo --if-empty
-	@echo "Lanbitou on http://$(HOST):$(PORT)/  (worker running in the background)"
+	@echo "Lanbitou on http://$(HOST):$(PORT)/  (background workers running; Ctrl+C stops all)"
+	@# Two workers: a long print run never holds up index updates and imports.
 	@trap 'kill 0' EXIT INT TERM; \
-		$(PY) manage.py db_worker --queue-name '*' & \
+		$(PY) manage.py db_worker --no-reload --queue-name default,search,imports & \
+		$(PY) manage.py db_worker --no-reload --queue-name printing & \
 		$(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
 test: setup

@@ -14,15 +14,26 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from manuals.images import ImageRejected, check_upload_size, image_html, store_image
-from manuals.models import Image, Manual
+from manuals.models import Image, Manual, Section
 
 
 def _image_for(request, image_id: int) -> Image:
-    return get_object_or_404(
+    picture = get_object_or_404(
         Image.objects.select_related("manual"),
         pk=image_id,
         manual__in=Manual.objects.readable_by(request.user),
     )
+    if not picture.manual.readable_in_full_by(request.user):
+        # A colleague sees a picture only where a section they may read shows it: the
+        # ids of pictures in private sections must not be guessable.
+        shown = (
+            Section.objects.readable_by(request.user)
+            .live()
+            .filter(manual=picture.manual, body__contains=f"/images/{picture.pk}/")
+        )
+        if not shown.exists():
+            raise Http404
+    return picture
 
 
 def _writable_manual(request, manual_id: int) -> Manual:

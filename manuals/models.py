@@ -124,6 +124,13 @@ class Manual(models.Model):
     def can_write(self, user) -> bool:
         return Manual.objects.writable_by(user).filter(pk=self.pk).exists()
 
+    def readable_in_full_by(self, user) -> bool:
+        """Owner, the team's lead, or anyone in the team for a template: every section."""
+        member = member_of(user)
+        if member is None or member.team_id != self.team_id:
+            return False
+        return self.owner_id == user.pk or member.is_lead or self.is_template
+
     def live_sections(self) -> SectionQuerySet:
         return Section.objects.filter(manual=self).live()
 

@@ -6,13 +6,32 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
+from manuals.circulation_forms import NewTemplateForm, UpdateDecisionForm
 from manuals.cloning import clone_template, start_my_manual
+from manuals.default_template import ensure_default_template
 from manuals.models import Manual, member_of
-from manuals.tree import TreeError
+from manuals.team_templates import (
+    clone_counts,
+    create_template,
+    delete_template,
+    set_template_retired,
+)
+from manuals.template_sync import (
+    KEEP_MINE,
+    MERGE,
+    TAKE_TEMPLATE,
+    accept_change,
+    accept_new,
+    pending_updates,
+    skip_update,
+    template_status,
+)
+from manuals.tree import EditConflict, TreeError
 
 
 def _template_for(request: HttpRequest, template_id: int, *, curate: bool = False) -> Manual:
@@ -58,3 +77,175 @@ def clone(request: HttpRequest, template_id: int) -> HttpResponse:
         return redirect("manuals:home")
     messages.success(request, _("已从模板“%(title)s”创建你的手册。") % {"title": template.title})
     return redirect("manuals:manual", manual_id=manual.pk)
+
+
+def _lead_of_team(request: HttpRequest):
+    member = member_of(request.user)
+    if member is None or not member.is_lead:
+        raise Http404
+    return member
+
+
+@login_required
+def templates_home(request: HttpRequest) -> HttpResponse:
+    """The lead's page: the team's templates, how many manuals came from each, who is behind."""
+    member = _lead_of_team(request)
+    ensure_default_template(team=member.team)
+    templates = list(Manual.objects.filter(team=member.team, is_template=True).order_by("pk"))
+    counts = clone_counts(templates)
+    rows = []
+    for template in templates:
+        status = template_status(template=template) if counts.get(template.pk) else []
+        rows.append(
+            {
+                "template": template,
+                "clones": counts.get(template.pk, 0),
+                "behind": sum(1 for s in status if s.behind),
+            }
+        )
+    return render(
+        request,
+        "manuals/templates.html",
+        {"rows": rows, "form": NewTemplateForm(), "member": member},
+    )
+
+
+@login_required
+@require_POST
+def template_new(request: HttpRequest) -> HttpResponse:
+    _lead_of_team(request)
+    form = NewTemplateForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("manuals:templates")
+    try:
+        template = create_template(
+            lead=request.user,
+            title=form.cleaned_data["title"],
+            start_from=form.cleaned_data["start_from"],
+        )
+    except TreeError as error:
+        messages.error(request, str(error))
+        return redirect("manuals:templates")
+    messages.success(request, _("模板已创建，可以像编辑手册一样编辑它。"))
+    return redirect("manuals:manual", manual_id=template.pk)
+
+
+@login_required
+def template_status_page(request: HttpRequest, template_id: int) -> HttpResponse:
+    _lead_of_team(request)
+    template = _template_for(request, template_id, curate=True)
+    status = template_status(template=template)
+    return render(
+        request,
+        "manuals/template_status.html",
+        {"template": template, "status": status, "behind": sum(1 for s in status if s.behind)},
+    )
+
+
+@login_required
+@require_POST
+def template_retire(request: HttpRequest, template_id: int) -> HttpResponse:
+    template = _template_for(request, template_id, curate=True)
+    retire = request.POST.get("retire") == "1"
+    try:
+        set_template_retired(template=template, retired=retire, user=request.user)
+    except TreeError as error:
+        messages.error(request, str(error))
+    else:
+        if retire:
+            messages.success(request, _("模板已停用：新员工不会再看到它，已有的手册不受影响。"))
+        else:
+            messages.success(request, _("模板已重新启用。"))
+    return redirect("manuals:templates")
+
+
+@login_required
+@require_POST
+def template_delete(request: HttpRequest, template_id: int) -> HttpResponse:
+    template = _template_for(request, template_id, curate=True)
+    try:
+        delete_template(template=template, user=request.user)
+    except TreeError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("模板“%(title)s”已删除。") % {"title": template.title})
+    return redirect("manuals:templates")
+
+
+def _clone_for(request: HttpRequest, manual_id: int) -> Manual:
+    """The user's own manual (the one template updates go into), else 404."""
+    manuals = Manual.objects.writable_by(request.user).filter(is_template=False)
+    return get_object_or_404(manuals.select_related("template", "owner__member"), pk=manual_id)
+
+
+@login_required
+def template_updates(request: HttpRequest, manual_id: int) -> HttpResponse:
+    manual = _clone_for(request, manual_id)
+    pending = pending_updates(manual=manual)
+    return render(
+        request,
+        "manuals/template_updates.html",
+        {"manual": manual, "pending": pending, "choices": CHOICE_LABELS},
+    )
+
+
+CHOICE_LABELS = [
+    (
+        TAKE_TEMPLATE,
+        _lazy("采用模板版本"),
+        _lazy("你现在的内容会保留在“历史版本”里，随时可以恢复。"),
+    ),
+    (KEEP_MINE, _lazy("保留我的版本"), _lazy("模板的新版本存进这一节的“历史版本”，方便日后对照。")),
+    (MERGE, _lazy("两者都要"), _lazy("保留你的正文，并把模板的新内容附在后面，再由你整理。")),
+]
+
+
+@login_required
+@require_POST
+def template_update_decide(
+    request: HttpRequest, manual_id: int, template_section_id: int
+) -> HttpResponse:
+    manual = _clone_for(request, manual_id)
+    form = UpdateDecisionForm(request.POST)
+    back = redirect("manuals:template_updates", manual_id=manual.pk)
+    if not form.is_valid():
+        messages.error(request, _("请求不完整，请刷新页面后重试。"))
+        return back
+    data = form.cleaned_data
+    try:
+        if data["action"] == "skip":
+            skip_update(
+                manual=manual,
+                template_section_id=template_section_id,
+                expected_template_version=data["template_version"],
+                user=request.user,
+            )
+            messages.info(request, _("已跳过；模板再次修改这一节时会重新提示你。"))
+        elif data["version"] is None:
+            section = accept_new(
+                manual=manual,
+                template_section_id=template_section_id,
+                expected_template_version=data["template_version"],
+                user=request.user,
+            )
+            messages.success(request, _("已加入“%(title)s”。") % {"title": section.title})
+        else:
+            section = accept_change(
+                manual=manual,
+                template_section_id=template_section_id,
+                expected_template_version=data["template_version"],
+                expected_version=data["version"],
+                choice=data["choice"] or TAKE_TEMPLATE,
+                user=request.user,
+            )
+            messages.success(request, _("已更新“%(title)s”。") % {"title": section.title})
+    except EditConflict:
+        messages.error(
+            request, _("你刚刚在别处修改了这一节，差异已按最新内容重新计算，请再确认一次。")
+        )
+    except TreeError as error:
+        messages.error(request, str(error))
+    return back

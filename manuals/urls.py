@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.i18n import JavaScriptCatalog
 
-from manuals import image_views, template_views, views
+from manuals import circulation_views, image_views, template_views, views
 
 app_name = "manuals"
 
@@ -10,6 +10,7 @@ section = "manual/<int:manual_id>/section/<int:section_id>/"
 urlpatterns = [
     path("", views.home, name="home"),
     path("manual/new/", views.new_manual, name="new_manual"),
+    path("team/", views.team_dashboard, name="team"),
     path("manual/<int:manual_id>/", views.manual_detail, name="manual"),
     path("manual/<int:manual_id>/sections/add/", views.add_section, name="add_section"),
     path("manual/<int:manual_id>/trash/", views.trash, name="trash"),
@@ -31,6 +32,40 @@ urlpatterns = [
     # Templates, day one and template updates (manuals/template_views.py).
     path("start/", template_views.start_manual, name="start_manual"),
     path("templates/<int:template_id>/clone/", template_views.clone, name="clone_template"),
+    path("templates/", template_views.templates_home, name="templates"),
+    path("templates/new/", template_views.template_new, name="template_new"),
+    path(
+        "templates/<int:template_id>/status/",
+        template_views.template_status_page,
+        name="template_status",
+    ),
+    path(
+        "templates/<int:template_id>/retire/",
+        template_views.template_retire,
+        name="template_retire",
+    ),
+    path(
+        "templates/<int:template_id>/delete/",
+        template_views.template_delete,
+        name="template_delete",
+    ),
+    path(
+        "manual/<int:manual_id>/template-updates/",
+        template_views.template_updates,
+        name="template_updates",
+    ),
+    path(
+        "manual/<int:manual_id>/template-updates/<int:template_section_id>/",
+        template_views.template_update_decide,
+        name="template_update_decide",
+    ),
+    # Circulation and handover (manuals/circulation_views.py).
+    path(section + "copy/", circulation_views.copy_section, name="copy_section"),
+    path("manual/<int:manual_id>/handover/", circulation_views.handover_page, name="handover"),
+    path("manual/<int:manual_id>/handover/give/", circulation_views.hand_over, name="hand_over"),
+    path("manual/<int:manual_id>/transfer/", circulation_views.transfer, name="transfer_manual"),
+    path("manual/<int:manual_id>/archive/", circulation_views.archive, name="archive_manual"),
+    path("activity/", circulation_views.activity, name="activity"),
     path("images/<int:image_id>/", image_views.image, name="image"),
     path("images/<int:image_id>/thumb/", image_views.image_thumb, name="image_thumb"),
     path("manual/<int:manual_id>/images/", image_views.image_library, name="image_library"),

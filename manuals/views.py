@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from manuals import tree
+from manuals.dashboard import team_activity
 from manuals.diff import diff_sections
 from manuals.forms import MoveForm, NewSectionForm, SectionForm
 from manuals.models import Manual, Revision, Section, member_of
@@ -345,3 +346,12 @@ STANDARD_CHAPTERS = [
     (_lazy("项目资料"), Section.Kind.PROJECT),
     (_lazy("学习工具"), Section.Kind.TOOL),
 ]
+
+
+@login_required
+def team_dashboard(request: HttpRequest) -> HttpResponse:
+    member = member_of(request.user)
+    if member is None or not member.is_lead:
+        raise Http404
+    rows = team_activity(team=member.team)
+    return render(request, "manuals/team.html", {"team": member.team, "rows": rows})

@@ -17,3 +17,21 @@ def live_templates(user):
     return Manual.objects.filter(
         team_id=member.team_id, is_template=True, archived_at__isnull=True
     ).order_by("created_at", "pk")
+
+
+@register.simple_tag
+def pending_template_updates(manual) -> int:
+    """How many template updates the owner of ``manual`` has not decided on yet."""
+    from manuals.template_sync import pending_count
+
+    if manual is None or manual.is_template or manual.template_id is None:
+        return 0
+    return pending_count(manual=manual)
+
+
+@register.simple_tag
+def is_team_lead(user, manual=None) -> bool:
+    member = member_of(user)
+    if member is None or not member.is_lead:
+        return False
+    return manual is None or manual.team_id == member.team_id

@@ -8,7 +8,7 @@ from PIL import Image as PILImage
 
 from manuals import images
 from manuals.images import ImageRejected, image_html, store_image
-from manuals.models import Image
+from manuals.models import Image, Section
 from manuals.sanitize import sanitize_html
 from tests.conftest import PASSWORD
 
@@ -186,7 +186,14 @@ def test_the_owner_uploads_and_teammates_see_it_but_other_teams_get_404(
 
     client.logout()
     login(client, bob)
-    assert client.get(body["url"]).status_code == 200  # team reader
+    # A teammate sees a picture only where a section he may read shows it.
+    assert client.get(body["url"]).status_code == 404  # not in any section yet
+    section = Section.objects.get(manual=alice_manual, title="考勤制度")
+    Section.objects.filter(pk=section.pk).update(body=f"<p>见图</p>{body['html']}")
+    assert client.get(body["url"]).status_code == 404  # in a private section
+    Section.objects.filter(pk=section.pk).update(visibility="shared")
+    assert client.get(body["url"]).status_code == 200  # in a shared one
+    assert client.get(body["thumb_url"]).status_code == 200
     assert upload(client, alice_manual, picture()).status_code == 404  # not a writer
     library_url = reverse("manuals:image_library", args=[alice_manual.pk])
     assert client.get(library_url).status_code == 404
