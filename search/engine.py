@@ -73,6 +73,14 @@ class _Segment:
         self.columns = {name: array("q", leaf.column_reader(name)) for name in META_COLUMNS}
         self.size = leaf.doc_count_all()
         self.allowed_cache: dict[Scope, frozenset[int]] = {}
+        self._folded: tuple[int, object] | None = None
+
+    def folded_column(self, leaf):
+        """The folded-text column reader (its offsets take a pass over every document to
+        load, so it is kept for as long as the same leaf reader is in use)."""
+        if self._folded is None or self._folded[0] != id(leaf):
+            self._folded = (id(leaf), leaf.column_reader("c_folded"))
+        return self._folded[1]
 
     def allowed(self, scope: Scope, deleted: frozenset[int]) -> frozenset[int]:
         cached = self.allowed_cache.get(scope)
@@ -203,14 +211,43 @@ def search_index(
     *, terms: list[str], scope: Scope, filters: Filters, offset: int = 0, limit: int = 20
 ) -> Outcome:
     """Every readable section containing all folded ``terms``, ranked; one page loaded."""
-    terms = [t for t in dict.fromkeys(terms) if t]
-    if not terms:
-        return Outcome(total=0, matches=[])
     reader = current_reader()
-    ranked: list[tuple[int, int, int, int, object]] = []  # (key, docnum, base, …)
+    ranked, by_owner, by_manual = _ranked(reader, terms, scope, filters)
+    top = heapq.nlargest(offset + limit, ranked, key=lambda item: (item[0], -item[1] - item[2]))
+    matches = []
+    for _key, d, base, seg, count, title_hits in top[offset:]:
+        cols = seg.columns
+        stored = reader.stored_fields(base + d)
+        matches.append(
+            Match(
+                section_id=cols["c_section"][d],
+                manual_id=cols["c_manual"][d],
+                owner_id=cols["c_owner"][d],
+                updated=cols["c_updated"][d],
+                kind_code=cols["c_kind"][d],
+                title_terms=title_hits,
+                count=int(count),
+                title=stored["title"],
+                text=stored["text"],
+            )
+        )
+    return Outcome(total=len(ranked), matches=matches, by_owner=by_owner, by_manual=by_manual)
+
+
+def search_ids(*, terms: list[str], scope: Scope, filters: Filters | None = None) -> set[int]:
+    """The ids of every matching section (unranked): for checks and benchmarks."""
+    ranked, _owners, _manuals = _ranked(current_reader(), terms, scope, filters or Filters())
+    return {item[3].columns["c_section"][item[1]] for item in ranked}
+
+
+def _ranked(reader, terms: list[str], scope: Scope, filters: Filters):
+    """(rank key, docnum, docbase, segment, count, title hits) for every match."""
+    terms = [t for t in dict.fromkeys(terms) if t]
+    ranked: list[tuple] = []
     by_owner: Counter = Counter()
     by_manual: Counter = Counter()
-    total = 0
+    if not terms:
+        return ranked, by_owner, by_manual
     for leaf, base in reader.leaf_readers():
         seg = _segment(leaf)
         deleted = leaf.deleted_docs_set if leaf.has_deletions() else frozenset()
@@ -231,39 +268,30 @@ def search_index(
         if not docs:
             continue
         title_terms: Counter = Counter()
-        for term, weights in exact_terms:
-            for d in docs:
-                counts[d] = counts.get(d, 0) + weights[d]
+        if len(exact_terms) == 1:
+            counts = exact_terms[0][1]  # only read for docs that matched
+        else:
+            for _term, weights in exact_terms:
+                for d in docs:
+                    counts[d] = counts.get(d, 0) + weights[d]
+        for term, _weights in exact_terms:
             title_terms.update(docs & set(_postings(leaf, "tgrams", term)))
         if long_terms:
-            docs, counts, title_terms = _verify(leaf, docs, long_terms, counts, title_terms)
-        total += len(docs)
+            counts = dict(counts) if len(exact_terms) == 1 else counts
+            docs = _verify(seg.folded_column(leaf), docs, long_terms, counts, title_terms)
         owner, manual = seg.columns["c_owner"], seg.columns["c_manual"]
         by_owner.update(map(owner.__getitem__, docs))
         by_manual.update(map(manual.__getitem__, docs))
         updated = seg.columns["c_updated"]
-        for d in docs:
-            key = (title_terms.get(d, 0) << 52) | (min(int(counts.get(d, 1)), 4095) << 40)
-            ranked.append((key | updated[d], d, base, seg, counts.get(d, 1), title_terms.get(d, 0)))
-    top = heapq.nlargest(offset + limit, ranked, key=lambda item: (item[0], -item[1] - item[2]))
-    matches = []
-    for _key, d, base, seg, count, title_hits in top[offset:]:
-        cols = seg.columns
-        stored = reader.stored_fields(base + d)
-        matches.append(
-            Match(
-                section_id=cols["c_section"][d],
-                manual_id=cols["c_manual"][d],
-                owner_id=cols["c_owner"][d],
-                updated=cols["c_updated"][d],
-                kind_code=cols["c_kind"][d],
-                title_terms=title_hits,
-                count=int(count),
-                title=stored["title"],
-                text=stored["text"],
+        get_count, get_titles = counts.get, title_terms.get
+        ranked.extend(
+            (
+                (get_titles(d, 0) << 52) | (min(int(get_count(d, 1)), 4095) << 40) | updated[d],
+                d, base, seg, get_count(d, 1), get_titles(d, 0),
             )
-        )
-    return Outcome(total=total, matches=matches, by_owner=by_owner, by_manual=by_manual)
+            for d in docs
+        )  # fmt: skip
+    return ranked, by_owner, by_manual
 
 
 def _apply_filters(docs: set[int], seg: _Segment, filters: Filters) -> set[int]:
@@ -279,9 +307,8 @@ def _apply_filters(docs: set[int], seg: _Segment, filters: Filters) -> set[int]:
     return docs
 
 
-def _verify(leaf, docs, long_terms, counts, title_terms):
+def _verify(column, docs, long_terms, counts, title_terms) -> set[int]:
     """Keep documents whose folded text really contains every long term."""
-    column = leaf.column_reader("c_folded")
     needles = [term.encode("utf-8", "surrogatepass") for term in long_terms]
     kept: set[int] = set()
     for d in docs:
@@ -300,4 +327,4 @@ def _verify(leaf, docs, long_terms, counts, title_terms):
             counts[d] = counts.get(d, 0) + extra_count
             if extra_title:
                 title_terms[d] += extra_title
-    return kept, counts, title_terms
+    return kept

@@ -18,16 +18,20 @@ import marshal
 import os
 import shutil
 import time
+from array import array
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
+from itertools import repeat
 from pathlib import Path
 
 from django.conf import settings
 from whoosh import columns, fields, index
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.formats import Existence
-from whoosh.writing import CLEAR, MERGE_SMALL, PostingPool
+from whoosh.writing import MERGE_SMALL, NO_MERGE, PostingPool, SegmentWriter
 
 from manuals.models import Section
 from search.analysis import gram_counts, html_to_text
@@ -39,6 +43,9 @@ SCHEMA_VERSION = 1
 KIND_CODES = {kind: code for code, kind in enumerate(Section.Kind.values, start=1)}
 KIND_BY_CODE = {code: kind for kind, code in KIND_CODES.items()}
 CODEC_BLOCK = 1024
+REBUILD_SEGMENT = 25_000
+COUNT_BITS = 12
+MAX_COUNT = (1 << COUNT_BITS) - 1
 LOCK_WAIT_INLINE = 2.0
 # Bit flags in the c_access column, read by the query's permission filter.
 ACCESS_SHARED = 1
@@ -56,7 +63,8 @@ class SearchCodec(W3Codec):
 
     def __init__(self) -> None:
         # Larger posting blocks: fewer (pickled) blocks to decode for common grams.
-        super().__init__(blocklimit=CODEC_BLOCK)
+        # No zlib on posting blocks: decompressing dominated queries for common grams.
+        super().__init__(blocklimit=CODEC_BLOCK, compression=0)
 
 
 class LeanPostingPool(PostingPool):
@@ -98,6 +106,66 @@ class LeanPostingPool(PostingPool):
         finally:
             f.close()
             self._remove_run(path)
+
+
+GRAM_FIELDS = ("grams", "tgrams")
+
+
+class BulkGramWriter(SegmentWriter):
+    """A segment writer for rebuilds that keeps the gram postings itself.
+
+    Whoosh's generic path turns every posting into a tuple, sorts them all externally
+    and feeds them back one at a time — most of the time of a rebuild. Here each gram
+    collects its documents in arrays as documents arrive (docnums only grow), and the
+    posting blocks are written straight from those arrays. The result is the ordinary
+    Whoosh segment format; the other fields take the usual path.
+    """
+
+    def __init__(self, ix: index.Index) -> None:
+        super().__init__(ix, codec=SearchCodec())
+        self.pool = LeanPostingPool(self._tempstorage, self.newsegment)
+        # gram → array of (docnum << 12 | count): one C-level append per posting.
+        self.grams = {f: defaultdict(partial(array, "Q")) for f in GRAM_FIELDS}
+
+    def add_bulk(self, doc: dict) -> None:
+        code = self.docnum << COUNT_BITS
+        for fieldname in GRAM_FIELDS:
+            counts = gram_counts(doc.pop(fieldname))
+            postings = map(self.grams[fieldname].__getitem__, counts.keys())
+            codes = map(code.__or__, map(min, counts.values(), repeat(MAX_COUNT)))
+            deque(map(array.append, postings, codes), maxlen=0)
+        self.add_document(**doc)
+
+    def _write_grams(self, fieldname: str) -> None:
+        fw = self.fieldwriter
+        fw.start_field(fieldname, self.schema[fieldname])
+        postwriter = fw._postwriter
+        limit = CODEC_BLOCK
+        table = self.grams[fieldname]
+        docnum_of, count_of = COUNT_BITS.__rrshift__, MAX_COUNT.__and__
+        # Code point order is UTF-8 byte order, the order Whoosh's term table needs.
+        for gram in sorted(table):
+            codes = table[gram]
+            ids, weights = array("I", map(docnum_of, codes)), array("f", map(count_of, codes))
+            fw.start_term(gram.encode("utf-8", "surrogatepass"))
+            for start in range(0, len(ids), limit):
+                if start:
+                    postwriter._write_block()
+                postwriter._ids = ids[start : start + limit]
+                postwriter._weights = weights[start : start + limit]
+                postwriter._maxweight = max(postwriter._weights)
+            fw.finish_term()
+        fw.finish_field()
+        self.grams[fieldname] = defaultdict(partial(array, "Q"))
+
+    def _flush_segment(self) -> None:
+        # Field ids follow start_field order and term keys must increase: "grams" first,
+        # then the pool's fields (id, manual: sorted after "grams"), then "tgrams".
+        self.perdocwriter.close()
+        self._write_grams("grams")
+        self.fieldwriter.add_postings(self.schema, None, self.pool.iter_postings())
+        self._write_grams("tgrams")
+        self.fieldwriter.close()
 
 
 def _writer(ix: index.Index):
@@ -392,19 +460,22 @@ def rebuild_index(
         shutil.rmtree(fresh, ignore_errors=True)
         ix = create_index(fresh)
         total = indexable_sections().count()
-        writer = _writer(ix)
+        writer = BulkGramWriter(ix)
         done = 0
         try:
             for row in _rows().iterator(chunk_size=batch):
-                writer.add_document(**_document(row))
+                writer.add_bulk(_document(row))
                 done += 1
+                if done % REBUILD_SEGMENT == 0:  # bounds the memory the gram arrays take
+                    writer.commit(mergetype=NO_MERGE)
+                    writer = BulkGramWriter(ix)
                 if progress and done % batch == 0:
                     progress(done, total)
         except BaseException:
             writer.cancel()
             shutil.rmtree(fresh, ignore_errors=True)
             raise
-        writer.commit(mergetype=CLEAR, optimize=True)
+        writer.commit(mergetype=NO_MERGE)
         if progress:
             progress(done, total)
         old = target.with_name(target.name + f".old-{os.getpid()}")

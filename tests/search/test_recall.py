@@ -8,7 +8,7 @@ from bench.corpus import populate
 from manuals.models import Section
 from search.analysis import html_to_text
 from search.folding import fold
-from search.index import rebuild_index
+from search.index import index_sections, rebuild_index
 from search.results import search_sections
 
 pytestmark = pytest.mark.django_db
@@ -40,9 +40,13 @@ def to_variant(rng: random.Random, text: str) -> str:
 
 
 @pytest.fixture
-def corpus(db):
+def corpus(db, monkeypatch):
     lead, agents = populate(400, manuals=4, agents=2, seed=11)
+    # Several segments, as a large rebuild makes, and edits on top of them.
+    monkeypatch.setattr("search.index.REBUILD_SEGMENT", 150)
     rebuild_index()
+    edited = Section.objects.filter(level__gt=0).order_by("pk")[:5]
+    index_sections(section_ids=[s.pk for s in edited])
     texts = {
         pk: fold(t) + "\n" + fold(html_to_text(b))
         for pk, t, b in Section.objects.filter(level__gt=0).values_list("id", "title", "body")
