@@ -240,6 +240,10 @@ def export_markdown(*, manual: Manual, user=None, assets: str = "assets") -> tup
 
 def export_markdown_zip(*, manual: Manual, user=None) -> bytes:
     text, files = export_markdown(manual=manual, user=user)
+    return pack_markdown(text, files)
+
+
+def pack_markdown(text: str, files: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
         package.writestr("manual.md", text)

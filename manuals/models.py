@@ -10,13 +10,19 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
-from manuals.sanitize import SanitizedHTMLField
+from manuals.sanitize import SanitizedHTMLField, SanitizedQuerySet
 
 TITLE_MAX_LENGTH = 200
+# What Manual.outline() loads per section: enough to draw, nest and link the outline.
+OUTLINE_FIELDS = (
+    "id", "parent_id", "manual_id", "tree_id", "lft", "rght", "level", "title", "kind",
+    "visibility",
+)  # fmt: skip
 
 
 class Team(models.Model):
@@ -138,19 +144,18 @@ class Manual(models.Model):
         """Chapters and subsections in tree order, loaded in one query.
 
         With ``user`` only the sections that user may read are kept; a readable section
-        whose ancestors are hidden hangs under its nearest readable ancestor.
+        whose ancestors are hidden hangs under its nearest readable ancestor. The rows carry
+        OUTLINE_FIELDS; other fields (body…) load one query each if touched.
         """
         sections = Section.objects.filter(manual=self, level__gt=0).live()
         if user is not None:
             sections = sections.readable_by(user)
-        return list(
-            sections.only(
-                "id", "title", "kind", "visibility", "level", "lft", "rght", "tree_id", "parent_id"
-            ).order_by("lft")
-        )
+        rows = sections.order_by("lft").values_list(*OUTLINE_FIELDS)
+        db = sections.db
+        return [Section.outline_row(row, db=db) for row in rows]
 
 
-class SectionQuerySet(models.QuerySet):
+class SectionQuerySet(SanitizedQuerySet):
     def live(self) -> SectionQuerySet:
         return self.filter(trashed_at__isnull=True)
 
@@ -273,6 +278,21 @@ class Section(MPTTModel):
     def __str__(self) -> str:
         return self.title
 
+    @classmethod
+    def outline_row(cls, values: tuple, *, db: str) -> Section:
+        """A read-only Section from a tuple of OUTLINE_FIELDS values.
+
+        Model.__init__, with django-mptt's bookkeeping on top, costs ~50 µs a row: most of
+        the time to load a 5,000-section outline. Outline rows are only read (every tree
+        write reloads its rows), so they skip it; saving one fails loudly.
+        """
+        section = cls.__new__(cls)
+        section.__dict__.update(zip(OUTLINE_FIELDS, values, strict=True))
+        section._state = ModelState()
+        section._state.adding = False
+        section._state.db = db
+        return section
+
     @property
     def is_root(self) -> bool:
         return self.parent_id is None
@@ -295,6 +315,8 @@ class Revision(models.Model):
     )
     note = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = SanitizedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-version"]
@@ -442,3 +464,80 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.title}"
+
+
+class DocumentImportQuerySet(models.QuerySet):
+    def of(self, user) -> DocumentImportQuerySet:
+        """A person sees only their own uploads."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(owner_id=user.pk)
+
+
+class DocumentImport(models.Model):
+    """One upload on its way into a manual: analysed, previewed, then imported or cancelled.
+
+    The file waits in the media storage (never served) until the import ends.
+    """
+
+    class Status(models.TextChoices):
+        ANALYSING = "analysing", _("正在分析")
+        READY = "ready", _("等待确认")
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("正在导入")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+        CANCELLED = "cancelled", _("已取消")
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="document_imports"
+    )
+    file = models.FileField(upload_to="imports/%Y/%m/", max_length=255, blank=True)
+    original_name = models.CharField(max_length=255)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ANALYSING)
+    summary = models.JSONField(default=dict, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True, default="")
+    title = models.CharField(max_length=TITLE_MAX_LENGTH, blank=True, default="")
+    target = models.ForeignKey(
+        Section, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    manual = models.ForeignKey(
+        Manual, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DocumentImportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("文档导入")
+        verbose_name_plural = _("文档导入")
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED}
+
+
+class ExcellentCase(models.Model):
+    """A section a lead marked as 优秀案例, for training and quality scoring."""
+
+    section = models.OneToOneField(Section, on_delete=models.CASCADE, related_name="excellent")
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    note = models.CharField(_("推荐理由"), max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("优秀案例")
+        verbose_name_plural = _("优秀案例")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return str(self.section)

@@ -7,8 +7,9 @@ the rows ``Manual.outline()`` loads in one query.
 
 from __future__ import annotations
 
+import html
+
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from manuals.models import Manual, Section
@@ -35,7 +36,10 @@ def render_outline(
     manual: Manual, sections: list[Section], *, current_id: int | None, editable: bool
 ) -> SafeString:
     url_prefix = reverse("manuals:manual", kwargs={"manual_id": manual.pk})
-    kinds = dict(Section.Kind.choices)
+    # Per-row costs add up over 5,000 rows: translate the kind labels once, and escape with
+    # the standard library (Django's escape() adds a lazy-string wrapper to every call).
+    kinds = {kind: html.escape(str(label)) for kind, label in Section.Kind.choices}
+    private = Section.Visibility.PRIVATE
     parts: list[str] = ['<ul class="outline-tree" role="tree">']
     open_depth = 1
     nested = nest(sections)
@@ -46,12 +50,13 @@ def render_outline(
         next_depth = nested[index + 1][1] if index + 1 < len(nested) else 0
         has_children = next_depth > depth
         classes = ["outline-item", f"kind-{section.kind}"]
-        if section.pk == current_id:
+        section_id = section.id
+        if section_id == current_id:
             classes.append("current")
-        if section.visibility == Section.Visibility.PRIVATE:
+        if section.visibility == private:
             classes.append("private")
         parts.append(
-            f'<li class="{" ".join(classes)}" role="treeitem" data-id="{section.pk}" '
+            f'<li class="{" ".join(classes)}" role="treeitem" data-id="{section_id}" '
             f'data-level="{depth}" aria-level="{depth}"'
             + (' aria-expanded="true"' if has_children else "")
             + (' draggable="true"' if editable else "")
@@ -63,10 +68,10 @@ def render_outline(
                 if has_children
                 else '<span class="toggle-spacer"></span>'
             )
-            + f'<a href="{url_prefix}section/{section.pk}/" '
-            + f'title="{escape(kinds.get(section.kind, ""))}"'
-            + (' aria-current="page"' if section.pk == current_id else "")
-            + f">{escape(section.title)}</a></div>"
+            + f'<a href="{url_prefix}section/{section_id}/" '
+            + f'title="{kinds.get(section.kind, "")}"'
+            + (' aria-current="page"' if section_id == current_id else "")
+            + f">{html.escape(section.title)}</a></div>"
         )
         if has_children:
             parts.append('<ul role="group">')

@@ -1,14 +1,19 @@
 """Sanitised rich text: every path that writes a body to the database cleans it.
 
-The cleaning happens in the field's ``get_db_prep_save``, which Django calls for
-``save()``, ``bulk_create()`` and ``QuerySet.update()`` alike, so no import, clone or
-restore can store hostile HTML by going around a form.
+The cleaning happens in the field's ``get_db_prep_save``, which Django calls for plain
+values in ``save()``, ``bulk_create()`` and ``QuerySet.update()`` alike, so no import,
+clone or restore can store hostile HTML by going around a form. SQL expressions in
+``update()`` (``Value``, ``Concat``…) never reach that hook: SanitizedQuerySet cleans the
+ones that carry text (``Value``, and ``Case``/``When`` as ``bulk_update()`` builds them)
+and refuses the rest, which could assemble markup inside the database.
 """
 
 from __future__ import annotations
 
 import nh3
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.db.models import Case, Value, When
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "b", "em", "i", "u", "s",
@@ -71,3 +76,39 @@ class SanitizedHTMLField(models.TextField):
         if isinstance(value, str):
             value = sanitize_html(value)
         return super().get_db_prep_save(value, connection)
+
+
+def _sanitized_expression(value):
+    if not hasattr(value, "resolve_expression"):
+        return value  # plain values: get_db_prep_save cleans them
+    if isinstance(value, Value):
+        if not isinstance(value.value, str):
+            return value
+        return Value(sanitize_html(value.value), output_field=value._output_field_or_none)
+    if isinstance(value, When):
+        clone = value.copy()
+        clone.result = _sanitized_expression(value.result)
+        return clone
+    if isinstance(value, Case):
+        clone = value.copy()
+        clone.cases = [_sanitized_expression(case) for case in value.cases]
+        clone.default = _sanitized_expression(value.default)
+        return clone
+    raise TypeError(
+        f"{type(value).__name__} cannot be written to a sanitised HTML field: "
+        "set the text itself so that it is cleaned before it is stored"
+    )
+
+
+class SanitizedQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        for name, value in kwargs.items():
+            try:
+                field = self.model._meta.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            if isinstance(field, SanitizedHTMLField):
+                kwargs[name] = _sanitized_expression(value)
+        return super().update(**kwargs)
+
+    update.alters_data = True

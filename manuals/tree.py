@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Case, F, IntegerField, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -181,11 +182,47 @@ def move_section(*, section: Section, target: Section, position: str, user=None)
             raise TreeError(_("不能把章节移到它自己或它的子章节下面。"))
         height = _subtree_height(section)
         _target_depth_ok(target, position, height)
-        section.move_to(target, position)
-        Section.objects.filter(pk=section.pk).update(updated_by=user)
+        _move_subtree(section, target, position, user=user)
         # Paths of the whole subtree changed.
         notify_changed(manual.pk, _subtree_ids(_fresh(section.pk)))
     return _fresh(section.pk)
+
+
+def _move_subtree(node: Section, target: Section, position: str, *, user) -> None:
+    """Move ``node``'s subtree within its tree; both rows fresh, the move already checked.
+
+    django-mptt's move rewrites every row of the tree (its UPDATE is bounded by tree_id
+    only) and then saves the whole node again; in a 5,000-section manual that is most of
+    the time of a move. This is the same nested-set move, restricted to the rows whose
+    bounds change.
+    """
+    left, right, width = node.lft, node.rght, node.rght - node.lft + 1
+    if position in {"first-child", "last-child"}:
+        parent_id, level = target.pk, target.level + 1
+        edge = target.lft + 1 if position == "first-child" else target.rght
+    else:
+        parent_id, level = target.parent_id, target.level
+        edge = target.lft if position == "left" else target.rght + 1
+    # ``edge`` is the bound, in today's numbering, that the subtree will start at.
+    if edge > right:  # moving towards the end: the rows in between close up
+        shift, between, gap = edge - 1 - right, (right + 1, edge - 1), -width
+    else:  # moving towards the start: the rows in between make room
+        shift, between, gap = edge - left, (edge, left - 1), width
+    subtree, number = (left, right), IntegerField()
+    touched = (min(left, between[0]), max(right, between[1]))
+    Section.objects.filter(
+        Q(lft__range=touched) | Q(rght__range=touched), tree_id=node.tree_id
+    ).update(
+        level=Case(When(lft__range=subtree, then=F("level") + (level - node.level)),
+                   default=F("level"), output_field=number),
+        lft=Case(When(lft__range=subtree, then=F("lft") + shift),
+                 When(lft__range=between, then=F("lft") + gap), default=F("lft"),
+                 output_field=number),
+        rght=Case(When(rght__range=subtree, then=F("rght") + shift),
+                  When(rght__range=between, then=F("rght") + gap), default=F("rght"),
+                  output_field=number),
+    )  # fmt: skip
+    Section.objects.filter(pk=node.pk).update(parent_id=parent_id, updated_by=user)
 
 
 def _subtree_height(section: Section) -> int:
@@ -325,7 +362,7 @@ def restore_section(*, section: Section, user=None) -> Section:
             trashed_at__isnull=False,
         ).exists()
         if parent_gone:
-            section.move_to(_fresh(manual.root_id), "last-child")
+            _move_subtree(section, _fresh(manual.root_id), "last-child", user=user)
             section = _fresh(section.pk)
         Section.objects.filter(
             tree_id=section.tree_id,

@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.i18n import JavaScriptCatalog
 
-from manuals import circulation_views, image_views, template_views, views
+from manuals import circulation_views, image_views, import_views, template_views, views
 
 app_name = "manuals"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("manual/new/", views.new_manual, name="new_manual"),
     path("team/", views.team_dashboard, name="team"),
+    path("cases/", views.casebook, name="casebook"),
     path("manual/<int:manual_id>/", views.manual_detail, name="manual"),
     path("manual/<int:manual_id>/sections/add/", views.add_section, name="add_section"),
     path("manual/<int:manual_id>/trash/", views.trash, name="trash"),
@@ -22,6 +23,7 @@ urlpatterns = [
     path(section + "restore/", views.restore_section, name="restore_section"),
     path(section + "purge/", views.purge_section, name="purge_section"),
     path(section + "history/", views.history, name="history"),
+    path(section + "excellent/", views.mark_case, name="mark_case"),
     path(
         section + "history/<int:version>/restore/",
         views.restore_revision,
@@ -70,4 +72,14 @@ urlpatterns = [
     path("images/<int:image_id>/thumb/", image_views.image_thumb, name="image_thumb"),
     path("manual/<int:manual_id>/images/", image_views.image_library, name="image_library"),
     path("manual/<int:manual_id>/images/upload/", image_views.image_upload, name="image_upload"),
+]
+
+# Word/Markdown/archive in and out (manuals.import_views).
+urlpatterns += [
+    path("import/", import_views.upload, name="import_upload"),
+    path("import/<int:import_id>/", import_views.preview, name="import_preview"),
+    path("import/<int:import_id>/confirm/", import_views.confirm, name="import_confirm"),
+    path("import/<int:import_id>/cancel/", import_views.cancel, name="import_cancel"),
+    path("import/<int:import_id>/status/", import_views.status, name="import_status"),
+    path("manual/<int:manual_id>/export/<str:fmt>/", import_views.export, name="export_manual"),
 ]

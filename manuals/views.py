@@ -11,10 +11,17 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from manuals import tree
+from manuals.casebook import (
+    CasebookError,
+    can_curate,
+    casebook_for,
+    mark_excellent,
+    unmark_excellent,
+)
 from manuals.dashboard import team_activity
 from manuals.diff import diff_sections
 from manuals.forms import MoveForm, NewSectionForm, SectionForm
-from manuals.models import Manual, Revision, Section, member_of
+from manuals.models import ExcellentCase, Manual, Revision, Section, member_of
 from manuals.outline import breadcrumbs, render_outline
 
 
@@ -101,6 +108,8 @@ def manual_detail(request: HttpRequest, manual_id: int) -> HttpResponse:
 def section_detail(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
     section = _section_for(request, manual_id, section_id)
     context = _manual_context(request, section.manual, section)
+    context["excellent"] = ExcellentCase.objects.filter(section=section).first()
+    context["can_curate"] = can_curate(request.user, section)
     return render(request, "manuals/section.html", context)
 
 
@@ -355,3 +364,35 @@ def team_dashboard(request: HttpRequest) -> HttpResponse:
         raise Http404
     rows = team_activity(team=member.team)
     return render(request, "manuals/team.html", {"team": member.team, "rows": rows})
+
+
+@login_required
+def casebook(request: HttpRequest) -> HttpResponse:
+    member = member_of(request.user)
+    if member is None:
+        raise Http404
+    kind = request.GET.get("kind", "")
+    if kind not in Section.Kind.values:
+        kind = ""
+    cases = casebook_for(request.user, kind=kind)
+    return render(
+        request,
+        "manuals/casebook.html",
+        {"cases": cases, "kind": kind, "kinds": Section.Kind.choices, "is_lead": member.is_lead},
+    )
+
+
+@login_required
+@require_POST
+def mark_case(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
+    section = _section_for(request, manual_id, section_id)
+    try:
+        if request.POST.get("action") == "unmark":
+            unmark_excellent(section=section, user=request.user)
+            messages.success(request, _("已从优秀案例中移除。"))
+        else:
+            mark_excellent(section=section, user=request.user, note=request.POST.get("note", ""))
+            messages.success(request, _("已评为优秀案例。"))
+    except CasebookError as error:
+        messages.error(request, str(error))
+    return redirect("manuals:section", manual_id=manual_id, section_id=section_id)
