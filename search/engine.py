@@ -73,14 +73,15 @@ class _Segment:
         self.columns = {name: array("q", leaf.column_reader(name)) for name in META_COLUMNS}
         self.size = leaf.doc_count_all()
         self.allowed_cache: dict[Scope, frozenset[int]] = {}
-        self._folded: tuple[int, object] | None = None
+        self._folded: tuple[object, object] | None = None
 
     def folded_column(self, leaf):
         """The folded-text column reader (its offsets take a pass over every document to
         load, so it is kept for as long as the same leaf reader is in use)."""
-        if self._folded is None or self._folded[0] != id(leaf):
-            self._folded = (id(leaf), leaf.column_reader("c_folded"))
-        return self._folded[1]
+        cached = self._folded
+        if cached is None or cached[0] is not leaf:
+            cached = self._folded = (leaf, leaf.column_reader("c_folded"))
+        return cached[1]
 
     def allowed(self, scope: Scope, deleted: frozenset[int]) -> frozenset[int]:
         cached = self.allowed_cache.get(scope)
