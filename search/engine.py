@@ -12,6 +12,8 @@ import threading
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import chain, repeat
+from operator import lshift, neg, or_
 
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
@@ -208,17 +210,39 @@ def _candidates(leaf, term: str) -> tuple[set[int], dict[int, float] | None]:
     return found or set(), None
 
 
+@dataclass
+class _SegmentHits:
+    seg: _Segment
+    base: int
+    docs: list[int]
+    counts: dict
+    titles: Counter
+
+    def keys(self):
+        """Rank keys (title hits, then occurrences, then recency), computed in C loops."""
+        titles = map(lshift, map(self.titles.get, self.docs, repeat(0)), repeat(52))
+        counts = map(int, map(self.counts.get, self.docs, repeat(1)))
+        counts = map(lshift, map(min, counts, repeat(4095)), repeat(40))
+        updated = map(self.seg.columns["c_updated"].__getitem__, self.docs)
+        return map(or_, map(or_, titles, counts), updated)
+
+
 def search_index(
     *, terms: list[str], scope: Scope, filters: Filters, offset: int = 0, limit: int = 20
 ) -> Outcome:
     """Every readable section containing all folded ``terms``, ranked; one page loaded."""
     reader = current_reader()
-    ranked, by_owner, by_manual = _ranked(reader, terms, scope, filters)
-    top = heapq.nlargest(offset + limit, ranked, key=lambda item: (item[0], -item[1] - item[2]))
+    hits, by_owner, by_manual = _matches(reader, terms, scope, filters)
+    candidates = (
+        zip(part.keys(), map(neg, map(part.base.__add__, part.docs)), part.docs, repeat(i))
+        for i, part in enumerate(hits)
+    )
+    top = heapq.nlargest(offset + limit, chain.from_iterable(candidates))
     matches = []
-    for _key, d, base, seg, count, title_hits in top[offset:]:
-        cols = seg.columns
-        stored = reader.stored_fields(base + d)
+    for _key, _order, d, i in top[offset:]:
+        part = hits[i]
+        cols = part.seg.columns
+        stored = reader.stored_fields(part.base + d)
         matches.append(
             Match(
                 section_id=cols["c_section"][d],
@@ -226,29 +250,30 @@ def search_index(
                 owner_id=cols["c_owner"][d],
                 updated=cols["c_updated"][d],
                 kind_code=cols["c_kind"][d],
-                title_terms=title_hits,
-                count=int(count),
+                title_terms=part.titles.get(d, 0),
+                count=int(part.counts.get(d, 1)),
                 title=stored["title"],
                 text=stored["text"],
             )
         )
-    return Outcome(total=len(ranked), matches=matches, by_owner=by_owner, by_manual=by_manual)
+    total = sum(len(part.docs) for part in hits)
+    return Outcome(total=total, matches=matches, by_owner=by_owner, by_manual=by_manual)
 
 
 def search_ids(*, terms: list[str], scope: Scope, filters: Filters | None = None) -> set[int]:
     """The ids of every matching section (unranked): for checks and benchmarks."""
-    ranked, _owners, _manuals = _ranked(current_reader(), terms, scope, filters or Filters())
-    return {item[3].columns["c_section"][item[1]] for item in ranked}
+    hits, _owners, _manuals = _matches(current_reader(), terms, scope, filters or Filters())
+    return {pk for part in hits for pk in map(part.seg.columns["c_section"].__getitem__, part.docs)}
 
 
-def _ranked(reader, terms: list[str], scope: Scope, filters: Filters):
-    """(rank key, docnum, docbase, segment, count, title hits) for every match."""
+def _matches(reader, terms: list[str], scope: Scope, filters: Filters):
+    """Per segment: the readable documents containing every term, with their counts."""
     terms = [t for t in dict.fromkeys(terms) if t]
-    ranked: list[tuple] = []
+    hits: list[_SegmentHits] = []
     by_owner: Counter = Counter()
     by_manual: Counter = Counter()
     if not terms:
-        return ranked, by_owner, by_manual
+        return hits, by_owner, by_manual
     for leaf, base in reader.leaf_readers():
         seg = _segment(leaf)
         deleted = leaf.deleted_docs_set if leaf.has_deletions() else frozenset()
@@ -280,19 +305,11 @@ def _ranked(reader, terms: list[str], scope: Scope, filters: Filters):
         if long_terms:
             counts = dict(counts) if len(exact_terms) == 1 else counts
             docs = _verify(seg.folded_column(leaf), docs, long_terms, counts, title_terms)
-        owner, manual = seg.columns["c_owner"], seg.columns["c_manual"]
-        by_owner.update(map(owner.__getitem__, docs))
-        by_manual.update(map(manual.__getitem__, docs))
-        updated = seg.columns["c_updated"]
-        get_count, get_titles = counts.get, title_terms.get
-        ranked.extend(
-            (
-                (get_titles(d, 0) << 52) | (min(int(get_count(d, 1)), 4095) << 40) | updated[d],
-                d, base, seg, get_count(d, 1), get_titles(d, 0),
-            )
-            for d in docs
-        )  # fmt: skip
-    return ranked, by_owner, by_manual
+        by_owner.update(map(seg.columns["c_owner"].__getitem__, docs))
+        by_manual.update(map(seg.columns["c_manual"].__getitem__, docs))
+        hits.append(_SegmentHits(seg=seg, base=base, docs=list(docs), counts=counts,
+                                 titles=title_terms))  # fmt: skip
+    return hits, by_owner, by_manual
 
 
 def _apply_filters(docs: set[int], seg: _Segment, filters: Filters) -> set[int]:
