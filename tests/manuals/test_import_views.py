@@ -134,13 +134,25 @@ def test_i_cannot_import_into_a_colleagues_manual(client, alice_manual, bob, wor
     assert not Section.objects.filter(parent=target).exists()
 
 
+def run_worker() -> None:
+    """The real database-backed worker, for the tasks waiting on the "imports" queue."""
+    call_command("db_worker", "--batch", "--queue-name", "imports", "--no-startup-delay",
+                 stdout=io.StringIO(), stderr=io.StringIO())  # fmt: skip
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_large_document_imports_in_the_background_worker_with_progress(
     client, alice, word_file, monkeypatch
 ):
-    monkeypatch.setattr(import_jobs, "INLINE_IMPORT_SECTIONS", 1)
+    monkeypatch.setattr(import_jobs, "INLINE_ANALYSE_BYTES", 1000)
     client.force_login(alice)
     job = upload(client, word_file)
+    assert job.status == job.Status.ANALYSING
+    page = client.get(reverse("manuals:import_preview", args=[job.pk])).content.decode()
+    assert "正在分析文档" in page
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == job.Status.READY and job.summary["sections"] == 4
     response = client.post(reverse("manuals:import_confirm", args=[job.pk]), {"destination": "new"})
     assert response["Location"] == reverse("manuals:import_preview", args=[job.pk])
     job.refresh_from_db()
@@ -150,8 +162,7 @@ def test_a_large_document_imports_in_the_background_worker_with_progress(
     page = client.get(reverse("manuals:import_preview", args=[job.pk])).content.decode()
     assert "import-progress" in page
 
-    call_command("db_worker", "--batch", "--queue-name", "imports", "--no-startup-delay",
-                 stdout=io.StringIO(), stderr=io.StringIO())  # fmt: skip
+    run_worker()
 
     job.refresh_from_db()
     assert job.status == job.Status.DONE

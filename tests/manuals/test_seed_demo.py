@@ -3,6 +3,7 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from manuals.integrity import check_trees
 from manuals.models import Manual, Member, Section, Team
@@ -47,6 +48,21 @@ def test_every_agent_logs_in_with_the_printed_password(client):
         assert client.login(username=username, password=password), username
         client.logout()
     assert not client.login(username="alice", password="wrong-password")
+
+
+@pytest.mark.django_db
+def test_an_agent_signs_in_through_the_login_page_and_finds_her_manual(client):
+    password = printed_password(seed())
+    response = client.post(
+        reverse("login"), {"username": "alice", "password": password}, follow=True
+    )
+    assert response.status_code == 200
+    assert response.wsgi_request.user.username == "alice"
+    manual = Manual.objects.get(owner__username="alice")
+    page = client.get(reverse("manuals:manual", kwargs={"manual_id": manual.pk}))
+    html = page.content.decode()
+    assert "王丽的工作手册" in html
+    assert "双11 延迟发货投诉 TB20231105-8842" in html
 
 
 @pytest.mark.django_db
