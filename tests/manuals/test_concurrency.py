@@ -88,7 +88,7 @@ def test_eight_processes_editing_the_same_manuals_leave_every_tree_intact(postgr
     # The workers really raced: most operations went through, and every kind ran.
     assert done > WORKERS * 50
     kinds = {kind for r in results for kind in r["done"]}
-    assert kinds >= {"add", "move", "shift", "edit", "trash", "restore", "new_manual"}
+    assert kinds >= {"add", "bulk_add", "move", "shift", "edit", "trash", "restore", "new_manual"}
 
     end = _run(["verify"], env)
     assert end["problems"] == []
