@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from manuals.models import Manual, Revision, Section
-from manuals.sanitize import sanitize_html
+from manuals.sanitize import SanitizedHTMLField, sanitize_html
 from manuals.tree import MAX_DEPTH, TreeError, clean_title, lock_manual
 
 
@@ -131,7 +131,7 @@ def insert_sections(
                     lft=lft,
                     rght=rght,
                     title=title,
-                    body=sanitize_html(item.body),
+                    body=item.body,
                     kind=item.kind,
                     visibility=item.visibility,
                     version=item.version,
@@ -150,6 +150,7 @@ def insert_sections(
                     synced_version=item.synced_version,
                 )
             )
+        cleaned: dict[str, str] = {}  # body -> sanitised body, shared by sections and revisions
         # One batch per depth: parents get their ids before their children are written.
         deepest = max(item.depth for item in sections)
         for depth in range(1, deepest + 1):
@@ -160,7 +161,7 @@ def insert_sections(
                 parent_index = numbers[index][2]
                 rows[index].parent_id = parent.pk if parent_index is None else rows[parent_index].pk
                 batch.append(rows[index])
-            _insert_objects(Section, batch)
+            _insert_objects(Section, batch, cleaned=cleaned)
 
         if revision_note is not None:
             author_id = getattr(user, "pk", None)
@@ -173,15 +174,27 @@ def insert_sections(
                      author_id, revision_note, row.updated_at)
                     for row in rows
                 ],
+                cleaned=cleaned,
             )  # fmt: skip
         Manual.objects.filter(pk=manual.pk).update(updated_at=now)
     return rows
 
 
-def _preparer(field: models.Field):
+def _preparer(field: models.Field, cleaned: dict):
     """How one column's Python value becomes a query parameter, decided once per column
-    (Django's per-value ``get_db_prep_save`` dominates a 2,000-row insert). Bodies arrive
-    already sanitised (insert_sections cleans each once)."""
+    (Django's per-value ``get_db_prep_save`` dominates a 2,000-row insert). Bodies are
+    sanitised here like SanitizedHTMLField does on save, remembered per call so that a
+    revision with its section's body costs nothing more."""
+    if isinstance(field, SanitizedHTMLField):
+
+        def prepare_body(value):
+            if not isinstance(value, str):
+                return value
+            if value not in cleaned:
+                cleaned[value] = sanitize_html(value)
+            return cleaned[value]
+
+        return prepare_body
     if isinstance(field, models.DateTimeField):
         adapt = connection.ops.adapt_datetimefield_value
         cache: dict = {}
@@ -209,7 +222,9 @@ def _max_query_params() -> int:
     return connection.features.max_query_params or 65535
 
 
-def _insert_values(model: type[models.Model], attnames: list[str], rows: list[tuple]) -> list:
+def _insert_values(
+    model: type[models.Model], attnames: list[str], rows: list[tuple], *, cleaned: dict
+) -> list:
     """INSERT ``rows`` (values in ``attnames`` order) in multi-row statements; returns the
     new primary keys in order.
 
@@ -222,7 +237,7 @@ def _insert_values(model: type[models.Model], attnames: list[str], rows: list[tu
     meta = model._meta
     by_attname = {f.attname: f for f in meta.concrete_fields}
     fields = [by_attname[name] for name in attnames]
-    preparers = [_preparer(f) for f in fields]
+    preparers = [_preparer(f, cleaned) for f in fields]
     active = [(i, prepare) for i, prepare in enumerate(preparers) if prepare is not None]
     quote = connection.ops.quote_name
     head = (
@@ -249,10 +264,11 @@ def _insert_values(model: type[models.Model], attnames: list[str], rows: list[tu
     return ids
 
 
-def _insert_objects(model: type[models.Model], objs: list[models.Model]) -> None:
+def _insert_objects(model: type[models.Model], objs: list[models.Model], *, cleaned: dict) -> None:
     """INSERT unsaved model instances (see _insert_values) and set their primary keys."""
     attnames = [f.attname for f in model._meta.concrete_fields if not f.primary_key]
-    ids = _insert_values(model, attnames, [tuple(getattr(o, a) for a in attnames) for o in objs])
+    values = [tuple(getattr(o, a) for a in attnames) for o in objs]
+    ids = _insert_values(model, attnames, values, cleaned=cleaned)
     for obj, new_id in zip(objs, ids, strict=True):
         obj.pk = new_id
         obj._state.adding = False

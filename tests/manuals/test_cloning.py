@@ -208,3 +208,21 @@ def test_the_demo_team_has_the_default_template_to_start_from(db):
     call_command("clone_template", str(template.pk), "--owner", "chen", stdout=io.StringIO())
     assert Manual.objects.filter(owner__username="chen", template=template).exists()
     assert check_trees() == []
+
+
+def test_bulk_writes_still_sanitise_every_body(alice_manual, alice):
+    from manuals.bulk import NewSection, insert_sections
+
+    hostile = '<p onclick="x()">规则<script>alert(1)</script></p><img src="https://evil/x.png">'
+    rows = insert_sections(
+        manual=alice_manual, parent=None, user=alice, revision_note="导入",
+        sections=[NewSection(depth=1, title="导入的章", body=hostile),
+                  NewSection(depth=2, title="导入的节", body=hostile)],
+    )  # fmt: skip
+    for row in rows:
+        stored = Section.objects.get(pk=row.pk)
+        assert "规则" in stored.body
+        for bad in ("script", "onclick", "evil"):
+            assert bad not in stored.body
+            assert bad not in stored.revisions.get().body
+    assert check_trees() == []

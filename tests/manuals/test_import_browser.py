@@ -61,7 +61,10 @@ def test_an_agent_previews_a_word_file_and_imports_it_as_a_new_manual(page, alic
     body = page.locator("#section-body")
     assert "七天无理由" in body.inner_text()
     # The picture came through the image pipeline and is served to its owner.
-    assert body.locator("img").evaluate("img => img.complete && img.naturalWidth > 0")
+    page.wait_for_function(
+        "() => { const img = document.querySelector('#section-body img');"
+        " return img && img.complete && img.naturalWidth > 0; }"
+    )
     assert check_trees() == []
 
 
