@@ -182,9 +182,11 @@ def work(seed: int, ops: int, seconds: float) -> dict:
                (restore, 6), (purge, 3), (new_manual, 6)]  # fmt: skip
     funcs, weights = zip(*actions, strict=True)
     deadline = time.monotonic() + seconds
+    attempted = 0
     for _ in range(ops):
         if time.monotonic() > deadline:
             break
+        attempted += 1
         action = rng.choices(funcs, weights)[0]
         manual = rng.choice(manuals)
         try:
@@ -195,6 +197,7 @@ def work(seed: int, ops: int, seconds: float) -> dict:
         except Exception:
             errors.append(f"{action.__name__}: {traceback.format_exc()}")
     return {
+        "attempted": attempted,
         "created": created,
         "purged": purged,
         "done": dict(done),
