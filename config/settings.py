@@ -133,6 +133,9 @@ else:
                     "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;"
                 ),
             },
+            # Tests use a file too: an in-memory database shared between threads locks
+            # whole tables and fails at once instead of waiting like the real one.
+            "TEST": {"NAME": str(DATA_DIR / "test-lanbitou.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
