@@ -9,6 +9,7 @@ the image pipeline, every section with one bulk tree insert, all or nothing.
 from __future__ import annotations
 
 import html
+import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -58,6 +59,32 @@ class ParsedDocument:
         if message not in self.warnings:
             self.warnings.append(message)
 
+    def precheck_images(self) -> None:
+        """Tell the preview which pictures the image pipeline will refuse (a header check;
+        the pipeline itself decides at import time)."""
+        from PIL import Image as PILImage
+
+        from manuals.images import ACCEPTED_FORMATS, ImageRejected, check_upload_size
+
+        refused = []
+        for pending in self.images.values():
+            try:
+                check_upload_size(len(pending.data))
+                with PILImage.open(io.BytesIO(pending.data), formats=ACCEPTED_FORMATS):
+                    pass
+            except ImageRejected as error:
+                refused.append(f"{pending.name}（{error}）")
+            except Exception:  # Pillow reports unknown or broken files in many ways
+                refused.append(pending.name)
+        if refused:
+            self.warn(
+                _(
+                    "%(n)d 张图片无法导入（只支持 JPEG、PNG、WebP 和 GIF，例如 Word 里的 EMF/WMF "
+                    "矢量图不行），导入时会跳过并在原处留下说明：%(names)s"
+                )
+                % {"n": len(refused), "names": "、".join(refused[:10])}
+            )
+
     def summary(self) -> dict:
         warnings = self.warnings[:MAX_LISTED_WARNINGS]
         if len(self.warnings) > MAX_LISTED_WARNINGS:
@@ -103,9 +130,10 @@ def _plain(body: str) -> str:
 
 
 def placeholder(key: str, alt: str = "") -> str:
+    """A picture not stored yet; the import fills in its id and real size."""
     return (
         f'<img src="/images/import:{key}/" data-image-id="import:{key}" '
-        f'alt="{html.escape(alt, quote=True)}">'
+        f'alt="{html.escape(alt, quote=True)}" width="import" height="import">'
     )
 
 
@@ -124,6 +152,8 @@ def resolve_placeholders(body: str, stored: dict[str, Image], names: dict[str, s
             name = names.get(key, key)
             return "<em>" + html.escape(_("［图片未能导入：%(name)s］") % {"name": name}) + "</em>"
         tag = tag.replace(f"/images/import:{key}/", f"/images/{image.pk}/")
+        tag = tag.replace('width="import"', f'width="{image.width}"')
+        tag = tag.replace('height="import"', f'height="{image.height}"')
         return tag.replace(f'"import:{key}"', f'"{image.pk}"')
 
     return IMG_TAG.sub(swap, body)
@@ -212,7 +242,9 @@ def import_document(
     try:
         with transaction.atomic():
             if target is None:
-                manual = create_manual(owner=owner, title=(title or parsed.title)[:200] or "?")
+                manual = create_manual(
+                    owner=owner, title=(title or parsed.title)[:200] or _("导入的手册")
+                )
             else:
                 manual = lock_manual(target.manual_id)
                 if not manual.can_write(owner):

@@ -1,11 +1,14 @@
 import io
+import os
 import zipfile
+from datetime import timedelta
 
 import docx
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from manuals import import_jobs
 from manuals.integrity import check_trees
@@ -79,8 +82,6 @@ def test_cancel_removes_the_upload_and_imports_nothing(client, alice, word_file)
     job.refresh_from_db()
     assert job.status == job.Status.CANCELLED
     assert not Manual.objects.exists()
-    import os
-
     assert not os.path.exists(stored)
     again = client.post(reverse("manuals:import_confirm", args=[job.pk]), {"destination": "new"})
     assert again.status_code == 302 and not Manual.objects.exists()
@@ -199,3 +200,31 @@ def test_downloads_respect_who_may_read_what(client, alice_manual, bob, lena, ca
     for fmt in ("docx", "md", "archive"):
         url = reverse("manuals:export_manual", args=[alice_manual.pk, fmt])
         assert client.get(url).status_code == 404
+
+
+def test_an_upload_left_at_the_preview_for_a_day_is_cleaned_up(client, alice, word_file):
+    client.force_login(alice)
+    old = upload(client, word_file)
+    stored = old.file.path
+    DocumentImport.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=2))
+    upload(client, SimpleUploadedFile("b.md", "# 新的\n".encode()))
+    old.refresh_from_db()
+    assert old.status == old.Status.CANCELLED
+    assert not os.path.exists(stored)
+
+
+def test_the_preview_names_pictures_that_cannot_be_imported(client, alice, tmp_path):
+    from PIL import Image as PILImage
+
+    PILImage.new("RGB", (40, 40)).save(tmp_path / "scan.tiff", "TIFF")
+    path = pandoc_docx(tmp_path, "# 扫描件\n\n![扫描](scan.tiff)\n")
+    client.force_login(alice)
+    job = upload(client, SimpleUploadedFile("扫描件.docx", path.read_bytes()))
+    page = client.get(reverse("manuals:import_preview", args=[job.pk])).content.decode()
+    assert "1 张图片无法导入" in page
+    response = client.post(
+        reverse("manuals:import_confirm", args=[job.pk]), {"destination": "new"}, follow=True
+    )
+    assert "已导入 1 个章节" in response.content.decode()
+    manual = Manual.objects.get(owner=alice)
+    assert "图片未能导入" in Section.objects.get(manual=manual, level=1).body
