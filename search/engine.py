@@ -22,6 +22,8 @@ from whoosh.reading import TermNotFound
 from search.analysis import query_grams
 from search.index import ACCESS_SHARED, ACCESS_TEMPLATE, IndexUnavailable, index_dir, open_index
 
+# Stop intersecting gram postings once the next list is this many times the candidates.
+VERIFY_INSTEAD = 16
 META_COLUMNS = ("c_section", "c_manual", "c_owner", "c_team", "c_access", "c_updated", "c_kind")
 
 
@@ -209,12 +211,16 @@ def _candidates(leaf, term: str) -> tuple[set[int], dict[int, float] | None]:
     if len(term) <= 2:
         weights = _postings(leaf, "grams", term)
         return set(weights), weights
-    grams = sorted(
-        query_grams(term),
-        key=lambda g: leaf.doc_frequency("grams", g.encode("utf-8", "surrogatepass")),
+    by_frequency = sorted(
+        (leaf.doc_frequency("grams", g.encode("utf-8", "surrogatepass")), g)
+        for g in query_grams(term)
     )
     found: set[int] | None = None
-    for gram in grams:
+    for frequency, gram in by_frequency:
+        if found is not None and frequency > VERIFY_INSTEAD * len(found):
+            # Decoding this long posting list costs more than verifying the few candidates
+            # left (every candidate is verified against the text anyway).
+            break
         docs = _doc_set(leaf, "grams", gram)
         found = docs if found is None else found & docs
         if not found:
