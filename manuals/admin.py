@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
-from manuals.models import Manual, Member, Team
+from manuals.models import Activity, Manual, Member, Team
 
 User = get_user_model()
 
@@ -34,3 +34,21 @@ admin.site.unregister(User)
 class LanbitouUserAdmin(UserAdmin):
     inlines = [MemberInline]
     list_display = ["username", "first_name", "last_name", "is_staff", "member__team"]
+
+
+@admin.register(Activity)
+class ActivityAdmin(admin.ModelAdmin):
+    """The handover log is a record: readable here, written only by manuals.handover."""
+
+    list_display = ["created_at", "kind", "title", "actor", "from_user", "to_user", "team"]
+    list_filter = ["team", "kind"]
+    search_fields = ["title", "note"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

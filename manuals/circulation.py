@@ -93,7 +93,7 @@ def copy_subtree(
     written: list[str] = []
     try:
         with transaction.atomic():
-            target = tree.lock_manual(target_manual.pk)
+            target = tree.lock_manuals(target_manual.pk, source.manual_id)[target_manual.pk]
             if check_write and not target.can_write(user):
                 raise CopyRefused(_("你不能修改这本手册，不能把章节复制进去。"))
             if target.team_id != source.manual.team_id:
@@ -169,26 +169,32 @@ def copy_into_my_manual(
     *, source: Section, target_manual: Manual, parent: Section | None, user, with_children=True
 ) -> list[Section]:
     """Circulation: a colleague's shared section (and subtree) into my manual, logged."""
-    rows = copy_subtree(
-        source=source,
-        target_manual=target_manual,
-        parent=parent,
-        user=user,
-        with_children=with_children,
-    )
-    source_manual = source.manual
-    if source_manual.owner_id != user.pk:
-        Activity.objects.create(
-            team_id=target_manual.team_id,
-            kind=Activity.Kind.CIRCULATE,
-            actor=user,
-            from_user_id=source_manual.owner_id,
-            to_user=user,
-            from_manual=source_manual,
-            to_manual=target_manual,
-            source_section=source,
-            new_section=rows[0],
-            title=source.title,
-            section_count=len(rows),
+    with transaction.atomic():
+        tree.lock_manuals(target_manual.pk, source.manual_id)
+        rows = copy_subtree(
+            source=source,
+            target_manual=target_manual,
+            parent=parent,
+            user=user,
+            with_children=with_children,
         )
+        source_manual = Manual.objects.get(pk=source.manual_id)
+        if source_manual.owner_id != user.pk:
+            _log_circulation(source, source_manual, target_manual, rows, user)
     return rows
+
+
+def _log_circulation(source, source_manual, target_manual, rows, user) -> None:
+    Activity.objects.create(
+        team_id=target_manual.team_id,
+        kind=Activity.Kind.CIRCULATE,
+        actor=user,
+        from_user_id=source_manual.owner_id,
+        to_user=user,
+        from_manual=source_manual,
+        to_manual=target_manual,
+        source_section=source,
+        new_section=rows[0],
+        title=source.title,
+        section_count=len(rows),
+    )

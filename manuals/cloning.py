@@ -51,14 +51,12 @@ def clone_template(*, template: Manual, owner, title: str | None = None) -> Manu
     """
     _check_can_clone(template, owner)
     title = tree.clean_title(title or default_clone_title(owner))
-    rows = list(
-        Section.objects.filter(manual=template, level__gt=0, trashed_at__isnull=True)
-        .order_by("lft")
-        .values("id", "level", "lft", "rght", "title", "body", "kind", "visibility", "version")
-    )
     written: list[str] = []
     try:
         with transaction.atomic():
+            # The new rows point at the template's sections: queue with its writers.
+            tree.lock_manual(template.pk)
+            rows = _template_outline(template)
             manual = tree.create_manual(owner=owner, title=title, team=template.team)
             Manual.objects.filter(pk=manual.pk).update(template=template)
             manual.template = template
@@ -97,6 +95,14 @@ def clone_template(*, template: Manual, owner, title: str | None = None) -> Manu
         delete_files(written)
         raise
     return manual
+
+
+def _template_outline(template: Manual) -> list[dict]:
+    return list(
+        Section.objects.filter(manual=template, level__gt=0, trashed_at__isnull=True)
+        .order_by("lft")
+        .values("id", "level", "lft", "rght", "title", "body", "kind", "visibility", "version")
+    )
 
 
 def _depths(rows: list[dict]) -> list[int]:

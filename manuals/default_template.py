@@ -137,20 +137,23 @@ def team_lead(team: Team):
 
 
 def ensure_default_template(*, team: Team) -> Manual | None:
-    """The team's template to start from; a team without one gets ours.
+    """The team's template to start from; a team that never had one gets ours.
 
     The default template belongs to the team's lead (who curates it). A team with no lead
-    yet gets none (``None``): new hires then start from the same content without a template.
+    yet, or whose lead retired every template, gets none (``None``): new hires then start
+    from our default content without a template link.
     """
     existing = team_templates(team=team).first()
     if existing is not None:
         return existing
+    if Manual.objects.filter(team=team, is_template=True).exists():
+        return None  # the lead retired every template: not ours to bring one back
     lead = team_lead(team)
     if lead is None:
         return None
     with transaction.atomic():
         # Two first visits at once must not make two default templates.
-        Team.objects.select_for_update().get(pk=team.pk)
+        Team.objects.select_for_update(no_key=True).get(pk=team.pk)
         existing = team_templates(team=team).first()
         if existing is not None:
             return existing

@@ -142,13 +142,30 @@ class _BodyWriter:
         else:
             self.blocks(element, container, style)
 
+    def _restarted_numbering(self) -> int | None:
+        """A fresh numbering instance of the "List Number" style that starts at 1, so each
+        numbered list counts from 1 instead of running on from the one before."""
+        p_pr = self.document.styles["List Number"].element.pPr
+        if p_pr is None or p_pr.numPr is None or p_pr.numPr.numId is None:
+            return None
+        numbering = self.document.part.numbering_part.element
+        abstract = numbering.num_having_numId(p_pr.numPr.numId.val).abstractNumId.val
+        num = numbering.add_num(abstract)
+        num.add_lvlOverride(ilvl=0).add_startOverride(1)
+        return num.numId
+
     def list(self, element, container, level: int) -> None:
         kind = "List Number" if element.tag == "ol" else "List Bullet"
         style = kind if level == 1 else f"{kind} {min(level, 3)}"
+        num_id = self._restarted_numbering() if element.tag == "ol" and level == 1 else None
         for item in element:
             if item.tag != "li":
                 continue
             paragraph = container.add_paragraph(style=style)
+            if num_id is not None:
+                num_pr = paragraph._p.get_or_add_pPr().get_or_add_numPr()
+                num_pr.get_or_add_ilvl().val = 0
+                num_pr.get_or_add_numId().val = num_id
             if item.text:
                 self.text(paragraph, item.text, ())
             for child in item:

@@ -95,8 +95,7 @@ def hand_over_subtree(
     note = (note or "").strip()
     with transaction.atomic():
         # Both manuals locked in id order: two crossing handovers never deadlock.
-        for manual_id in sorted({source_manual.pk, to_manual.pk}):
-            tree.lock_manual(manual_id)
+        tree.lock_manuals(source_manual.pk, to_manual.pk)
         # The giver's whole subtree travels (the giver or their lead may read all of it).
         new_rows = copy_subtree(
             source=section,

@@ -13,6 +13,7 @@ import hashlib
 import io
 import uuid
 import warnings
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -21,7 +22,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from PIL import Image as PILImage
-from PIL import ImageOps, UnidentifiedImageError
+from PIL import ImageFile, ImageOps, UnidentifiedImageError
 
 from manuals.models import Image, Manual
 
@@ -78,10 +79,22 @@ def _open_checked(data: bytes) -> PILImage.Image:
     return img
 
 
+@contextmanager
+def _strict_loading():
+    """Refuse truncated files even where WeasyPrint (imported for printing) has globally
+    told Pillow to pad them with grey."""
+    previous = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        yield
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = previous
+
+
 def _decode(img: PILImage.Image) -> PILImage.Image:
     """Pixels only, upright, in RGB or RGBA: no EXIF, ICC, XMP, comments or frames left."""
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _strict_loading():
             warnings.simplefilter("error", PILImage.DecompressionBombWarning)
             if getattr(img, "n_frames", 1) > 1:
                 img.seek(0)

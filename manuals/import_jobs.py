@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -26,6 +27,7 @@ from manuals.models import DocumentImport, Section
 INLINE_ANALYSE_BYTES = getattr(settings, "LANBITOU_INLINE_ANALYSE_BYTES", 2 * 1024 * 1024)
 INLINE_IMPORT_SECTIONS = getattr(settings, "LANBITOU_INLINE_IMPORT_SECTIONS", 300)
 INLINE_IMPORT_IMAGES = getattr(settings, "LANBITOU_INLINE_IMPORT_IMAGES", 30)
+ABANDONED_AFTER = timedelta(days=1)
 PHASES = {"analyse": _("正在分析文档"), "images": _("正在处理图片"),
           "sections": _("正在写入章节")}  # fmt: skip
 
@@ -69,6 +71,7 @@ def start_upload(*, owner, upload: UploadedFile) -> DocumentImport:
         )
     if upload.size == 0:
         raise ImportRefused(_("文件是空的，请重新选择。"))
+    _forget_abandoned(owner)
     name = Path(upload.name or "document").name[-200:]
     job = DocumentImport(owner=owner, original_name=name, size_bytes=upload.size)
     suffix = Path(name).suffix.lower()[:10]
@@ -79,6 +82,20 @@ def start_upload(*, owner, upload: UploadedFile) -> DocumentImport:
     else:
         transaction.on_commit(lambda: analyse_task.enqueue(job.pk))
     return job
+
+
+def _forget_abandoned(owner) -> None:
+    """Uploads previewed but never imported keep no file for longer than a day."""
+    stale = DocumentImport.objects.filter(
+        owner=owner,
+        status__in=[DocumentImport.Status.ANALYSING, DocumentImport.Status.READY],
+        created_at__lt=timezone.now() - ABANDONED_AFTER,
+    )
+    for job in stale:
+        DocumentImport.objects.filter(pk=job.pk).update(
+            status=DocumentImport.Status.CANCELLED, finished_at=timezone.now()
+        )
+        _discard_file(job)
 
 
 def analyse(job: DocumentImport) -> DocumentImport:

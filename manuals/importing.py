@@ -103,9 +103,10 @@ def _plain(body: str) -> str:
 
 
 def placeholder(key: str, alt: str = "") -> str:
+    """A picture not stored yet; the import fills in its id and real size."""
     return (
         f'<img src="/images/import:{key}/" data-image-id="import:{key}" '
-        f'alt="{html.escape(alt, quote=True)}">'
+        f'alt="{html.escape(alt, quote=True)}" width="import" height="import">'
     )
 
 
@@ -124,6 +125,8 @@ def resolve_placeholders(body: str, stored: dict[str, Image], names: dict[str, s
             name = names.get(key, key)
             return "<em>" + html.escape(_("［图片未能导入：%(name)s］") % {"name": name}) + "</em>"
         tag = tag.replace(f"/images/import:{key}/", f"/images/{image.pk}/")
+        tag = tag.replace('width="import"', f'width="{image.width}"')
+        tag = tag.replace('height="import"', f'height="{image.height}"')
         return tag.replace(f'"import:{key}"', f'"{image.pk}"')
 
     return IMG_TAG.sub(swap, body)
@@ -212,7 +215,9 @@ def import_document(
     try:
         with transaction.atomic():
             if target is None:
-                manual = create_manual(owner=owner, title=(title or parsed.title)[:200] or "?")
+                manual = create_manual(
+                    owner=owner, title=(title or parsed.title)[:200] or _("导入的手册")
+                )
             else:
                 manual = lock_manual(target.manual_id)
                 if not manual.can_write(owner):

@@ -219,12 +219,11 @@ def template_status(*, template: Manual) -> list[CloneStatus]:
 
 
 def _locked_pair(manual: Manual, template_section_id: int, user) -> tuple[Manual, Section]:
-    """Lock the template then the clone (always in that order: no deadlock with the lead)."""
+    """Lock the template and the clone (in id order, like every two-manual write)."""
     manual = Manual.objects.get(pk=manual.pk)
     if manual.template_id is None:
         raise UpdateRefused(_("这本手册的来源模板已被删除，不会再有模板更新。"))
-    tree.lock_manual(manual.template_id)
-    manual = tree.lock_manual(manual.pk)
+    manual = tree.lock_manuals(manual.template_id, manual.pk)[manual.pk]
     if manual.template_id is None:
         raise UpdateRefused(_("这本手册的来源模板已被删除，不会再有模板更新。"))
     if user is not None and not manual.can_write(user):
@@ -407,3 +406,31 @@ def skip_update(
                 "decided_at": timezone.now(),
             },
         )
+
+
+def accept_all_untouched(*, manual: Manual, user) -> tuple[int, int]:
+    """Take every pending update that cannot clobber the agent: new sections, and changes
+    to sections the agent never edited. Returns (taken, left for a decision one by one)."""
+    taken = left = 0
+    for item in pending_updates(manual=manual, with_diffs=False):
+        ts = item.template_section
+        try:
+            if item.kind == NEW:
+                accept_new(
+                    manual=manual, template_section_id=ts.pk,
+                    expected_template_version=ts.version, user=user,
+                )  # fmt: skip
+            elif not item.edited:
+                accept_change(
+                    manual=manual, template_section_id=ts.pk,
+                    expected_template_version=ts.version, expected_version=item.copy.version,
+                    user=user,
+                )  # fmt: skip
+            else:
+                left += 1
+                continue
+        except (EditConflict, UpdateRefused):
+            left += 1  # changed meanwhile: shown again for a decision
+            continue
+        taken += 1
+    return taken, left

@@ -25,6 +25,7 @@ from manuals.template_sync import (
     KEEP_MINE,
     MERGE,
     TAKE_TEMPLATE,
+    accept_all_untouched,
     accept_change,
     accept_new,
     pending_updates,
@@ -249,3 +250,19 @@ def template_update_decide(
     except TreeError as error:
         messages.error(request, str(error))
     return back
+
+
+@login_required
+@require_POST
+def template_updates_accept_all(request: HttpRequest, manual_id: int) -> HttpResponse:
+    manual = _clone_for(request, manual_id)
+    taken, left = accept_all_untouched(manual=manual, user=request.user)
+    if left:
+        messages.success(
+            request,
+            _("已采用 %(taken)d 处更新；%(left)d 处你修改过的章节请逐一决定。")
+            % {"taken": taken, "left": left},
+        )
+    else:
+        messages.success(request, _("已采用全部 %(taken)d 处更新。") % {"taken": taken})
+    return redirect("manuals:template_updates", manual_id=manual.pk)

@@ -56,7 +56,18 @@ def clean_title(title: str | None) -> str:
 
 
 def lock_manual(manual_id: int) -> Manual:
-    return Manual.objects.select_for_update().get(pk=manual_id)
+    # FOR NO KEY UPDATE: writers of one manual queue on each other, but rows that merely
+    # point at the manual (sections, pictures, log entries of another transaction) can
+    # still take the KEY SHARE lock their foreign-key check needs. Plain FOR UPDATE made
+    # those checks wait for the lock holder, which deadlocked concurrent copies/clones.
+    return Manual.objects.select_for_update(no_key=True).get(pk=manual_id)
+
+
+def lock_manuals(*manual_ids: int) -> dict[int, Manual]:
+    """Lock several manuals, always in id order, for work that writes rows pointing into
+    another manual (copies, clones, template updates, handovers): their foreign-key
+    checks wait on that manual's tree shifts, so both sides must queue, never cross."""
+    return {pk: lock_manual(pk) for pk in sorted(set(manual_ids))}
 
 
 def notify_changed(manual_id: int, section_ids: list[int] | None) -> None:

@@ -57,6 +57,11 @@ urlpatterns = [
         name="template_updates",
     ),
     path(
+        "manual/<int:manual_id>/template-updates/accept-all/",
+        template_views.template_updates_accept_all,
+        name="template_updates_accept_all",
+    ),
+    path(
         "manual/<int:manual_id>/template-updates/<int:template_section_id>/",
         template_views.template_update_decide,
         name="template_update_decide",

@@ -165,8 +165,11 @@ def test_editor_page_is_english(english, alice, alice_manual):
 
 @pytest.mark.parametrize(
     "page",
-    ["trash", "history", "casebook", "team", "templates", "import", "handover", "activity"],
-)
+    [
+        "trash", "history", "casebook", "team", "templates", "template_updates", "import",
+        "handover", "activity", "print", "print_archive", "print_schedule",
+    ],
+)  # fmt: skip
 def test_other_pages_people_work_in_are_english(english, lena, alice, alice_manual, page):
     section = section_titled(alice_manual, "考勤制度")
     pages = {  # name: (who looks, url)
@@ -178,6 +181,10 @@ def test_other_pages_people_work_in_are_english(english, lena, alice, alice_manu
         "import": (alice, reverse("manuals:import_upload")),
         "handover": (alice, reverse("manuals:handover", args=[alice_manual.pk])),
         "activity": (lena, reverse("manuals:activity")),
+        "template_updates": (alice, reverse("manuals:template_updates", args=[alice_manual.pk])),
+        "print": (alice, reverse("printing:request", args=[alice_manual.pk])),
+        "print_archive": (lena, reverse("printing:archive")),
+        "print_schedule": (lena, reverse("printing:schedule")),
     }
     user, url = pages[page]
     english.force_login(user)

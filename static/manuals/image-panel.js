@@ -32,6 +32,11 @@
   function targetEditor(panel) {
     const id = panel.dataset.editorId;
     if (id && editors.has(id)) return editors.get(id);
+    // The editor may have started before this script: Tiptap hangs itself on its DOM node.
+    const textarea = id && document.getElementById(id);
+    const scope = (textarea && textarea.closest(".prose-editor")) || document;
+    const node = [...scope.querySelectorAll(".ProseMirror")].find((n) => n.editor);
+    if (node) return node.editor;
     return lastEditor;
   }
 
@@ -57,6 +62,7 @@
     const status = panel.querySelector("[data-image-status]");
     const strings = panel.querySelector("[data-image-strings]").dataset;
     const form = panel.querySelector("[data-image-upload]");
+    const field = (name) => form.querySelector(`[data-field="${name}"]`);
 
     function say(text, isError) {
       status.textContent = text;
@@ -64,7 +70,7 @@
     }
 
     function layout() {
-      const checked = panel.querySelector(".image-panel-layout input:checked");
+      const checked = panel.querySelector("[data-layout]:checked");
       return checked ? checked.value : "";
     }
 
@@ -97,17 +103,28 @@
       .then((r) => (r.ok ? r.json() : { images: [] }))
       .then((data) => show(data.images));
 
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
+    panel.querySelectorAll("[data-layout]").forEach((radio) => {
+      radio.addEventListener("change", () => {
+        panel.querySelectorAll("[data-layout]").forEach((r) => { r.checked = r === radio; });
+      });
+    });
+
+    const button = form.querySelector("[data-upload-button]");
+    button.addEventListener("click", async () => {
+      const file = field("file").files[0];
+      if (!file) { say(strings.choose, true); return; }
+      const body = new FormData();
+      body.append("file", file);
+      body.append("caption", field("caption").value);
+      body.append("purpose", field("purpose").value);
       say(strings.loading);
-      const button = form.querySelector("button[type=submit]");
       button.disabled = true;
       try {
         const response = await fetch(panel.dataset.uploadUrl, {
           method: "POST",
-          body: new FormData(form),
+          body,
           credentials: "same-origin",
-          headers: { "X-Requested-With": "fetch" },
+          headers: { "X-CSRFToken": strings.csrf, "X-Requested-With": "fetch" },
         });
         let data = {};
         try { data = await response.json(); } catch (e) { data = {}; }
@@ -117,7 +134,8 @@
         }
         grid.prepend(tile(data));
         empty.hidden = true;
-        form.reset();
+        field("file").value = "";
+        field("caption").value = "";
         say(strings.uploaded);
       } catch (e) {
         say(strings.failed, true);

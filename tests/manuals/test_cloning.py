@@ -226,3 +226,11 @@ def test_bulk_writes_still_sanitise_every_body(alice_manual, alice):
             assert bad not in stored.body
             assert bad not in stored.revisions.get().body
     assert check_trees() == []
+
+
+def test_when_every_template_is_retired_a_new_hire_still_gets_the_default_content(template, alice):
+    Manual.objects.filter(pk=template.pk).update(archived_at="2026-01-01T00:00:00Z")
+    manual = start_my_manual(user=alice)
+    assert manual.template_id is None
+    assert Manual.objects.filter(is_template=True).count() == 1  # no template resurrected
+    assert "术语表" in [t for _l, t, _k in outline_of(manual)]

@@ -105,3 +105,20 @@ def test_our_docx_imports_back_into_the_same_outline_and_text(alice, alice_manua
     assert outline_of(again) == outline_of(alice_manual)
     for section in Section.objects.filter(manual=alice_manual, level__gt=0):
         assert section_titled(again, section.title).body == section.body
+
+
+def test_each_numbered_list_starts_again_at_one(alice, alice_manual):
+    add_section(
+        manual=alice_manual,
+        content=SectionContent(
+            title="两个列表", body="<ol><li>甲</li><li>乙</li></ol><p>中间</p><ol><li>丙</li></ol>"
+        ),
+    )
+    document = docx.Document(io.BytesIO(export_docx(manual=alice_manual)))
+    numbered = [p for p in document.paragraphs if p.style.name == "List Number"]
+    ids = [p._p.pPr.numPr.numId.val for p in numbered]
+    assert ids[0] == ids[1] != ids[2]
+    numbering = document.part.numbering_part.element
+    for num_id in (ids[0], ids[2]):
+        num = numbering.num_having_numId(num_id)
+        assert num.xpath("./w:lvlOverride/w:startOverride/@w:val") == ["1"]

@@ -95,7 +95,10 @@ def test_a_pandoc_document_becomes_a_tree_with_formatting_lists_tables_links_and
     assert "<th>项目</th><th>分值</th>" in quality
     assert "<td>态度</td><td>40</td>" in quality
     image = Image.objects.get(manual=manual)
-    assert f'<img src="/images/{image.pk}/" data-image-id="{image.pk}" alt="质检流程图">' in quality
+    assert (
+        f'<img src="/images/{image.pk}/" data-image-id="{image.pk}" alt="质检流程图" '
+        'width="120" height="80">'
+    ) in quality
     assert image.caption == "质检流程图"
     assert default_storage.exists(image.file.name)
 

@@ -105,6 +105,8 @@ def test_an_oversize_file_is_refused_with_its_size(alice_manual, monkeypatch):
 
 
 def test_a_truncated_photo_is_refused_as_broken(alice_manual):
+    import weasyprint  # noqa: F401  (it tells Pillow to accept truncated files, globally)
+
     data = picture(size=(800, 600), quality=95)
     with pytest.raises(ImageRejected) as refused:
         store_image(manual=alice_manual, data=data[: len(data) // 3], original_name="cut.jpg")

@@ -1,11 +1,14 @@
 import io
+import os
 import zipfile
+from datetime import timedelta
 
 import docx
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from manuals import import_jobs
 from manuals.integrity import check_trees
@@ -79,8 +82,6 @@ def test_cancel_removes_the_upload_and_imports_nothing(client, alice, word_file)
     job.refresh_from_db()
     assert job.status == job.Status.CANCELLED
     assert not Manual.objects.exists()
-    import os
-
     assert not os.path.exists(stored)
     again = client.post(reverse("manuals:import_confirm", args=[job.pk]), {"destination": "new"})
     assert again.status_code == 302 and not Manual.objects.exists()
@@ -199,3 +200,14 @@ def test_downloads_respect_who_may_read_what(client, alice_manual, bob, lena, ca
     for fmt in ("docx", "md", "archive"):
         url = reverse("manuals:export_manual", args=[alice_manual.pk, fmt])
         assert client.get(url).status_code == 404
+
+
+def test_an_upload_left_at_the_preview_for_a_day_is_cleaned_up(client, alice, word_file):
+    client.force_login(alice)
+    old = upload(client, word_file)
+    stored = old.file.path
+    DocumentImport.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=2))
+    upload(client, SimpleUploadedFile("b.md", "# 新的\n".encode()))
+    old.refresh_from_db()
+    assert old.status == old.Status.CANCELLED
+    assert not os.path.exists(stored)

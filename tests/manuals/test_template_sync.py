@@ -373,3 +373,25 @@ def test_someone_elses_updates_page_is_not_found(client, template, alice_clone, 
         )
         assert response.status_code == 404
     assert section_titled(alice_clone, "常用话术").version == copy.version
+
+
+def test_accept_all_takes_only_what_cannot_clobber(client, template, alice_clone, lena, alice):
+    edit(section_titled(alice_clone, "常用话术"), body="<p>我的</p>", user=alice)
+    edit(section_titled(template, "常用话术"), body="<p>模板的</p>", user=lena)
+    edit(section_titled(template, "术语表"), body="<p>新术语</p>", user=lena)
+    add_section(
+        manual=template, target=section_titled(template, "学习工具"),
+        content=SectionContent(title="快捷键", body="<p>Ctrl+F</p>"), user=lena,
+    )  # fmt: skip
+    client.force_login(alice)
+    response = client.post(
+        reverse("manuals:template_updates_accept_all", args=[alice_clone.pk]), follow=True
+    )
+    assert "已采用 2 处更新" in response.content.decode()
+    assert section_titled(alice_clone, "常用话术").body == "<p>我的</p>"
+    assert section_titled(alice_clone, "术语表").body == "<p>新术语</p>"
+    assert section_titled(alice_clone, "快捷键").parent.title == "学习工具"
+    assert set(by_title(pending_updates(manual=alice_clone))) == {"常用话术"}
+    client.force_login(lena)
+    url = reverse("manuals:template_updates_accept_all", args=[alice_clone.pk])
+    assert client.post(url).status_code == 404

@@ -1,0 +1,277 @@
+"""Assembling a booklet: which sections, in which chapters, as print-ready HTML.
+
+Only reads the database. The HTML of each chapter is complete on its own (it does not
+know its page numbers), so a chapter whose HTML did not change can come from the cache.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.translation import gettext as _
+
+from manuals.models import Image, Manual, Section, member_of
+from manuals.sanitize import sanitize_html
+from printing.print_images import STYLES, print_copy, print_images_dir
+from printing.theming import Theme, get_theme
+
+PAPERS = {"A4": "A4", "A5": "A5"}
+SCOPES = ("all", "shared")
+TOC_DEPTH = 3
+IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+ATTR = re.compile(r'\s([a-zA-Z-]+)="([^"]*)"')
+IMAGE_URL = re.compile(r"^/images/(\d+)/(?:thumb/)?$")
+CHINESE_DIGITS = "零一二三四五六七八九"
+
+
+class PrintError(Exception):
+    """A booklet that cannot be made; the message is for the user."""
+
+
+@dataclass(frozen=True)
+class BookletOptions:
+    theme: str = "plain"
+    paper: str = "A5"
+    scope: str = "all"
+    subtree_id: int | None = None
+    title: str = ""
+    image_style: str = ""  # "" = the theme's own style
+
+    def as_dict(self) -> dict:
+        return {
+            "theme": self.theme,
+            "paper": self.paper,
+            "scope": self.scope,
+            "subtree_id": self.subtree_id,
+            "title": self.title,
+            "image_style": self.image_style,
+        }
+
+
+@dataclass
+class Entry:
+    section_id: int
+    title: str
+    depth: int  # 1 = chapter
+    chapter: int  # index into Booklet.chapters
+
+
+@dataclass
+class Chapter:
+    index: int
+    section_id: int
+    title: str
+    html: str
+    entries: list[Entry] = field(default_factory=list)
+
+
+@dataclass
+class Booklet:
+    manual: Manual
+    title: str
+    theme: Theme
+    options: BookletOptions
+    chapters: list[Chapter]
+    entries: list[Entry]
+    allowed_roots: list[Path]
+    cover_image: Path | None
+    owner_name: str
+    team_name: str
+    date_label: str
+    missing_images: int = 0
+
+    def front_html(self, *, page_of: dict[int, int]) -> str:
+        toc = [
+            {"entry": e, "page": page_of.get(e.section_id, "")}
+            for e in self.entries
+            if e.depth <= TOC_DEPTH
+        ]
+        return render_to_string(
+            "printing/booklet/front.html",
+            {"booklet": self, "toc": toc, "cover_uri": _uri(self.cover_image)},
+        )
+
+
+def chinese_number(n: int) -> str:
+    if n < 10:
+        return CHINESE_DIGITS[n]
+    if n < 20:
+        return "十" + (CHINESE_DIGITS[n % 10] if n % 10 else "")
+    if n < 100:
+        return CHINESE_DIGITS[n // 10] + "十" + (CHINESE_DIGITS[n % 10] if n % 10 else "")
+    return str(n)
+
+
+def _uri(path: Path | None) -> str:
+    return path.resolve().as_uri() if path else ""
+
+
+def _sections(manual: Manual, options: BookletOptions, user) -> list[Section]:
+    sections = Section.objects.filter(manual=manual, level__gt=0).live()
+    if user is not None:
+        sections = sections.readable_by(user)
+    if options.scope == "shared":
+        sections = sections.filter(visibility=Section.Visibility.SHARED)
+    if options.subtree_id:
+        top = Section.objects.filter(manual=manual, pk=options.subtree_id).live().first()
+        if top is None or (user is not None and not top.readable_by(user)):
+            raise PrintError(_("选定的章节不存在或你无权打印。"))
+        sections = sections.filter(tree_id=top.tree_id, lft__gte=top.lft, rght__lte=top.rght)
+    return list(
+        sections.only("id", "title", "body", "kind", "level", "lft", "rght").order_by("lft")
+    )
+
+
+def _depths(sections: list[Section]) -> list[int]:
+    """Depth among the printed sections: a hidden parent does not leave a hole."""
+    stack: list[Section] = []
+    depths = []
+    for section in sections:
+        while stack and stack[-1].rght < section.lft:
+            stack.pop()
+        stack.append(section)
+        depths.append(len(stack))
+    return depths
+
+
+class _ImageResolver:
+    def __init__(self, manual: Manual, style: str):
+        self.style = style
+        self.by_id = {image.pk: image for image in Image.objects.filter(manual=manual)}
+        self.missing = 0
+
+    def path_for(self, image_id: int) -> Path | None:
+        image = self.by_id.get(image_id)
+        if image is None or not image.file:
+            return None
+        try:
+            return print_copy(image=image, style=self.style)
+        except (OSError, ValueError):
+            return None
+
+    def rewrite(self, html: str) -> str:
+        def replace(match: re.Match) -> str:
+            attrs = dict(ATTR.findall(match.group(0)))
+            found = IMAGE_URL.match(attrs.get("src", ""))
+            path = self.path_for(int(found.group(1))) if found else None
+            if path is None:
+                self.missing += 1
+                alt = attrs.get("alt", "")
+                label = _("图片缺失") + (f"：{alt}" if alt else "")
+                return f'<span class="missing-image">[{label}]</span>'
+            alt = attrs.get("alt", "")
+            return f'<img src="{path.resolve().as_uri()}" alt="{alt}">'
+
+        return IMG_TAG.sub(replace, html)
+
+    def illustration(self, html: str) -> tuple[str, str]:
+        """Take the chapter's first illustration out of its body for the opener page."""
+        for match in IMG_TAG.finditer(html):
+            attrs = dict(ATTR.findall(match.group(0)))
+            found = IMAGE_URL.match(attrs.get("src", ""))
+            image = self.by_id.get(int(found.group(1))) if found else None
+            if image is not None and image.purpose == Image.Purpose.ILLUSTRATION:
+                path = self.path_for(image.pk)
+                if path is not None:
+                    art = f'<img src="{path.resolve().as_uri()}" alt="{escape(image.caption)}">'
+                    return art, html[: match.start()] + html[match.end() :]
+        return "", html
+
+
+def _cover_image(manual: Manual, resolver: _ImageResolver) -> Path | None:
+    covers = sorted(
+        (i for i in resolver.by_id.values() if i.purpose == Image.Purpose.COVER),
+        key=lambda i: (i.created_at, i.pk),
+        reverse=True,
+    )
+    for image in covers:
+        path = resolver.path_for(image.pk)
+        if path is not None:
+            return path
+    return None
+
+
+def assemble_booklet(*, manual: Manual, options: BookletOptions, user=None) -> Booklet:
+    """Everything the renderer needs; ``user`` limits the sections to what they may read."""
+    theme = get_theme(options.theme)
+    if options.paper not in PAPERS:
+        raise PrintError(_("纸张只能是 A4 或 A5。"))
+    if options.scope not in SCOPES:
+        raise PrintError(_("未知的打印范围。"))
+    style = options.image_style or theme.image_style
+    if style not in STYLES:
+        raise PrintError(_("未知的图片风格。"))
+    sections = _sections(manual, options, user)
+    if not sections:
+        raise PrintError(_("没有可打印的章节：这本手册是空的，或所选范围内没有章节。"))
+    resolver = _ImageResolver(manual, style)
+    depths = _depths(sections)
+    title = options.title.strip() or manual.title
+    if options.subtree_id and not options.title.strip():
+        title = f"{manual.title} · {sections[0].title}"
+
+    chapters: list[Chapter] = []
+    entries: list[Entry] = []
+    groups: list[list[tuple[Section, int]]] = []
+    for section, depth in zip(sections, depths, strict=True):
+        if depth == 1:
+            groups.append([])
+        groups[-1].append((section, depth))
+    for index, group in enumerate(groups):
+        head, _depth = group[0]
+        art, head_body = resolver.illustration(sanitize_html(head.body))
+        parts = []
+        chapter_entries = [Entry(head.pk, head.title, 1, index)]
+        for section, depth in group[1:]:
+            chapter_entries.append(Entry(section.pk, section.title, depth, index))
+            parts.append(
+                {
+                    "id": section.pk,
+                    "title": section.title,
+                    "depth": depth,
+                    "h": min(depth, 6),
+                    "kind": section.kind,
+                    "body": resolver.rewrite(sanitize_html(section.body)),
+                }
+            )
+        html = render_to_string(
+            "printing/booklet/chapter.html",
+            {
+                "number": _("第%(n)s章") % {"n": chinese_number(index + 1)},
+                "chapter": head,
+                "art": art,
+                "intro": resolver.rewrite(head_body),
+                "sections": parts,
+                "theme": theme,
+                "paper": options.paper,
+            },
+        )
+        chapters.append(Chapter(index, head.pk, head.title, html, chapter_entries))
+        entries.extend(chapter_entries)
+
+    member = member_of(manual.owner)
+    roots = [
+        theme.path,
+        Path(settings.MEDIA_ROOT) / "manuals" / str(manual.pk),
+        print_images_dir(),
+    ]
+    return Booklet(
+        manual=manual,
+        title=title,
+        theme=theme,
+        options=options,
+        chapters=chapters,
+        entries=entries,
+        allowed_roots=roots,
+        cover_image=_cover_image(manual, resolver),
+        owner_name=member.name if member else manual.owner.get_username(),
+        team_name=manual.team.name,
+        date_label=timezone.localdate().strftime("%Y-%m-%d"),
+        missing_images=resolver.missing,
+    )

@@ -1,0 +1,110 @@
+"""Rendering one chapter to PDF, in a worker process, and the chapter cache.
+
+Free of Django so spawned workers start fast. A chapter's cache key is the hash of
+everything that shapes its pages (its HTML, the theme files, the paper, this renderer's
+version), never its position in the book: page numbers are stamped after merging, so a
+chapter that did not change is reused even when an earlier chapter grew by ten pages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from printing.fetcher import BookletURLFetcher
+
+RENDERER_VERSION = "1"
+
+
+def paper_css(paper: str) -> str:
+    return f"@page {{ size: {paper}; }}"
+
+
+def chapter_key(*, html: str, theme_fingerprint: str, paper: str) -> str:
+    digest = hashlib.sha256()
+    for part in (RENDERER_VERSION, theme_fingerprint, paper, html):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def cached(cache_dir: Path, key: str) -> dict | None:
+    meta, pdf = cache_dir / f"{key}.json", cache_dir / f"{key}.pdf"
+    if not (meta.is_file() and pdf.is_file()):
+        return None
+    try:
+        info = json.loads(meta.read_text())
+    except (OSError, ValueError):
+        return None
+    os.utime(pdf)  # recently used: kept by the pruning
+    return {**info, "pdf": str(pdf)}
+
+
+def prune(cache_dir: Path, *, max_age_days: int = 45) -> int:
+    """Forget chapters nobody printed for a while (every hit refreshes a file's time)."""
+    import time
+
+    cutoff = time.time() - max_age_days * 86400
+    removed = 0
+    for pdf in cache_dir.glob("*.pdf"):
+        try:
+            if pdf.stat().st_mtime < cutoff:
+                pdf.unlink()
+                pdf.with_suffix(".json").unlink(missing_ok=True)
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+def render_document(
+    *, html: str, css_files: list[str], paper: str, base_url: str, allowed_roots: list[str]
+):
+    from weasyprint import CSS, HTML
+
+    fetcher = BookletURLFetcher(allowed_roots)
+    stylesheets = [CSS(filename=path, url_fetcher=fetcher) for path in css_files]
+    stylesheets.append(CSS(string=paper_css(paper)))
+    document = HTML(string=html, base_url=base_url, url_fetcher=fetcher).render(
+        stylesheets=stylesheets
+    )
+    return document, fetcher
+
+
+def anchor_positions(document) -> dict[str, list[float]]:
+    """First page index and height (in PDF points from the top) of every element id."""
+    positions: dict[str, list[float]] = {}
+    for index, page in enumerate(document.pages):
+        for name, (_x1, y, _x2, _y2) in page.anchors.items():
+            positions.setdefault(name, [index, round(y * 0.75, 2)])
+    return positions
+
+
+def render_chapter(job: dict) -> dict:
+    """Worker entry point: render ``job['html']`` into the cache; returns its metadata."""
+    cache_dir = Path(job["cache_dir"])
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    document, fetcher = render_document(
+        html=job["html"],
+        css_files=job["css_files"],
+        paper=job["paper"],
+        base_url=job["base_url"],
+        allowed_roots=job["allowed_roots"],
+    )
+    info = {
+        "pages": len(document.pages),
+        "anchors": anchor_positions(document),
+        "refused": fetcher.refused[:20],
+        "page_heights": [round(p.height * 0.75, 2) for p in document.pages[:1]],
+    }
+    fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".pdf")
+    os.close(fd)
+    document.write_pdf(tmp)
+    key = job["key"]
+    os.replace(tmp, cache_dir / f"{key}.pdf")
+    (cache_dir / f"{key}.json.tmp").write_text(json.dumps(info))
+    os.replace(cache_dir / f"{key}.json.tmp", cache_dir / f"{key}.json")
+    return {**info, "pdf": str(cache_dir / f"{key}.pdf"), "index": job["index"]}

@@ -1,0 +1,49 @@
+"""Start-up checks for printing: fast font subsetting and the CJK fonts."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+from django.core.checks import Warning as CheckWarning
+from django.core.checks import register
+
+
+def harfbuzz_subset_available() -> bool:
+    try:
+        from weasyprint.text.ffi import harfbuzz_subset
+    except (ImportError, OSError):
+        return False
+    return harfbuzz_subset is not None
+
+
+def cjk_fonts_available() -> bool:
+    if shutil.which("fc-list") is None:
+        return False
+    found = subprocess.run(
+        ["fc-list", ":lang=zh-cn", "family"], capture_output=True, text=True, check=False
+    ).stdout
+    return "Noto Serif CJK SC" in found and "Noto Sans CJK SC" in found
+
+
+@register("printing")
+def check_print_dependencies(app_configs, **kwargs):
+    problems = []
+    if not harfbuzz_subset_available():
+        problems.append(
+            CheckWarning(
+                "libharfbuzz-subset is missing: WeasyPrint falls back to fontTools, which "
+                "subsets fonts 10-20x slower (large booklets may hit the time limit).",
+                hint="Install the Debian package libharfbuzz-subset0 (make run does this).",
+                id="printing.W001",
+            )
+        )
+    if not cjk_fonts_available():
+        problems.append(
+            CheckWarning(
+                "Noto CJK fonts are missing: printed Chinese would come out as empty boxes.",
+                hint="Install the Debian package fonts-noto-cjk (make run does this).",
+                id="printing.W002",
+            )
+        )
+    return problems

@@ -1,0 +1,296 @@
+"""Print jobs: requesting an edition, the background task, and the render subprocess.
+
+The task (queue "printing", run by ``db_worker``) reads the database and assembles the
+booklet, then hands it to a fresh ``manage.py render_booklet`` process with a time and a
+memory limit: WeasyPrint does not give memory back, and a hostile manual must not be able
+to hang or swell the worker. The child never touches the database; it reports progress on
+stdout and the task records it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import queue
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_tasks import task
+
+from manuals.models import Manual, Section, member_of
+from manuals.tree import lock_manual
+from printing.booklet import BookletOptions, PrintError, assemble_booklet
+from printing.models import Edition, PrintSchedule, Scope
+from printing.render import cache_dir, render_booklet_pdf, workers
+
+TIME_LIMIT = getattr(settings, "LANBITOU_PRINT_TIME_LIMIT", 900)  # seconds
+# Resident memory of the render process and its chapter workers together.
+MEMORY_LIMIT_MB = getattr(settings, "LANBITOU_PRINT_MEMORY_MB", 1536)
+
+
+def may_print_everything(manual: Manual, user) -> bool:
+    member = member_of(user)
+    if member is None or member.team_id != manual.team_id:
+        return False
+    return manual.owner_id == user.pk or member.is_lead
+
+
+def request_edition(
+    *, manual: Manual, user, options: BookletOptions, schedule: PrintSchedule | None = None
+) -> tuple[Edition, bool]:
+    """Queue an edition, or return the same one already queued (False) — never two at once.
+
+    Raises PrintError when there is nothing to print.
+    """
+    if user is not None and not may_print_everything(manual, user):
+        # A teammate prints what the team may read: the shared sections.
+        options = BookletOptions(**{**options.as_dict(), "scope": Scope.SHARED})
+    assemble_check(manual=manual, options=options, user=user)
+    with transaction.atomic():
+        lock_manual(manual.pk)
+        edition = Edition(
+            manual=manual,
+            requested_by=user,
+            title=options.title.strip(),
+            theme=options.theme,
+            paper=options.paper,
+            scope=options.scope,
+            subtree_id=options.subtree_id,
+            image_style=options.image_style,
+            schedule=schedule,
+        )
+        running = Edition.objects.active().filter(edition.same_options()).first()
+        if running is not None:
+            return running, False
+        edition.save()
+        transaction.on_commit(lambda: print_edition.enqueue(edition.pk))
+    return edition, True
+
+
+def assemble_check(*, manual: Manual, options: BookletOptions, user) -> None:
+    sections = Section.objects.filter(manual=manual, level__gt=0).live()
+    if user is not None:
+        sections = sections.readable_by(user)
+    if options.scope == Scope.SHARED:
+        sections = sections.filter(visibility=Section.Visibility.SHARED)
+    if options.subtree_id:
+        top = sections.filter(pk=options.subtree_id).first()
+        if top is None:
+            raise PrintError(_("选定的章节不存在或你无权打印。"))
+        sections = sections.filter(tree_id=top.tree_id, lft__gte=top.lft, rght__lte=top.rght)
+    if not sections.exists():
+        raise PrintError(_("没有可打印的章节：这本手册是空的，或所选范围内没有章节。"))
+
+
+@task(queue_name="printing")
+def print_edition(edition_id: int) -> str:
+    return run_edition(edition_id=edition_id)
+
+
+def _set(edition_id: int, **fields) -> None:
+    Edition.objects.filter(pk=edition_id).update(**fields)
+
+
+def limit_memory(megabytes: int) -> None:
+    """Called by the render process on itself; its chapter workers inherit the limit."""
+    limit = megabytes * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def run_edition(*, edition_id: int, time_limit: int | None = None) -> str:
+    """Render one queued edition in a fresh process; returns its final status."""
+    claimed = Edition.objects.filter(pk=edition_id, status=Edition.Status.QUEUED).update(
+        status=Edition.Status.RENDERING, started_at=timezone.now(), progress=1,
+        progress_note=_("正在整理章节"),
+    )  # fmt: skip
+    if not claimed:
+        return "skipped"  # already taken by another worker, or cancelled
+    edition = Edition.objects.select_related("manual__owner", "manual__team").get(pk=edition_id)
+    try:
+        booklet = assemble_booklet(
+            manual=edition.manual, options=edition.options(), user=edition.requested_by
+        )
+    except PrintError as error:
+        _fail(edition_id, str(error))
+        return Edition.Status.FAILED
+    relative = f"{edition.manual_id}/edition-{edition.pk}-{timezone.localdate():%Y%m%d}.pdf"
+    out = Path(settings.EDITIONS_DIR) / relative
+    with tempfile.TemporaryDirectory(prefix="lanbitou-print-") as tmp:
+        spec = Path(tmp) / "booklet.pickle"
+        spec.write_bytes(
+            pickle.dumps(
+                {"booklet": booklet, "out": str(out), "cache": str(cache_dir()),
+                 "processes": workers()}
+            )
+        )  # fmt: skip
+        outcome = _run_child(edition_id, spec, time_limit or TIME_LIMIT)
+    if outcome.get("error"):
+        _fail(edition_id, outcome["error"])
+        return Edition.Status.FAILED
+    _set(
+        edition_id,
+        status=Edition.Status.DONE,
+        progress=100,
+        progress_note="",
+        file=relative,
+        page_count=outcome["pages"],
+        size_bytes=outcome["size"],
+        chapters_rendered=outcome["rendered"],
+        chapters_cached=outcome["cached"],
+        finished_at=timezone.now(),
+    )
+    return Edition.Status.DONE
+
+
+def _fail(edition_id: int, reason: str) -> None:
+    _set(edition_id, status=Edition.Status.FAILED, failure_reason=reason[:2000],
+         finished_at=timezone.now(), progress_note="")  # fmt: skip
+
+
+def _run_child(edition_id: int, spec: Path, time_limit: int) -> dict:
+    # The address-space limit is only a backstop against a runaway allocation; the real
+    # limit is the resident memory of the whole process tree, watched below.
+    backstop = max(3 * MEMORY_LIMIT_MB, 2048)
+    command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "render_booklet",
+               str(spec), "--memory-mb", str(backstop)]  # fmt: skip
+    child = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True, cwd=settings.BASE_DIR,
+    )  # fmt: skip
+    lines: queue.Queue = queue.Queue()
+    errors: list[str] = []
+    threading.Thread(target=lambda: [lines.put(x) for x in child.stdout], daemon=True).start()
+    threading.Thread(target=lambda: errors.extend(child.stderr), daemon=True).start()
+    deadline = time.monotonic() + time_limit
+    outcome: dict = {}
+    last_progress = 0.0
+    while True:
+        try:
+            child.wait(timeout=0.5)
+            finished = True
+        except subprocess.TimeoutExpired:
+            finished = False
+        while not lines.empty():
+            line = lines.get()
+            message = json.loads(line) if line.startswith("{") else {}
+            if "progress" in message and time.monotonic() - last_progress > 0.5:
+                last_progress = time.monotonic()
+                _set(edition_id, progress=message["progress"], progress_note=message["note"])
+            outcome.update({k: v for k, v in message.items() if k not in {"progress", "note"}})
+        if finished:
+            break
+        if tree_rss_mb(child.pid) > MEMORY_LIMIT_MB:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+            return {"error": _("超出内存限制（%(n)d MB），已停止。请分章节打印或联系管理员。")
+                    % {"n": MEMORY_LIMIT_MB}}  # fmt: skip
+        if time.monotonic() > deadline:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+            return {"error": _("超过时间限制（%(n)d 秒），已停止。手册可能太大，请分章节打印。")
+                    % {"n": time_limit}}  # fmt: skip
+    time.sleep(0.1)  # let the reader threads drain
+    while not lines.empty():
+        line = lines.get()
+        if line.startswith("{"):
+            outcome.update(json.loads(line))
+    if "pages" in outcome or outcome.get("error"):
+        return outcome
+    stderr = "".join(errors)
+    if child.returncode in (-signal.SIGKILL, -signal.SIGSEGV) or "MemoryError" in stderr:
+        return {"error": _("超出内存限制（%(n)d MB），已停止。请分章节打印或联系管理员。")
+                % {"n": MEMORY_LIMIT_MB}}  # fmt: skip
+    last = stderr.strip().splitlines()[-1:] or [str(child.returncode)]
+    return {"error": _("生成失败：%(reason)s") % {"reason": last[0][:300]}}
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task_dir in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task_dir / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and all its descendants, in MB (0 if not on Linux)."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+        todo += _children(current)
+    return total / 1024
+
+
+def render_spec(spec_path: Path, emit) -> None:
+    """The child side: render the pickled booklet, reporting progress through ``emit``."""
+    spec = pickle.loads(Path(spec_path).read_bytes())
+    result = render_booklet_pdf(
+        booklet=spec["booklet"],
+        out_path=Path(spec["out"]),
+        progress=lambda percent, note: emit({"progress": percent, "note": note}),
+        chapter_cache=Path(spec["cache"]),
+        processes=spec["processes"],
+    )
+    emit({"pages": result.page_count, "size": result.size_bytes,
+          "rendered": result.chapters_rendered, "cached": result.chapters_cached})  # fmt: skip
+
+
+def fail_stale_editions(now=None) -> int:
+    """Editions left 'rendering' by a worker that died are marked failed, not left hanging."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=TIME_LIMIT + 120)
+    stale = Edition.objects.filter(status=Edition.Status.RENDERING, started_at__lt=cutoff)
+    return stale.update(
+        status=Edition.Status.FAILED,
+        failure_reason=_("打印进程意外中止，请重新提交。"),
+        finished_at=now,
+    )
+
+
+def run_due_schedules(*, now=None) -> list[Edition]:
+    """Queue an edition of every live manual of every team whose schedule is due."""
+    now = now or timezone.now()
+    queued = []
+    fail_stale_editions(now)
+    for schedule_id in PrintSchedule.due(now).values_list("pk", flat=True):
+        with transaction.atomic():
+            schedule = PrintSchedule.objects.select_for_update().get(pk=schedule_id)
+            if not schedule.enabled or schedule.next_run_at > now:
+                continue  # another print_due got there first
+            schedule.last_run_at = now
+            schedule.next_run_at = schedule.following(now)
+            schedule.save(update_fields=["last_run_at", "next_run_at"])
+        manuals = Manual.objects.filter(
+            team_id=schedule.team_id, is_template=False, archived_at__isnull=True
+        )
+        options = BookletOptions(theme=schedule.theme, paper=schedule.paper, scope=schedule.scope)
+        for manual in manuals:
+            try:
+                edition, created = request_edition(
+                    manual=manual, user=None, options=options, schedule=schedule
+                )
+            except PrintError:
+                continue  # an empty manual has nothing to print this time
+            if created:
+                queued.append(edition)
+    return queued

@@ -1,0 +1,249 @@
+"""From a booklet to one PDF: chapters (cached, in parallel), front matter, numbers, bookmarks.
+
+1. every chapter not in the cache is rendered by WeasyPrint in worker processes;
+2. the front matter (cover + contents) is rendered with the real page numbers, computed
+   from the chapters' actual page counts and heading positions (twice if the contents
+   itself grows by a page);
+3. pypdf joins the parts, stamps page numbers, and writes bookmarks mirroring the tree.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+from django.conf import settings
+from pypdf import PdfWriter
+from pypdf.annotations import Link
+from pypdf.generic import Fit
+
+from printing.booklet import Booklet
+from printing.chapters import (
+    cached,
+    chapter_key,
+    prune,
+    render_chapter,
+    render_document,
+)
+from printing.folio import render_digit_sheet, stamp_page_numbers
+from printing.theming import BASE_CSS
+
+Progress = Callable[[int, str], None]
+# Below this much HTML to render, starting worker processes costs more than it saves.
+PARALLEL_THRESHOLD_CHARS = 150_000
+
+
+@dataclass
+class RenderResult:
+    path: Path
+    page_count: int
+    size_bytes: int
+    chapters_rendered: int
+    chapters_cached: int
+    seconds: float
+    page_of: dict[int, int] = field(default_factory=dict)
+    refused_urls: list[str] = field(default_factory=list)
+
+
+def cache_dir() -> Path:
+    return Path(settings.DATA_DIR) / "print-cache" / "chapters"
+
+
+def workers() -> int:
+    configured = getattr(settings, "LANBITOU_PRINT_WORKERS", 0)
+    return configured or max(1, min(2, os.cpu_count() or 1))
+
+
+def _css_files(booklet: Booklet) -> list[str]:
+    return [str(BASE_CSS), str(booklet.theme.css_path)]
+
+
+def _render_chapters(
+    booklet: Booklet, progress: Progress, directory: Path, processes: int
+) -> tuple[list[dict], int]:
+    fingerprint = booklet.theme.fingerprint()
+    results: list[dict | None] = []
+    jobs = []
+    for chapter in booklet.chapters:
+        key = chapter_key(html=chapter.html, theme_fingerprint=fingerprint,
+                          paper=booklet.options.paper)  # fmt: skip
+        hit = cached(directory, key)
+        results.append(hit)
+        if hit is None:
+            jobs.append(
+                {
+                    "index": chapter.index,
+                    "key": key,
+                    "html": chapter.html,
+                    "css_files": _css_files(booklet),
+                    "paper": booklet.options.paper,
+                    "base_url": booklet.theme.path.as_uri() + "/",
+                    "allowed_roots": [str(p) for p in booklet.allowed_roots],
+                    "cache_dir": str(directory),
+                }
+            )
+    total = len(jobs)
+    done = 0
+
+    def finished(result: dict) -> None:
+        nonlocal done
+        results[result["index"]] = result
+        done += 1
+        progress(5 + int(80 * done / max(total, 1)), f"{done}/{total}")
+
+    size = sum(len(job["html"]) for job in jobs)
+    if processes > 1 and len(jobs) > 1 and size > PARALLEL_THRESHOLD_CHARS:
+        # Largest chapters first so one long chapter does not finish alone at the end.
+        jobs.sort(key=lambda job: -len(job["html"]))
+        with ProcessPoolExecutor(
+            max_workers=min(processes, len(jobs)), mp_context=get_context("spawn")
+        ) as pool:
+            for future in as_completed([pool.submit(render_chapter, job) for job in jobs]):
+                finished(future.result())
+    else:
+        for job in jobs:
+            finished(render_chapter(job))
+    return results, total
+
+
+def _front(booklet: Booklet, page_of: dict[int, int]):
+    document, fetcher = render_document(
+        html=booklet.front_html(page_of=page_of),
+        css_files=_css_files(booklet),
+        paper=booklet.options.paper,
+        base_url=booklet.theme.path.as_uri() + "/",
+        allowed_roots=[str(p) for p in booklet.allowed_roots],
+    )
+    return document, fetcher
+
+
+def _page_numbers(booklet: Booklet, chapters: list[dict], front_pages: int):
+    starts, page_of, where = [], {}, {}
+    page = front_pages
+    for chapter, info in zip(booklet.chapters, chapters, strict=True):
+        starts.append(page)
+        for entry in chapter.entries:
+            index, top = info["anchors"].get(f"s{entry.section_id}", [0, 0])
+            page_of[entry.section_id] = page + index + 1
+            where[entry.section_id] = (page + index, top)
+        page += info["pages"]
+    return starts, page_of, where
+
+
+def _digit_sheet(booklet: Booklet, directory: Path) -> Path:
+    folio = booklet.theme.folio
+    path = directory / f"folio-{booklet.theme.name}-{booklet.theme.fingerprint()}.pdf"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        render_digit_sheet(folio=folio, path=tmp)
+        os.replace(tmp, path)
+    return path
+
+
+def _add_bookmarks(writer: PdfWriter, booklet: Booklet, where: dict) -> None:
+    parents: list = []
+    for entry in booklet.entries:
+        page_index, top = where[entry.section_id]
+        height = float(writer.pages[page_index].mediabox.height)
+        del parents[entry.depth - 1 :]
+        parent = parents[-1] if parents else None
+        item = writer.add_outline_item(
+            title=entry.title,
+            page_number=page_index,
+            parent=parent,
+            fit=Fit.xyz(left=0, top=height - top, zoom=None),
+            is_open=entry.depth == 1,
+        )
+        # Depths grow by one at a time, so parents[d - 1] is the last item at depth d.
+        parents.append(item)
+
+
+def _add_toc_links(writer: PdfWriter, front_document, where: dict) -> None:
+    for page_index, page in enumerate(front_document.pages):
+        height = page.height * 0.75
+        for name, (x, y, x2, y2) in page.anchors.items():
+            if not name.startswith("toc-s"):
+                continue
+            target = where.get(int(name[5:]))
+            if target is None:
+                continue
+            top = height - y * 0.75
+            rect = (x * 0.75, height - y2 * 0.75, x2 * 0.75, top)
+            writer.add_annotation(
+                page_number=page_index,
+                annotation=Link(rect=rect, target_page_index=target[0]),
+            )
+
+
+def render_booklet_pdf(
+    *,
+    booklet: Booklet,
+    out_path: Path,
+    progress: Progress | None = None,
+    chapter_cache: Path | None = None,
+    processes: int | None = None,
+) -> RenderResult:
+    """Render ``booklet`` to ``out_path`` (written atomically)."""
+    started = time.monotonic()
+    progress = progress or (lambda percent, note: None)
+    directory = Path(chapter_cache or cache_dir())
+    progress(5, "chapters")
+    chapters, rendered = _render_chapters(booklet, progress, directory, processes or workers())
+
+    progress(88, "contents")
+    front_pages = 2
+    for _attempt in range(4):
+        starts, page_of, where = _page_numbers(booklet, chapters, front_pages)
+        front_document, fetcher = _front(booklet, page_of)
+        if len(front_document.pages) == front_pages:
+            break
+        front_pages = len(front_document.pages)
+    refused = list(fetcher.refused) + [u for c in chapters for u in c.get("refused", [])]
+
+    progress(94, "binding")
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_path.parent) as tmp:
+        front_pdf = Path(tmp) / "front.pdf"
+        front_document.write_pdf(front_pdf)
+        writer = PdfWriter()
+        writer.append(str(front_pdf), import_outline=False)
+        for info in chapters:
+            writer.append(info["pdf"], import_outline=False)
+        openers = {start for start in starts}
+        stamp_page_numbers(
+            writer=writer,
+            folio=booklet.theme.folio,
+            sheet_path=_digit_sheet(booklet, directory),
+            skip={0, *openers},
+        )
+        _add_bookmarks(writer, booklet, where)
+        _add_toc_links(writer, front_document, where)
+        writer.add_metadata(
+            {"/Title": booklet.title, "/Author": booklet.owner_name, "/Creator": "Lanbitou"}
+        )
+        writer.page_mode = "/UseOutlines"
+        partial = Path(tmp) / "book.pdf"
+        with open(partial, "wb") as handle:
+            writer.write(handle)
+        shutil.move(partial, out_path)
+    prune(directory)
+    progress(100, "done")
+    return RenderResult(
+        path=out_path,
+        page_count=len(writer.pages),
+        size_bytes=out_path.stat().st_size,
+        chapters_rendered=rendered,
+        chapters_cached=len(chapters) - rendered,
+        seconds=time.monotonic() - started,
+        page_of=page_of,
+        refused_urls=refused,
+    )

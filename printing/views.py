@@ -1,0 +1,124 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from manuals.models import Manual, member_of
+from printing.booklet import PrintError
+from printing.forms import PrintForm, ScheduleForm
+from printing.jobs import fail_stale_editions, may_print_everything, request_edition
+from printing.models import Edition, PrintSchedule
+
+
+def _lookup(request, *, manual_id=None, edition_id=None):
+    """The one place that says who may print a manual or see an edition (else 404)."""
+    if manual_id is not None:
+        return get_object_or_404(Manual.objects.readable_by(request.user), pk=manual_id)
+    return get_object_or_404(
+        Edition.objects.readable_by(request.user).select_related("manual"), pk=edition_id
+    )
+
+
+def edition_json(edition: Edition) -> dict:
+    return {
+        "id": edition.pk,
+        "status": edition.status,
+        "status_label": edition.get_status_display(),
+        "progress": edition.progress,
+        "note": edition.progress_note,
+        "reason": edition.failure_reason,
+        "page_count": edition.page_count,
+        "size_bytes": edition.size_bytes,
+        "download_url": reverse("printing:download", args=[edition.pk])
+        if edition.status == Edition.Status.DONE
+        else "",
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_print(request, manual_id: int):
+    manual = _lookup(request, manual_id=manual_id)
+    can_print_all = may_print_everything(manual, request.user)
+    outline = manual.outline(user=request.user)
+    form = PrintForm(request.POST or None, outline=outline, can_print_all=can_print_all)
+    if request.method == "POST" and form.is_valid():
+        try:
+            edition, created = request_edition(
+                manual=manual, user=request.user, options=form.options()
+            )
+        except PrintError as error:
+            form.add_error(None, str(error))
+        else:
+            if not created:
+                messages.info(request, _("同样的印刷版已经在生成中，不会重复排队。"))
+            return redirect("printing:edition", edition_id=edition.pk)
+    editions = Edition.objects.readable_by(request.user).filter(manual=manual)[:50]
+    return render(
+        request,
+        "printing/request.html",
+        {"manual": manual, "form": form, "editions": editions, "can_print_all": can_print_all},
+    )
+
+
+@login_required
+@require_GET
+def edition_detail(request, edition_id: int):
+    fail_stale_editions()
+    edition = _lookup(request, edition_id=edition_id)
+    return render(request, "printing/edition.html", {"edition": edition})
+
+
+@login_required
+@require_GET
+def edition_status(request, edition_id: int):
+    fail_stale_editions()
+    return JsonResponse(edition_json(_lookup(request, edition_id=edition_id)))
+
+
+@login_required
+@require_GET
+def download(request, edition_id: int):
+    edition = _lookup(request, edition_id=edition_id)
+    if edition.status != Edition.Status.DONE or not edition.file:
+        raise Http404(_("这份印刷版还没有生成。"))
+    try:
+        handle = edition.file.open("rb")
+    except FileNotFoundError:
+        raise Http404(_("文件已不存在。")) from None
+    name = f"{edition.title or edition.manual.title}-{edition.created_at:%Y%m%d}.pdf"
+    return FileResponse(handle, as_attachment=True, filename=name,
+                        content_type="application/pdf")  # fmt: skip
+
+
+@login_required
+@require_GET
+def archive(request):
+    editions = Edition.objects.readable_by(request.user).select_related("manual__owner")[:200]
+    return render(request, "printing/archive.html", {"editions": editions})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def schedule(request):
+    member = member_of(request.user)
+    if member is None or not member.is_lead:
+        raise Http404
+    current = PrintSchedule.objects.filter(team=member.team).first()
+    form = ScheduleForm(
+        request.POST or None,
+        instance=current,
+        initial={"next_run_at": timezone.localtime().replace(second=0, microsecond=0)},
+    )
+    if request.method == "POST" and form.is_valid():
+        saved = form.save(commit=False)
+        saved.team = member.team
+        saved.created_by = saved.created_by or request.user
+        saved.save()
+        messages.success(request, _("定期打印已保存。"))
+        return redirect("printing:schedule")
+    return render(request, "printing/schedule.html", {"form": form, "schedule": current})

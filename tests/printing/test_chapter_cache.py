@@ -1,0 +1,71 @@
+"""Re-printing after editing one chapter re-renders only that chapter, numbers stay right."""
+
+from manuals.models import Section
+from manuals.tree import SectionContent, save_section_content
+from printing.booklet import BookletOptions, assemble_booklet
+from printing.render import render_booklet_pdf
+from tests.printing.conftest import long_text, outline_titles, page_texts, toc_numbers
+
+
+def render(manual, path, **options):
+    booklet = assemble_booklet(manual=manual, options=BookletOptions(**options))
+    return render_booklet_pdf(booklet=booklet, out_path=path)
+
+
+def test_an_unchanged_manual_comes_entirely_from_the_cache(illustrated_manual, tmp_path):
+    first = render(illustrated_manual, tmp_path / "1.pdf")
+    again = render(illustrated_manual, tmp_path / "2.pdf")
+    assert (first.chapters_rendered, first.chapters_cached) == (3, 0)
+    assert (again.chapters_rendered, again.chapters_cached) == (0, 3)
+    assert page_texts(first.path) == page_texts(again.path)
+
+
+def test_editing_one_chapter_rerenders_it_alone_and_later_numbers_follow(
+    illustrated_manual, alice, tmp_path
+):
+    before = render(illustrated_manual, tmp_path / "before.pdf")
+    section = Section.objects.get(manual=illustrated_manual, title="考勤制度")
+    save_section_content(
+        section=section,
+        expected_version=section.version,
+        content=SectionContent(title="考勤制度", body=long_text(40), visibility="shared"),
+        user=alice,
+    )
+    after = render(illustrated_manual, tmp_path / "after.pdf")
+    assert (after.chapters_rendered, after.chapters_cached) == (1, 2)
+    assert after.page_count > before.page_count  # the first chapter grew by several pages
+    shift = after.page_count - before.page_count
+    later = Section.objects.get(manual=illustrated_manual, title="工作复盘").pk
+    assert after.page_of[later] == before.page_of[later] + shift
+    texts = page_texts(after.path)
+    for title, number in toc_numbers(texts[1:3]):
+        assert title in texts[number - 1]
+    for _depth, title, page in outline_titles(after.path):
+        assert title in texts[page - 1]
+    chapters = Section.objects.filter(manual=illustrated_manual, level=1)
+    openers = {after.page_of[c.pk] for c in chapters}
+    for number in range(2, len(texts) + 1):  # the stamped numbers follow the new page order
+        if number not in openers:
+            lines = [x.strip() for x in texts[number - 1].strip().splitlines() if x.strip()]
+            assert lines[-1] == str(number)
+
+
+def test_a_different_theme_or_paper_does_not_reuse_chapters(illustrated_manual, tmp_path):
+    render(illustrated_manual, tmp_path / "a.pdf")
+    other = render(illustrated_manual, tmp_path / "b.pdf", paper="A4")
+    assert other.chapters_rendered == 3
+
+
+def test_chapters_nobody_printed_for_weeks_are_pruned(illustrated_manual, tmp_path):
+    import os
+    import time
+
+    from printing.render import cache_dir
+
+    render(illustrated_manual, tmp_path / "a.pdf")
+    old = sorted(p for p in cache_dir().glob("*.pdf") if not p.name.startswith("folio"))
+    assert len(old) == 3
+    stale = time.time() - 60 * 86400
+    os.utime(old[0], (stale, stale))
+    render(illustrated_manual, tmp_path / "b.pdf", paper="A4")
+    assert not old[0].exists() and old[1].exists()

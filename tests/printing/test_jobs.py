@@ -1,0 +1,98 @@
+"""The background job: a fresh process per edition, with progress, time and memory limits."""
+
+import pytest
+from django_tasks_db.models import DBTaskResult
+
+from manuals.tree import create_manual
+from printing import jobs
+from printing.booklet import BookletOptions, PrintError
+from printing.jobs import request_edition, run_edition
+from printing.models import Edition
+from tests.printing.conftest import page_texts
+
+
+def test_a_queued_edition_is_rendered_in_a_child_process_and_archived(
+    illustrated_manual, alice, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        edition, created = request_edition(
+            manual=illustrated_manual, user=alice, options=BookletOptions(theme="ink-wash")
+        )
+    assert created and edition.status == Edition.Status.QUEUED
+    task = DBTaskResult.objects.get()
+    assert task.queue_name == "printing" and task.args_kwargs["args"] == [edition.pk]
+
+    assert run_edition(edition_id=edition.pk) == Edition.Status.DONE
+    edition.refresh_from_db()
+    assert edition.progress == 100 and edition.finished_at and edition.started_at
+    assert edition.page_count > 8 and edition.size_bytes == edition.file.size
+    assert "考勤制度" in "".join(page_texts(edition.file.path))
+    # A second run of the same job (a retried task) does nothing.
+    assert run_edition(edition_id=edition.pk) == "skipped"
+
+
+def test_a_second_request_while_one_is_pending_returns_the_same_edition(
+    illustrated_manual, alice, lena, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        first, created = request_edition(
+            manual=illustrated_manual, user=alice, options=BookletOptions()
+        )
+        again, created_again = request_edition(
+            manual=illustrated_manual, user=alice, options=BookletOptions()
+        )
+        by_lead, created_by_lead = request_edition(
+            manual=illustrated_manual, user=lena, options=BookletOptions()
+        )
+    assert created and not created_again and not created_by_lead
+    assert first.pk == again.pk == by_lead.pk
+    assert DBTaskResult.objects.count() == 1
+    # A different choice is a different edition; a finished one does not block a new one.
+    other, created = request_edition(
+        manual=illustrated_manual, user=alice, options=BookletOptions(paper="A4")
+    )
+    assert created and Edition.objects.count() == 2
+    Edition.objects.filter(pk=first.pk).update(status=Edition.Status.DONE)
+    _new, created = request_edition(manual=illustrated_manual, user=alice, options=BookletOptions())
+    assert created
+
+
+def test_a_teammate_can_only_print_the_shared_sections(illustrated_manual, bob):
+    edition, _ = request_edition(manual=illustrated_manual, user=bob, options=BookletOptions())
+    assert edition.scope == "shared"
+
+
+def test_nothing_to_print_is_refused_before_queueing(alice):
+    manual = create_manual(owner=alice, title="空手册")
+    with pytest.raises(PrintError):
+        request_edition(manual=manual, user=alice, options=BookletOptions())
+    assert not Edition.objects.exists()
+
+
+def test_a_job_over_its_time_limit_is_stopped_and_says_why(illustrated_manual, alice):
+    edition, _ = request_edition(manual=illustrated_manual, user=alice, options=BookletOptions())
+    assert run_edition(edition_id=edition.pk, time_limit=1) == Edition.Status.FAILED
+    edition.refresh_from_db()
+    assert "时间限制" in edition.failure_reason and not edition.file
+
+
+def test_a_job_over_its_memory_limit_is_stopped_and_says_why(
+    illustrated_manual, alice, monkeypatch
+):
+    monkeypatch.setattr(jobs, "MEMORY_LIMIT_MB", 150)
+    edition, _ = request_edition(manual=illustrated_manual, user=alice, options=BookletOptions())
+    assert run_edition(edition_id=edition.pk) == Edition.Status.FAILED
+    edition.refresh_from_db()
+    assert "内存限制（150 MB）" in edition.failure_reason
+
+
+def test_a_manual_emptied_after_queueing_fails_with_the_reason(alice):
+    from manuals.tree import SectionContent, add_section, trash_section
+
+    manual = create_manual(owner=alice, title="手册")
+    section = add_section(manual=manual, content=SectionContent(title="唯一一节"))
+    edition, _ = request_edition(manual=manual, user=alice, options=BookletOptions())
+    trash_section(section=section, user=alice)
+    assert run_edition(edition_id=edition.pk) == Edition.Status.FAILED
+    edition.refresh_from_db()
+    assert "没有可打印的章节" in edition.failure_reason
