@@ -176,6 +176,15 @@ EDITIONS_DIR = DATA_DIR / "editions"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 LANBITOU_MAX_UPLOAD_BYTES = env_int("LANBITOU_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
+# Pictures (manuals.images): bigger files or canvases are refused with a message.
+LANBITOU_MAX_IMAGE_BYTES = env_int("LANBITOU_MAX_IMAGE_BYTES", 25 * 1024 * 1024)
+LANBITOU_MAX_IMAGE_PIXELS = env_int("LANBITOU_MAX_IMAGE_PIXELS", 60_000_000)
+
+# Printing (printing.jobs): each edition renders in its own process, stopped past these
+# limits; chapters render in this many worker processes (0 = up to 2, by CPU count).
+LANBITOU_PRINT_TIME_LIMIT = env_int("LANBITOU_PRINT_TIME_LIMIT", 900)  # seconds
+LANBITOU_PRINT_MEMORY_MB = env_int("LANBITOU_PRINT_MEMORY_MB", 1536)  # whole process tree
+LANBITOU_PRINT_WORKERS = env_int("LANBITOU_PRINT_WORKERS", 0)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

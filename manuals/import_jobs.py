@@ -105,6 +105,7 @@ def analyse(job: DocumentImport) -> DocumentImport:
         return _fail(job, str(refused))
     except OSError:
         return _fail(job, _("上传的文件已不在了（可能已取消），请重新上传。"))
+    parsed.precheck_images()
     summary = parsed.summary()
     # Only an upload still waiting for its analysis moves on (it may have been cancelled).
     DocumentImport.objects.filter(pk=job.pk, status=DocumentImport.Status.ANALYSING).update(

@@ -101,6 +101,9 @@ def confirm(request: HttpRequest, import_id: int) -> HttpResponse:
     if job.status == job.Status.DONE:
         count = job.summary.get("sections", 0)
         messages.success(request, _("已导入 %(n)d 个章节。") % {"n": count})
+        for warning in job.warnings:
+            if warning not in job.summary.get("warnings", []):
+                messages.warning(request, warning)
         if job.target_id:
             return redirect("manuals:section", job.manual_id, job.target_id)
         return redirect("manuals:manual", job.manual_id)

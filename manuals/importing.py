@@ -9,6 +9,7 @@ the image pipeline, every section with one bulk tree insert, all or nothing.
 from __future__ import annotations
 
 import html
+import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -57,6 +58,32 @@ class ParsedDocument:
     def warn(self, message: str) -> None:
         if message not in self.warnings:
             self.warnings.append(message)
+
+    def precheck_images(self) -> None:
+        """Tell the preview which pictures the image pipeline will refuse (a header check;
+        the pipeline itself decides at import time)."""
+        from PIL import Image as PILImage
+
+        from manuals.images import ACCEPTED_FORMATS, ImageRejected, check_upload_size
+
+        refused = []
+        for pending in self.images.values():
+            try:
+                check_upload_size(len(pending.data))
+                with PILImage.open(io.BytesIO(pending.data), formats=ACCEPTED_FORMATS):
+                    pass
+            except ImageRejected as error:
+                refused.append(f"{pending.name}（{error}）")
+            except Exception:  # Pillow reports unknown or broken files in many ways
+                refused.append(pending.name)
+        if refused:
+            self.warn(
+                _(
+                    "%(n)d 张图片无法导入（只支持 JPEG、PNG、WebP 和 GIF，例如 Word 里的 EMF/WMF "
+                    "矢量图不行），导入时会跳过并在原处留下说明：%(names)s"
+                )
+                % {"n": len(refused), "names": "、".join(refused[:10])}
+            )
 
     def summary(self) -> dict:
         warnings = self.warnings[:MAX_LISTED_WARNINGS]

@@ -46,7 +46,12 @@ class ScheduleForm(forms.ModelForm):
     class Meta:
         model = PrintSchedule
         fields = ["every", "theme", "paper", "scope", "next_run_at", "enabled"]
-        widgets = {"next_run_at": forms.DateTimeInput(attrs={"type": "datetime-local"})}
+        # The browser's date-time picker speaks ISO whatever the page's language.
+        widgets = {
+            "next_run_at": forms.DateTimeInput(
+                attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
+            )
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -24,7 +26,7 @@ from pypdf import PdfWriter
 from pypdf.annotations import Link
 from pypdf.generic import Fit
 
-from printing.booklet import Booklet
+from printing.booklet import TOC_DEPTH, Booklet
 from printing.chapters import (
     cached,
     chapter_key,
@@ -50,6 +52,25 @@ class RenderResult:
     seconds: float
     page_of: dict[int, int] = field(default_factory=dict)
     refused_urls: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _front_memory(booklet: Booklet, directory: Path) -> Path:
+    """Where the last front-matter page count of this manual + options is remembered."""
+    key = hashlib.sha256(
+        json.dumps([booklet.manual.pk, booklet.options.as_dict(), booklet.theme.name]).encode()
+    ).hexdigest()[:24]
+    return directory / f"front-{key}.txt"
+
+
+def _front_guess(booklet: Booklet, directory: Path) -> int:
+    # The contents pages come first, so their count shifts every page number: start from
+    # last time's count (or an estimate) so that one rendering is usually enough.
+    try:
+        return int(_front_memory(booklet, directory).read_text())
+    except (OSError, ValueError):
+        entries = sum(1 for e in booklet.entries if e.depth <= TOC_DEPTH)
+        return 1 + max(1, -(-entries // 34))
 
 
 def cache_dir() -> Path:
@@ -198,14 +219,17 @@ def render_booklet_pdf(
     progress(5, "chapters")
     chapters, rendered = _render_chapters(booklet, progress, directory, processes or workers())
 
+    timings = {"chapters": time.monotonic() - started}
     progress(88, "contents")
-    front_pages = 2
+    front_pages = _front_guess(booklet, directory)
     for _attempt in range(4):
         starts, page_of, where = _page_numbers(booklet, chapters, front_pages)
         front_document, fetcher = _front(booklet, page_of)
         if len(front_document.pages) == front_pages:
             break
         front_pages = len(front_document.pages)
+    _front_memory(booklet, directory).write_text(str(front_pages))
+    timings["contents"] = time.monotonic() - started - timings["chapters"]
     refused = list(fetcher.refused) + [u for c in chapters for u in c.get("refused", [])]
 
     progress(94, "binding")
@@ -236,6 +260,7 @@ def render_booklet_pdf(
             writer.write(handle)
         shutil.move(partial, out_path)
     prune(directory)
+    timings["binding"] = time.monotonic() - started - timings["chapters"] - timings["contents"]
     progress(100, "done")
     return RenderResult(
         path=out_path,
@@ -246,4 +271,5 @@ def render_booklet_pdf(
         seconds=time.monotonic() - started,
         page_of=page_of,
         refused_urls=refused,
+        timings=timings,
     )

@@ -109,10 +109,11 @@ def schedule(request):
     if member is None or not member.is_lead:
         raise Http404
     current = PrintSchedule.objects.filter(team=member.team).first()
+    first_run = timezone.localtime().replace(second=0, microsecond=0)
     form = ScheduleForm(
         request.POST or None,
         instance=current,
-        initial={"next_run_at": timezone.localtime().replace(second=0, microsecond=0)},
+        initial=None if current else {"next_run_at": first_run},
     )
     if request.method == "POST" and form.is_valid():
         saved = form.save(commit=False)

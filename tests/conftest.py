@@ -142,3 +142,9 @@ def log_in(page, username: str) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/login/" not in url)
+
+
+@pytest.fixture(autouse=True)
+def _search_index_dir(settings, tmp_path):
+    """Each test gets its own (initially missing) search index directory."""
+    settings.SEARCH_INDEX_DIR = tmp_path / "data" / "index"

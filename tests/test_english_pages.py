@@ -167,7 +167,8 @@ def test_editor_page_is_english(english, alice, alice_manual):
     "page",
     [
         "trash", "history", "casebook", "team", "templates", "template_updates", "import",
-        "handover", "activity", "print", "print_archive", "print_schedule",
+        "handover", "activity", "print", "print_archive", "print_schedule", "search",
+        "search_hits",
     ],
 )  # fmt: skip
 def test_other_pages_people_work_in_are_english(english, lena, alice, alice_manual, page):
@@ -185,6 +186,8 @@ def test_other_pages_people_work_in_are_english(english, lena, alice, alice_manu
         "print": (alice, reverse("printing:request", args=[alice_manual.pk])),
         "print_archive": (lena, reverse("printing:archive")),
         "print_schedule": (lena, reverse("printing:schedule")),
+        "search": (alice, reverse("search:results")),
+        "search_hits": (lena, reverse("search:results") + "?q=content&kind=rule"),
     }
     user, url = pages[page]
     english.force_login(user)

@@ -211,3 +211,20 @@ def test_an_upload_left_at_the_preview_for_a_day_is_cleaned_up(client, alice, wo
     old.refresh_from_db()
     assert old.status == old.Status.CANCELLED
     assert not os.path.exists(stored)
+
+
+def test_the_preview_names_pictures_that_cannot_be_imported(client, alice, tmp_path):
+    from PIL import Image as PILImage
+
+    PILImage.new("RGB", (40, 40)).save(tmp_path / "scan.tiff", "TIFF")
+    path = pandoc_docx(tmp_path, "# 扫描件\n\n![扫描](scan.tiff)\n")
+    client.force_login(alice)
+    job = upload(client, SimpleUploadedFile("扫描件.docx", path.read_bytes()))
+    page = client.get(reverse("manuals:import_preview", args=[job.pk])).content.decode()
+    assert "1 张图片无法导入" in page
+    response = client.post(
+        reverse("manuals:import_confirm", args=[job.pk]), {"destination": "new"}, follow=True
+    )
+    assert "已导入 1 个章节" in response.content.decode()
+    manual = Manual.objects.get(owner=alice)
+    assert "图片未能导入" in Section.objects.get(manual=manual, level=1).body

@@ -120,17 +120,20 @@ def test_only_a_lead_sets_the_team_schedule_and_print_due_runs_it(
     assert client.get(url).status_code == 404
     client.logout()
     login(client, lena)
-    due = timezone.localtime() - timedelta(minutes=5)
+    due = timezone.localtime() - timedelta(days=40)
     response = client.post(url, {"every": "quarter", "theme": "ink-wash", "paper": "A5",
                                  "scope": "all", "next_run_at": due.strftime("%Y-%m-%dT%H:%M"),
                                  "enabled": "on"})  # fmt: skip
     assert response.status_code == 302
+    saved = f'value="{due:%Y-%m-%dT%H:%M}"'  # what the browser's date-time picker reads
+    assert saved in client.get(url).content.decode()
     schedule = PrintSchedule.objects.get()
     queued = run_due_schedules()
     assert sorted(e.manual.title for e in queued) == ["李波的手册", "王丽的工作手册"]
     assert all(e.theme == "ink-wash" and e.schedule_id == schedule.pk for e in queued)
     schedule.refresh_from_db()
-    assert schedule.next_run_at > timezone.now() + timedelta(days=80)
+    assert schedule.next_run_at > timezone.now()
+    assert 89 <= (schedule.next_run_at - due).days <= 92  # one quarter after the due date
     assert run_due_schedules() == []  # not due again until next quarter
 
 

@@ -1,0 +1,278 @@
+"""Search benchmark (issue 6): our Whoosh index beside two references on the same data.
+
+Generates N sections (default 100,000, ~500 characters each: Simplified and Traditional
+Chinese with English, numbers, order IDs and full-width digits) in a scratch data
+directory, then prints:
+
+- recall and precision against a brute-force in-memory substring scan (lead and agent);
+- query latency median / p95 by query type for our index, the scan, and SQLite FTS5 with
+  the trigram tokenizer (a plain scan for 1–2-character terms, which trigrams cannot
+  answer);
+- index build rate (sections/s) and size, for our index and FTS5;
+- the delay until an edited section is searchable.
+
+    .venv/bin/python bench/search.py                 # 100,000 sections
+    .venv/bin/python bench/search.py --sections 5000 # a quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERY_TYPES = ("1 char", "2 chars", "3-4 chars", "cross-word", "English word", "ID fragment")
+
+
+def setup_django(data_dir: Path) -> None:
+    os.environ["LANBITOU_DATA_DIR"] = str(data_dir)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def dir_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def is_cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff"
+
+
+def make_queries(texts: list[str], per_type: int, rng: random.Random) -> dict[str, list[str]]:
+    from bench.corpus import ENGLISH
+
+    def pick(length: int, accept) -> str:
+        for _ in range(10_000):
+            text = rng.choice(texts)
+            if len(text) <= length:
+                continue
+            start = rng.randrange(len(text) - length)
+            piece = text[start : start + length]
+            if accept(piece):
+                return piece
+        raise RuntimeError("corpus too small for the queries")
+
+    def cjk(piece: str) -> bool:
+        return all(is_cjk(c) for c in piece)
+
+    def crosses(piece: str) -> bool:
+        # Mixed scripts or punctuation inside: spans word boundaries by construction.
+        return not piece.isspace() and " " not in piece.strip() and len(set(map(is_cjk, piece))) > 1
+
+    def id_fragment(piece: str) -> bool:
+        return piece.isalnum() and piece.isascii() and sum(c.isdigit() for c in piece) >= 4
+
+    queries = {
+        "1 char": [pick(1, cjk) for _ in range(per_type)],
+        "2 chars": [pick(2, cjk) for _ in range(per_type)],
+        "3-4 chars": [pick(rng.choice((3, 4)), cjk) for _ in range(per_type)],
+        "cross-word": [pick(rng.choice((3, 4, 5)), crosses) for _ in range(per_type)],
+        "English word": [rng.choice(ENGLISH).lower() for _ in range(per_type)],
+        "ID fragment": [pick(rng.choice((5, 6, 8)), id_fragment) for _ in range(per_type)],
+    }
+    return queries
+
+
+def fts_build(path: Path, items: list[tuple[int, str]]) -> tuple[sqlite3.Connection, float]:
+    started = time.perf_counter()
+    db = sqlite3.connect(path)
+    db.execute("CREATE VIRTUAL TABLE docs USING fts5(body, tokenize='trigram')")
+    db.executemany("INSERT INTO docs(rowid, body) VALUES (?, ?)", items)
+    db.commit()
+    return db, time.perf_counter() - started
+
+
+def fts_query(db: sqlite3.Connection, terms: list[str]) -> set[int]:
+    long_terms = [t for t in terms if len(t) >= 3]
+    short_terms = [t for t in terms if len(t) < 3]
+    sql, params = "SELECT rowid FROM docs", []
+    where = []
+    if long_terms:
+        where.append("docs MATCH ?")
+        params.append(" AND ".join('"' + t.replace('"', '""') + '"' for t in long_terms))
+    for term in short_terms:  # trigrams cannot answer 1-2 characters: scan
+        where.append("instr(body, ?) > 0")
+        params.append(term)
+    sql += " WHERE " + " AND ".join(where)
+    return {row[0] for row in db.execute(sql, params)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sections", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=30, help="queries per type")
+    parser.add_argument("--edits", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--data-dir", help="scratch directory (default: a new temp dir)")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    args = parser.parse_args()
+
+    data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="lanbitou-bench-"))
+    setup_django(data_dir)
+    try:
+        run(args, data_dir)
+    finally:
+        if not args.keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def run(args, data_dir: Path) -> None:
+    from bench.corpus import populate
+    from manuals.models import Section
+    from search.analysis import html_to_text
+    from search.engine import Filters, search_ids, search_index
+    from search.folding import fold
+    from search.index import index_dir, rebuild_index
+    from search.results import scope_for, search_sections
+
+    n = args.sections
+    print(f"Lanbitou search benchmark: {n:,} sections, {args.queries} queries per type")
+    started = time.perf_counter()
+    lead, agents = populate(n, manuals=max(1, n // 1000), agents=20, seed=args.seed)
+    print(f"generated the corpus in {time.perf_counter() - started:.0f} s")
+
+    rows = Section.objects.filter(level__gt=0).values_list(
+        "id", "title", "body", "manual__owner_id", "visibility"
+    )
+    folded: dict[int, str] = {}
+    agent = agents[0]
+    readable_by_agent: set[int] = set()
+    chars = 0
+    for pk, title, body, owner_id, visibility in rows.iterator(chunk_size=5000):
+        text = title + "\n" + html_to_text(body)
+        chars += len(text)
+        folded[pk] = fold(text)
+        if owner_id == agent.pk or visibility == Section.Visibility.SHARED:
+            readable_by_agent.add(pk)
+    items = list(folded.items())
+    print(f"{chars / 1e6:.1f} million characters of text")
+
+    # --- build ---------------------------------------------------------------------------
+    cpu = time.process_time()
+    report = rebuild_index()
+    cpu = time.process_time() - cpu
+    index_bytes = dir_size(index_dir())
+    fts_path = data_dir / "fts5.sqlite3"
+    fts_cpu = time.process_time()
+    fts, fts_seconds = fts_build(fts_path, items)
+    fts_cpu = time.process_time() - fts_cpu
+    print()
+    print(f"{'build':<12} {'sections/s':>12} {'seconds':>9} {'CPU s':>7} {'size MB':>9}")
+    print(f"{'whoosh':<12} {n / report.seconds:>12.0f} {report.seconds:>9.1f} {cpu:>7.1f} "
+          f"{index_bytes / 1e6:>9.1f}")  # fmt: skip
+    print(f"{'fts5':<12} {n / fts_seconds:>12.0f} {fts_seconds:>9.1f} {fts_cpu:>7.1f} "
+          f"{fts_path.stat().st_size / 1e6:>9.1f}")  # fmt: skip
+    print(
+        "(the whoosh rebuild reads and converts every section from the database too; "
+        "fts5 is given the folded texts ready-made)"
+    )
+
+    # --- queries -------------------------------------------------------------------------
+    rng = random.Random(args.seed)
+    queries = make_queries([t for _pk, t in items[:20000]], args.queries, rng)
+    lead_scope, agent_scope = scope_for(lead), scope_for(agent)
+    search_index(terms=["客户"], scope=lead_scope, filters=Filters())  # load segment columns
+    search_index(terms=["客户"], scope=agent_scope, filters=Filters())
+
+    def scan(terms):
+        return {pk for pk, text in items if all(t in text for t in terms)}
+
+    totals = {"found": 0, "expected": 0, "correct": 0, "agent_ok": 0, "agent_total": 0}
+    fts_wrong = 0
+    print()
+    print(f"{'query type':<13} {'hits(med)':>9} | {'whoosh med':>10} {'p95':>7} | "
+          f"{'page med':>8} {'p95':>7} | {'scan med':>8} {'p95':>7} | "
+          f"{'fts5 med':>8} {'p95':>7} | {'scan/whoosh':>11}")  # fmt: skip
+    all_ours: list[float] = []
+    for qtype in QUERY_TYPES:
+        ours, page, scans, ftss, hits = [], [], [], [], []
+        for query in queries[qtype]:
+            terms = [fold(query)]
+            t0 = time.perf_counter()
+            search_index(terms=terms, scope=lead_scope, filters=Filters(), limit=20)
+            ours.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            search_sections(user=lead, query=query)
+            page.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            expected = scan(terms)
+            scans.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            fts_found = fts_query(fts, terms)
+            ftss.append(time.perf_counter() - t0)
+            fts_wrong += fts_found != expected
+            found = search_ids(terms=terms, scope=lead_scope)
+            totals["found"] += len(found)
+            totals["expected"] += len(expected)
+            totals["correct"] += len(found & expected)
+            agent_found = search_ids(terms=terms, scope=agent_scope)
+            totals["agent_ok"] += agent_found == expected & readable_by_agent
+            totals["agent_total"] += 1
+            hits.append(len(expected))
+        all_ours += ours
+        ms = 1000
+        print(f"{qtype:<13} {statistics.median(hits):>9.0f} | "
+              f"{statistics.median(ours) * ms:>8.1f}ms {pct(ours, .95) * ms:>5.1f}ms | "
+              f"{statistics.median(page) * ms:>6.1f}ms {pct(page, .95) * ms:>5.1f}ms | "
+              f"{statistics.median(scans) * ms:>6.1f}ms {pct(scans, .95) * ms:>5.1f}ms | "
+              f"{statistics.median(ftss) * ms:>6.1f}ms {pct(ftss, .95) * ms:>5.1f}ms | "
+              f"{statistics.median(scans) / statistics.median(ours):>10.1f}x")  # fmt: skip
+    print(f"{'all':<13} {'':>9} | {statistics.median(all_ours) * 1000:>8.1f}ms "
+          f"{pct(all_ours, .95) * 1000:>5.1f}ms |")  # fmt: skip
+    recall = totals["correct"] / totals["expected"] if totals["expected"] else 1.0
+    precision = totals["correct"] / totals["found"] if totals["found"] else 1.0
+    print()
+    print(f"recall {recall:.2%}, precision {precision:.2%} against the scan "
+          f"({totals['expected']:,} expected hits over {len(QUERY_TYPES) * args.queries} "
+          f"queries); agent {agent.username}: {totals['agent_ok']}/{totals['agent_total']} "
+          f"queries exactly the readable part of the scan; fts5 disagreed with the scan on "
+          f"{fts_wrong} queries")  # fmt: skip
+
+    # --- edit until searchable -----------------------------------------------------------
+    from manuals.tree import SectionContent, save_section_content
+
+    delays = []
+    ids = list(folded)
+    for k in range(args.edits):
+        section = Section.objects.get(pk=rng.choice(ids))
+        token = f"编辑{k}验证{rng.randrange(10**8):08d}"
+        t0 = time.perf_counter()
+        save_section_content(
+            section=section,
+            expected_version=section.version,
+            content=SectionContent(
+                title=section.title, body=f"<p>{token}</p>" + section.body,
+                kind=section.kind, visibility=section.visibility,
+            ),
+        )  # fmt: skip
+        while not search_ids(terms=[fold(token)], scope=lead_scope):
+            if time.perf_counter() - t0 > 30:
+                break
+            time.sleep(0.005)
+        delays.append(time.perf_counter() - t0)
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"edit → searchable: median {statistics.median(delays) * 1000:.0f} ms, "
+          f"max {max(delays) * 1000:.0f} ms over {len(delays)} edits")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""From a section's sanitised HTML to the text people search, and from text to n-grams.
+
+Search is Ctrl+F, not word search: a query is matched as a substring of the folded text.
+The index holds every distinct 1- and 2-character gram of the folded text (all scripts
+alike, no positions), which finds candidates for any query; longer queries are verified
+against the stored text, so the answer is exact.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from html.parser import HTMLParser
+
+from search.folding import fold
+
+BLOCK_TAGS = {
+    "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "pre", "blockquote",
+    "table", "tr", "td", "th", "caption", "figure", "figcaption", "div",
+}  # fmt: skip
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """The visible text of a section body: one line per block, spaces collapsed."""
+    if not html:
+        return ""
+    if "<" not in html and "&" not in html:
+        text = html
+    else:
+        parser = _TextExtractor()
+        parser.feed(html)
+        parser.close()
+        text = "".join(parser.parts)
+    text = _SPACES.sub(" ", text)
+    return _BLANK_LINES.sub("\n", "\n".join(line.strip() for line in text.split("\n"))).strip()
+
+
+def gram_counts(folded: str) -> Counter:
+    """Every 1- and 2-character gram of already-folded text with how often it occurs."""
+    counts = Counter(folded)
+    counts.update(map(str.__add__, folded, folded[1:]))
+    return counts
+
+
+def query_grams(folded_term: str) -> list[str]:
+    """The grams a section must hold to contain ``folded_term`` (most selective last)."""
+    if len(folded_term) <= 2:
+        return [folded_term]
+    return sorted({folded_term[i : i + 2] for i in range(len(folded_term) - 1)})
+
+
+def find_all(folded_text: str, folded_term: str) -> list[int]:
+    """Start offsets of every (non-overlapping) occurrence."""
+    starts, at = [], folded_text.find(folded_term)
+    while at != -1:
+        starts.append(at)
+        at = folded_text.find(folded_term, at + len(folded_term))
+    return starts
+
+
+def highlight_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
+    """Merged (start, end) spans of every occurrence of the folded ``terms`` in ``text``."""
+    folded = fold(text)
+    spans = sorted((s, s + len(t)) for t in terms if t for s in find_all(folded, t))
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def snippet_parts(
+    text: str, terms: list[str], *, width: int = 120, max_parts: int = 2
+) -> list[tuple[str, bool]]:
+    """Up to ``max_parts`` windows of ``text`` around hits, as (piece, is_hit) pairs.
+
+    Offsets come from the folded text and apply to the original unchanged because
+    folding preserves length. Windows are joined with "…".
+    """
+    spans = highlight_spans(text, terms)
+    if not spans:
+        return [(text[:width] + ("…" if len(text) > width else ""), False)] if text else []
+    windows: list[tuple[int, int]] = []
+    for start, end in spans:
+        if windows and start < windows[-1][1]:
+            continue
+        if len(windows) == max_parts:
+            break
+        lo = max(0, start - width // 3)
+        windows.append((lo, min(len(text), max(end, lo + width))))
+    parts: list[tuple[str, bool]] = []
+    for index, (lo, hi) in enumerate(windows):
+        if lo > 0 or index:
+            parts.append(("…", False))
+        cursor = lo
+        for start, end in spans:
+            if end <= lo or start >= hi:
+                continue
+            start, end = max(start, lo), min(end, hi)
+            if start > cursor:
+                parts.append((text[cursor:start], False))
+            parts.append((text[start:end], True))
+            cursor = end
+        if cursor < hi:
+            parts.append((text[cursor:hi], False))
+    if windows[-1][1] < len(text):
+        parts.append(("…", False))
+    return [(piece.replace("\n", " "), hit) for piece, hit in parts]

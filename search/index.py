@@ -1,0 +1,530 @@
+"""The Whoosh index on disk: schema, the single writer, indexing and rebuilding.
+
+One document per live, non-root section. Whoosh allows one writer at a time, so every
+write goes through ``writer_lock()`` — an ``fcntl`` lock on a file beside the index that
+works across the web processes and the task worker. A writer that cannot get the lock
+quickly (a rebuild is running) leaves the section ids in a pending file; whoever holds
+the lock next indexes them, so no edit is lost and no request waits minutes.
+
+Rebuilds write a fresh directory and swap it in, so search keeps answering meanwhile and a
+failed rebuild leaves the old index in place.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import marshal
+import os
+import shutil
+import time
+from array import array
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from itertools import repeat
+from pathlib import Path
+
+from django.conf import settings
+from whoosh import columns, fields, index
+from whoosh.codec.whoosh3 import W3Codec
+from whoosh.formats import Existence
+from whoosh.writing import MERGE_SMALL, NO_MERGE, PostingPool, SegmentWriter
+
+from manuals.models import Section
+from search.analysis import gram_counts, html_to_text
+from search.folding import fold
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+KIND_CODES = {kind: code for code, kind in enumerate(Section.Kind.values, start=1)}
+KIND_BY_CODE = {code: kind for kind, code in KIND_CODES.items()}
+CODEC_BLOCK = 1024
+REBUILD_SEGMENT = 25_000
+COUNT_BITS = 12
+MAX_COUNT = (1 << COUNT_BITS) - 1
+LOCK_WAIT_INLINE = 2.0
+# Bit flags in the c_access column, read by the query's permission filter.
+ACCESS_SHARED = 1
+ACCESS_TEMPLATE = 2
+
+
+class SearchCodec(W3Codec):
+    """Whoosh's codec without per-block length statistics.
+
+    They only serve BM25 scoring, which exact substring search does not use, and
+    gathering them costs a column lookup per posting — half the indexing time.
+    """
+
+    length_stats = False
+
+    def __init__(self) -> None:
+        # Larger posting blocks: fewer (pickled) blocks to decode for common grams.
+        # No zlib on posting blocks: decompressing dominated queries for common grams.
+        super().__init__(blocklimit=CODEC_BLOCK, compression=0)
+
+
+class LeanPostingPool(PostingPool):
+    """Whoosh's posting pool minus its per-posting assertions and size estimate, with
+    sorted runs written to disk in chunks instead of one pickle per posting."""
+
+    CHUNK = 20_000
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.maxsize = 2_000_000  # postings kept in memory before a sorted run is spilled
+
+    def add(self, item) -> None:
+        current = self.current
+        current.append(item)
+        if len(current) >= self.maxsize:
+            self.save()
+
+    def _write_run(self, f, items) -> None:
+        chunk: list = []
+        for item in items:
+            chunk.append(item)
+            if len(chunk) == self.CHUNK:
+                marshal.dump(chunk, f)
+                chunk = []
+        if chunk:
+            marshal.dump(chunk, f)
+        f.close()
+
+    def _read_run(self, path):
+        f = self._open_run(path)
+        try:
+            while True:
+                try:
+                    chunk = marshal.load(f)
+                except EOFError:
+                    return
+                yield from chunk
+        finally:
+            f.close()
+            self._remove_run(path)
+
+
+GRAM_FIELDS = ("grams", "tgrams")
+
+
+class BulkGramWriter(SegmentWriter):
+    """A segment writer for rebuilds that keeps the gram postings itself.
+
+    Whoosh's generic path turns every posting into a tuple, sorts them all externally
+    and feeds them back one at a time — most of the time of a rebuild. Here each gram
+    collects its documents in arrays as documents arrive (docnums only grow), and the
+    posting blocks are written straight from those arrays. The result is the ordinary
+    Whoosh segment format; the other fields take the usual path.
+    """
+
+    def __init__(self, ix: index.Index) -> None:
+        super().__init__(ix, codec=SearchCodec())
+        self.pool = LeanPostingPool(self._tempstorage, self.newsegment)
+        # gram → array of (docnum << 12 | count): one C-level append per posting.
+        self.grams = {f: defaultdict(partial(array, "Q")) for f in GRAM_FIELDS}
+
+    def add_bulk(self, doc: dict) -> None:
+        code = self.docnum << COUNT_BITS
+        for fieldname in GRAM_FIELDS:
+            counts = gram_counts(doc.pop(fieldname))
+            postings = map(self.grams[fieldname].__getitem__, counts.keys())
+            codes = map(code.__or__, map(min, counts.values(), repeat(MAX_COUNT)))
+            deque(map(array.append, postings, codes), maxlen=0)
+        self.add_document(**doc)
+
+    def _write_grams(self, fieldname: str) -> None:
+        fw = self.fieldwriter
+        fw.start_field(fieldname, self.schema[fieldname])
+        postwriter = fw._postwriter
+        limit = CODEC_BLOCK
+        table = self.grams[fieldname]
+        docnum_of, count_of = COUNT_BITS.__rrshift__, MAX_COUNT.__and__
+        # Code point order is UTF-8 byte order, the order Whoosh's term table needs.
+        for gram in sorted(table):
+            codes = table[gram]
+            ids, weights = array("I", map(docnum_of, codes)), array("f", map(count_of, codes))
+            fw.start_term(gram.encode("utf-8", "surrogatepass"))
+            for start in range(0, len(ids), limit):
+                if start:
+                    postwriter._write_block()
+                postwriter._ids = ids[start : start + limit]
+                postwriter._weights = weights[start : start + limit]
+                postwriter._maxweight = max(postwriter._weights)
+            fw.finish_term()
+        fw.finish_field()
+        self.grams[fieldname] = defaultdict(partial(array, "Q"))
+
+    def _flush_segment(self) -> None:
+        # Field ids follow start_field order and term keys must increase: "grams" first,
+        # then the pool's fields (id, manual: sorted after "grams"), then "tgrams".
+        self.perdocwriter.close()
+        self._write_grams("grams")
+        self.fieldwriter.add_postings(self.schema, None, self.pool.iter_postings())
+        self._write_grams("tgrams")
+        self.fieldwriter.close()
+
+
+def _writer(ix: index.Index):
+    writer = ix.writer(codec=SearchCodec())
+    writer.pool = LeanPostingPool(writer._tempstorage, writer.newsegment)
+    return writer
+
+
+class IndexUnavailable(Exception):
+    """The index directory is missing, unreadable or from another schema version."""
+
+
+class GramField(fields.FieldType):
+    """1- and 2-character grams of folded text; the posting weight is the gram's count."""
+
+    def __init__(self) -> None:
+        self.format = Existence(field_boost=1.0)
+        self.vector = None
+        self.scorable = False
+        self.stored = False
+        self.unique = False
+        self.analyzer = None
+        self.column_type = None
+
+    def index(self, value, **kwargs):
+        for gram, count in gram_counts(value).items():
+            yield gram.encode("utf-8", "surrogatepass"), count, float(count), b""
+
+    def process_text(self, qstring, mode="", **kwargs):
+        yield qstring
+
+    def self_parsing(self) -> bool:
+        return True
+
+
+def make_schema() -> fields.Schema:
+    return fields.Schema(
+        id=fields.ID(stored=True, unique=True),
+        manual=fields.ID(),
+        title=fields.STORED(),
+        text=fields.STORED(),
+        grams=GramField(),
+        tgrams=GramField(),
+        c_section=fields.COLUMN(columns.NumericColumn("q")),
+        c_manual=fields.COLUMN(columns.NumericColumn("q")),
+        c_owner=fields.COLUMN(columns.NumericColumn("q")),
+        c_team=fields.COLUMN(columns.NumericColumn("q")),
+        c_access=fields.COLUMN(columns.NumericColumn("B")),
+        c_updated=fields.COLUMN(columns.NumericColumn("q")),
+        c_kind=fields.COLUMN(columns.NumericColumn("B")),
+        # Folded "title\ntext" as UTF-8: verification is a bytes search, no unpickling.
+        c_folded=fields.COLUMN(columns.VarBytesColumn()),
+    )
+
+
+def index_dir() -> Path:
+    return Path(settings.SEARCH_INDEX_DIR)
+
+
+def _lock_path() -> Path:
+    return index_dir().with_name(index_dir().name + ".lock")
+
+
+def _pending_path() -> Path:
+    return index_dir().with_name(index_dir().name + ".pending")
+
+
+def _version_path(directory: Path) -> Path:
+    return directory / "SCHEMA_VERSION"
+
+
+def open_index(directory: Path | None = None) -> index.Index:
+    directory = directory or index_dir()
+    try:
+        if _version_path(directory).read_text().strip() != str(SCHEMA_VERSION):
+            raise IndexUnavailable(f"{directory}: index from another version")
+        return index.open_dir(str(directory))
+    except IndexUnavailable:
+        raise
+    except Exception as exc:  # missing dir, empty dir, truncated TOC, unpickling errors…
+        raise IndexUnavailable(f"{directory}: {exc}") from exc
+
+
+def create_index(directory: Path) -> index.Index:
+    directory.mkdir(parents=True, exist_ok=True)
+    ix = index.create_in(str(directory), make_schema())
+    _version_path(directory).write_text(str(SCHEMA_VERSION))
+    return ix
+
+
+@contextmanager
+def writer_lock(*, timeout: float | None = None) -> Iterator[bool]:
+    """Hold the one writer lock; yields False if it was not free within ``timeout``."""
+    path = _lock_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (fcntl.LOCK_NB if deadline else 0))
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    yield False
+                    return
+                time.sleep(0.02)
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def queue_pending(section_ids: Iterable[int]) -> None:
+    _pending_path().parent.mkdir(parents=True, exist_ok=True)
+    with open(_pending_path(), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.write("".join(f"{pk}\n" for pk in section_ids))
+
+
+def _take_pending() -> set[int]:
+    path = _pending_path()
+    if not path.exists():
+        return set()
+    with open(path, "r+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        ids = {int(line) for line in handle.read().split() if line.isdigit()}
+        handle.truncate(0)
+    return ids
+
+
+def has_pending() -> bool:
+    path = _pending_path()
+    return path.exists() and path.stat().st_size > 0
+
+
+# --- documents ------------------------------------------------------------------------
+
+
+def indexable_sections():
+    """Sections that are search results: live and not a manual's hidden root."""
+    return Section.objects.filter(trashed_at__isnull=True, level__gt=0)
+
+
+def _rows(section_ids: Iterable[int] | None = None, *, manual_ids=None):
+    rows = indexable_sections()
+    if section_ids is not None:
+        rows = rows.filter(pk__in=list(section_ids))
+    if manual_ids is not None:
+        rows = rows.filter(manual_id__in=list(manual_ids))
+    return rows.values_list(
+        "id", "title", "body", "kind", "visibility", "updated_at", "manual_id",
+        "manual__owner_id", "manual__team_id", "manual__is_template",
+    ).order_by("id")  # fmt: skip
+
+
+def _document(row) -> dict:
+    pk, title, body, kind, visibility, updated, manual_id, owner_id, team_id, is_template = row
+    text = html_to_text(body)
+    folded = fold(title + "\n" + text)
+    access = (ACCESS_SHARED if visibility == Section.Visibility.SHARED else 0) | (
+        ACCESS_TEMPLATE if is_template else 0
+    )
+    return {
+        "id": str(pk),
+        "manual": str(manual_id),
+        "title": title,
+        "text": text,
+        "grams": folded,
+        "tgrams": fold(title),
+        "c_folded": folded.encode("utf-8", "surrogatepass"),
+        "c_section": pk,
+        "c_manual": manual_id,
+        "c_owner": owner_id,
+        "c_team": team_id,
+        "c_access": access,
+        "c_updated": int(updated.timestamp()),
+        "c_kind": KIND_CODES.get(kind, 0),
+    }
+
+
+def _apply(writer, section_ids: set[int]) -> int:
+    """Make the index match the database for ``section_ids``; returns documents written."""
+    for pk in section_ids:
+        writer.delete_by_term("id", str(pk))
+    written = 0
+    for start in range(0, len(section_ids), 500):
+        chunk = sorted(section_ids)[start : start + 500]
+        for row in _rows(chunk).iterator(chunk_size=500):
+            writer.add_document(**_document(row))
+            written += 1
+    return written
+
+
+def index_sections(*, section_ids: Iterable[int], wait: float | None = None) -> bool:
+    """Re-index these sections (deleted, trashed or root ones are removed).
+
+    Returns False when the writer lock was busy for ``wait`` seconds: the ids are then
+    queued and indexed by the next writer.
+    """
+    ids = set(section_ids)
+    with writer_lock(timeout=wait) as locked:
+        if not locked:
+            queue_pending(ids)
+            return False
+        ids |= _take_pending()
+        if not ids:
+            return True
+        try:
+            ix = open_index()
+        except IndexUnavailable:
+            queue_pending(ids)  # kept for after the rebuild
+            raise
+        writer = _writer(ix)
+        try:
+            _apply(writer, ids)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit(mergetype=MERGE_SMALL)
+    return True
+
+
+def index_manual_sections(*, manual_id: int) -> int:
+    """Re-index one whole manual (its sections, whatever their state)."""
+    ids = set(Section.objects.filter(manual_id=manual_id).values_list("id", flat=True))
+    ids |= indexed_ids_of_manual(manual_id)
+    index_sections(section_ids=ids)
+    return len(ids)
+
+
+def indexed_ids_of_manual(manual_id: int) -> set[int]:
+    try:
+        ix = open_index()
+    except IndexUnavailable:
+        return set()
+    with ix.searcher() as searcher:
+        docs = searcher.document_numbers(manual=str(manual_id))
+        return {int(searcher.stored_fields(d)["id"]) for d in docs}
+
+
+def index_exists() -> bool:
+    try:
+        open_index()
+    except IndexUnavailable:
+        return False
+    return True
+
+
+def _rebuild_marker() -> Path:
+    return index_dir().with_name(index_dir().name + ".rebuild-requested")
+
+
+def mark_rebuild_requested() -> bool:
+    """Note that a rebuild was asked for; False if one was asked within the last hour."""
+    marker = _rebuild_marker()
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if time.time() - marker.stat().st_mtime < 3600:
+            return False
+    except FileNotFoundError:
+        pass
+    marker.write_text(str(time.time()))
+    return True
+
+
+def clear_rebuild_requested() -> None:
+    _rebuild_marker().unlink(missing_ok=True)
+
+
+def rebuild_requested() -> bool:
+    return _rebuild_marker().exists()
+
+
+# --- rebuild and check ---------------------------------------------------------------
+
+
+@dataclass
+class RebuildReport:
+    sections: int
+    seconds: float
+
+
+def rebuild_index(
+    *, progress: Callable[[int, int], None] | None = None, batch: int = 2000
+) -> RebuildReport:
+    """Index every section from the database into a fresh directory, then swap it in."""
+    started = time.monotonic()
+    target = index_dir()
+    fresh = target.with_name(target.name + ".new")
+    with writer_lock():
+        _take_pending()  # everything pending is in the database snapshot we read now
+        shutil.rmtree(fresh, ignore_errors=True)
+        ix = create_index(fresh)
+        total = indexable_sections().count()
+        writer = BulkGramWriter(ix)
+        done = 0
+        try:
+            for row in _rows().iterator(chunk_size=batch):
+                writer.add_bulk(_document(row))
+                done += 1
+                if done % REBUILD_SEGMENT == 0:  # bounds the memory the gram arrays take
+                    writer.commit(mergetype=NO_MERGE)
+                    writer = BulkGramWriter(ix)
+                if progress and done % batch == 0:
+                    progress(done, total)
+        except BaseException:
+            writer.cancel()
+            shutil.rmtree(fresh, ignore_errors=True)
+            raise
+        writer.commit(mergetype=NO_MERGE)
+        if progress:
+            progress(done, total)
+        old = target.with_name(target.name + f".old-{os.getpid()}")
+        if target.exists():
+            os.replace(target, old)
+        os.replace(fresh, target)
+        shutil.rmtree(old, ignore_errors=True)
+        # Edits that waited on the lock while we rebuilt.
+        pending = _take_pending()
+        if pending:
+            writer = _writer(open_index())
+            _apply(writer, pending)
+            writer.commit(mergetype=MERGE_SMALL)
+    clear_rebuild_requested()
+    if has_pending():
+        index_sections(section_ids=[])
+    return RebuildReport(sections=done, seconds=time.monotonic() - started)
+
+
+@dataclass
+class Drift:
+    missing: list[int]  # in the database, not in the index
+    extra: list[int]  # in the index, not searchable in the database
+    stale: list[int]  # indexed with other content or permissions
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.extra or self.stale)
+
+
+def check_index() -> Drift:
+    """Compare every indexed document with the database (raises IndexUnavailable)."""
+    ix = open_index()
+    expected = {row[0]: _fingerprint(_document(row)) for row in _rows().iterator(chunk_size=2000)}
+    seen: dict[int, tuple] = {}
+    with ix.searcher() as searcher:
+        reader = searcher.reader()
+        cols = {name: reader.column_reader(name) for name in FINGERPRINT_COLUMNS}
+        for docnum, stored in reader.iter_docs():
+            values = tuple(cols[name][docnum] for name in FINGERPRINT_COLUMNS)
+            seen[int(stored["id"])] = (stored["title"], stored["text"], *values)
+    missing = sorted(set(expected) - set(seen))
+    extra = sorted(set(seen) - set(expected))
+    stale = sorted(pk for pk in set(seen) & set(expected) if seen[pk] != expected[pk])
+    return Drift(missing=missing, extra=extra, stale=stale)
+
+
+FINGERPRINT_COLUMNS = ("c_manual", "c_owner", "c_team", "c_access", "c_updated", "c_kind")
+
+
+def _fingerprint(doc: dict) -> tuple:
+    return (doc["title"], doc["text"], *(doc[name] for name in FINGERPRINT_COLUMNS))

@@ -1,0 +1,89 @@
+"""Keeping the index fresh: manuals' signals → index writes after the transaction commits.
+
+Small changes (an edit, a move, a trash) are indexed right after commit in the process
+that made them, so they are searchable within a second. Whole-manual changes go to the
+task worker (queue "search"). Nothing here may break the request that changed the data:
+failures leave the ids pending for the next writer and ask for a rebuild.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.dispatch import receiver
+
+from manuals.models import Section
+from manuals.signals import sections_changed, sections_deleted
+from search import index
+
+log = logging.getLogger(__name__)
+# Above this many sections a change is indexed by the worker, not inside the request.
+INLINE_LIMIT = 300
+
+
+@receiver(sections_changed, dispatch_uid="search.sections_changed")
+def _sections_changed(sender, *, manual_id: int, section_ids=None, **kwargs) -> None:
+    ids = list(section_ids) if section_ids is not None else None
+    transaction.on_commit(lambda: reindex_after_commit(manual_id=manual_id, section_ids=ids))
+
+
+@receiver(sections_deleted, dispatch_uid="search.sections_deleted")
+def _sections_deleted(sender, *, manual_id: int, section_ids, **kwargs) -> None:
+    ids = list(section_ids)
+    transaction.on_commit(lambda: reindex_after_commit(manual_id=manual_id, section_ids=ids))
+
+
+def reindex_after_commit(*, manual_id: int, section_ids: list[int] | None) -> None:
+    try:
+        if section_ids is None:
+            count = Section.objects.filter(manual_id=manual_id).count()
+            if count > INLINE_LIMIT:
+                _enqueue_manual(manual_id)
+                return
+            section_ids = list(
+                Section.objects.filter(manual_id=manual_id).values_list("id", flat=True)
+            )
+            section_ids += index.indexed_ids_of_manual(manual_id)
+        if len(section_ids) > INLINE_LIMIT:
+            index.queue_pending(section_ids)
+            _enqueue_pending()
+            return
+        if not index.index_exists():
+            index.queue_pending(section_ids)
+            request_rebuild()
+            return
+        index.index_sections(section_ids=section_ids, wait=index.LOCK_WAIT_INLINE)
+    except Exception:
+        log.exception("search: indexing manual %s failed; queued for the next writer", manual_id)
+        try:
+            index.queue_pending(section_ids or [])
+            request_rebuild()
+        except Exception:
+            log.exception("search: could not queue the change either")
+
+
+def _enqueue_manual(manual_id: int) -> None:
+    from search.tasks import reindex_manual
+
+    reindex_manual.enqueue(manual_id)
+
+
+def _enqueue_pending() -> None:
+    from search.tasks import index_pending
+
+    index_pending.enqueue()
+
+
+def request_rebuild() -> bool:
+    """Ask the worker for a full rebuild unless one is already waiting; True if asked now."""
+    if not index.mark_rebuild_requested():
+        return False
+    from search.tasks import rebuild_search_index
+
+    try:
+        rebuild_search_index.enqueue()
+    except Exception:
+        index.clear_rebuild_requested()
+        raise
+    return True

@@ -1,0 +1,334 @@
+"""The search interface the rest of the site uses: team-wide search and find-in-manual.
+
+Views and commands call ``search_sections`` and ``find_in_manual``; only this module and
+``search.engine`` know that Whoosh is underneath.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from manuals.models import Manual, Section, member_of
+from search.analysis import find_all, html_to_text, snippet_parts
+from search.engine import Filters, Match, Scope, search_index
+from search.folding import fold
+from search.index import KIND_BY_CODE, KIND_CODES, IndexUnavailable
+from search.query import ParsedQuery, parse_kind, parse_query, parse_since
+
+log = logging.getLogger(__name__)
+PER_PAGE = 20
+MAX_PAGE = 500
+
+
+@dataclass
+class Hit:
+    section_id: int
+    manual_id: int
+    manual_title: str
+    owner_id: int
+    owner_name: str
+    title: str
+    path: list[str]
+    kind: str
+    kind_label: str
+    updated_at: datetime.datetime
+    title_hit: bool
+    count: int
+    title_parts: list[tuple[str, bool]]
+    snippet: list[tuple[str, bool]]
+
+    @property
+    def snippet_text(self) -> str:
+        return "".join(piece for piece, _hit in self.snippet)
+
+    @property
+    def path_text(self) -> str:
+        return " › ".join(self.path)
+
+
+@dataclass
+class Group:
+    owner_name: str
+    manual_id: int
+    manual_title: str
+    hits: list[Hit] = field(default_factory=list)
+
+
+@dataclass
+class SearchResults:
+    query: ParsedQuery
+    total: int = 0
+    hits: list[Hit] = field(default_factory=list)
+    page: int = 1
+    per_page: int = PER_PAGE
+    agents: list[tuple[int, str, int]] = field(default_factory=list)  # (user id, name, count)
+    manuals: list[tuple[int, str, int]] = field(default_factory=list)
+    unavailable: bool = False
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, min(MAX_PAGE, math.ceil(self.total / self.per_page)))
+
+    @property
+    def groups(self) -> list[Group]:
+        """The page's hits grouped by agent and manual, groups in the order of their best hit."""
+        groups: dict[int, Group] = {}
+        for hit in self.hits:
+            group = groups.get(hit.manual_id)
+            if group is None:
+                group = groups[hit.manual_id] = Group(
+                    owner_name=hit.owner_name, manual_id=hit.manual_id,
+                    manual_title=hit.manual_title,
+                )  # fmt: skip
+            group.hits.append(hit)
+        by_owner: dict[str, list[Group]] = defaultdict(list)
+        for group in groups.values():
+            by_owner[group.owner_name].append(group)
+        return [group for owner_groups in by_owner.values() for group in owner_groups]
+
+
+def scope_for(user) -> Scope | None:
+    member = member_of(user)
+    if member is None:
+        return None
+    return Scope(user_id=user.pk, team_id=member.team_id, is_lead=member.is_lead)
+
+
+def _filters(parsed: ParsedQuery, scope: Scope) -> Filters | None:
+    """Index filters for the query's filters; None when a filter can match nothing."""
+    owner_id = None
+    if parsed.agent:
+        owner = (
+            get_user_model()
+            .objects.filter(member__team_id=scope.team_id)
+            .filter(Q(username=parsed.agent) | Q(member__display_name=parsed.agent))
+            .first()
+        )
+        if owner is None:
+            return None
+        owner_id = owner.pk
+    since = None
+    if parsed.since:
+        start = datetime.datetime.combine(parsed.since, datetime.time.min)
+        since = int(timezone.make_aware(start).timestamp())
+    return Filters(
+        owner_id=owner_id,
+        manual_id=parsed.manual_id,
+        kind_code=KIND_CODES.get(parsed.kind) if parsed.kind else None,
+        updated_since=since,
+    )
+
+
+def build_query(
+    q: str | None, *, agent: str = "", manual: str = "", kind: str = "", since: str = ""
+) -> ParsedQuery:
+    """The typed query plus the filter controls of the results page (controls win)."""
+    parsed = parse_query(q)
+    agent, manual, kind, since = (v.strip() for v in (agent, manual, kind, since))
+    if agent:
+        parsed.agent = agent[:150]
+    if manual.isascii() and manual.isdigit() and len(manual) < 12:
+        parsed.manual_id = int(manual)
+    if kind and parse_kind(kind):
+        parsed.kind = parse_kind(kind)
+    if since:
+        if parse_since(since):
+            parsed.since = parse_since(since)
+        else:
+            parsed.notices.append(_("日期格式应为 2024-03-01，已忽略这个条件。"))
+    return parsed
+
+
+def search_sections(*, user, query: ParsedQuery | str, page: int = 1,
+                    per_page: int = PER_PAGE) -> SearchResults:  # fmt: skip
+    """One page of every section ``user`` may read that contains the query."""
+    parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
+    results = SearchResults(query=parsed, notices=list(parsed.notices), per_page=per_page)
+    scope = scope_for(user)
+    if scope is None or not parsed.terms:
+        return results
+    filters = _filters(parsed, scope)
+    if filters is None:
+        return results
+    results.page = max(1, min(page, MAX_PAGE))
+    try:
+        outcome = search_index(
+            terms=parsed.folded_terms, scope=scope, filters=filters,
+            offset=(results.page - 1) * per_page, limit=per_page,
+        )  # fmt: skip
+    except IndexUnavailable as exc:
+        log.warning("search index unavailable: %s", exc)
+        results.unavailable = True
+        return results
+    results.total = outcome.total
+    results.hits = _hits_for(user, outcome.matches, parsed.folded_terms)
+    results.agents = _named_owners(outcome.by_owner)
+    results.manuals = _named_manuals(outcome.by_manual)
+    return results
+
+
+def _hits_for(user, matches: list[Match], terms: list[str]) -> list[Hit]:
+    """Turn index matches into hits, re-checking each against the database."""
+    ids = [m.section_id for m in matches]
+    sections = {
+        s.pk: s
+        for s in Section.objects.readable_by(user)
+        .live()
+        .filter(pk__in=ids, level__gt=0)
+        .select_related("manual", "manual__owner__member")
+        .only("id", "title", "kind", "lft", "rght", "tree_id", "updated_at", "manual_id",
+              "manual__title", "manual__owner__username", "manual__owner__member__display_name")
+    }  # fmt: skip
+    paths = readable_paths(user, list(sections.values()))
+    hits = []
+    for match in matches:
+        section = sections.get(match.section_id)
+        if section is None:  # the index is a moment behind the database
+            continue
+        owner = section.manual.owner
+        kind = KIND_BY_CODE.get(match.kind_code, section.kind)
+        hits.append(
+            Hit(
+                section_id=section.pk,
+                manual_id=section.manual_id,
+                manual_title=section.manual.title,
+                owner_id=owner.pk,
+                owner_name=_name(owner),
+                title=match.title,
+                path=paths.get(section.pk, []),
+                kind=kind,
+                kind_label=str(Section.Kind(kind).label) if kind in Section.Kind.values else "",
+                updated_at=section.updated_at,
+                title_hit=bool(match.title_terms),
+                count=match.count,
+                title_parts=_title_parts(match.title, terms),
+                snippet=snippet_parts(match.text, terms),
+            )
+        )
+    return hits
+
+
+def _title_parts(title: str, terms: list[str]) -> list[tuple[str, bool]]:
+    parts = snippet_parts(title, terms, width=len(title) + 1, max_parts=50)
+    return [(piece, hit) for piece, hit in parts if piece != "…"] or [(title, False)]
+
+
+def _name(user) -> str:
+    try:
+        return user.member.name
+    except Exception:
+        return user.get_username()
+
+
+def _named_owners(counts) -> list[tuple[int, str, int]]:
+    users = get_user_model().objects.filter(pk__in=list(counts)).select_related("member")
+    named = [(u.pk, _name(u), counts[u.pk]) for u in users]
+    return sorted(named, key=lambda item: (-item[2], item[1]))
+
+
+def _named_manuals(counts) -> list[tuple[int, str, int]]:
+    manuals = Manual.objects.filter(pk__in=list(counts)).only("id", "title")
+    return sorted(((m.pk, m.title, counts[m.pk]) for m in manuals), key=lambda i: (-i[2], i[1]))
+
+
+def readable_paths(user, sections: list[Section]) -> dict[int, list[str]]:
+    """Titles of each section's ancestors that ``user`` may read, in one query."""
+    if not sections:
+        return {}
+    condition = Q()
+    for s in sections:
+        condition |= Q(tree_id=s.tree_id, lft__lt=s.lft, rght__gt=s.rght)
+    ancestors = list(
+        Section.objects.readable_by(user)
+        .filter(condition, level__gt=0)
+        .only("id", "title", "tree_id", "lft", "rght")
+        .order_by("lft")
+    )
+    return {
+        s.pk: [
+            a.title
+            for a in ancestors
+            if a.tree_id == s.tree_id and a.lft < s.lft and a.rght > s.rght
+        ]
+        for s in sections
+    }
+
+
+# --- find in this manual ----------------------------------------------------------------
+
+
+@dataclass
+class ManualFind:
+    query: ParsedQuery
+    total: int = 0
+    sections: list[dict] = field(default_factory=list)  # tree order: id, title, path, count
+    unavailable: bool = False
+
+
+def find_in_manual(*, user, manual: Manual, query: str | None) -> ManualFind:
+    """Every occurrence of the query in the sections of ``manual`` that ``user`` may read.
+
+    Counts are exact (non-overlapping occurrences in title and text) and listed in the
+    manual's order, so the browser can step next/previous across sections.
+    """
+    parsed = parse_query(query)
+    result = ManualFind(query=parsed)
+    scope = scope_for(user)
+    terms = parsed.folded_terms
+    if scope is None or not terms:
+        return result
+    outline = manual.outline(user=user)
+    if not outline:
+        return result
+    try:
+        outcome = search_index(
+            terms=terms, scope=scope, filters=Filters(manual_id=manual.pk),
+            offset=0, limit=len(outline) + 1,
+        )  # fmt: skip
+        texts = {m.section_id: (m.title, m.text) for m in outcome.matches}
+    except IndexUnavailable:
+        # Bounded by one manual, so the database can answer while the index is rebuilt.
+        result.unavailable = True
+        texts = _manual_texts(manual, user)
+    titles_above: list[Section] = []
+    for section in outline:
+        while titles_above and titles_above[-1].rght < section.lft:
+            titles_above.pop()
+        if section.pk in texts:
+            title, text = texts[section.pk]
+            count = _occurrences(title + "\n" + text, terms)
+            if count:
+                result.sections.append({
+                    "id": section.pk, "title": section.title, "count": count,
+                    "path": [a.title for a in titles_above],
+                })  # fmt: skip
+                result.total += count
+        titles_above.append(section)
+    return result
+
+
+def _occurrences(text: str, terms: list[str]) -> int:
+    folded = fold(text)
+    if not all(term in folded for term in terms):
+        return 0
+    return sum(len(find_all(folded, term)) for term in terms)
+
+
+def _manual_texts(manual: Manual, user) -> dict[int, tuple[str, str]]:
+    rows = (
+        Section.objects.readable_by(user)
+        .live()
+        .filter(manual=manual, level__gt=0)
+        .values_list("id", "title", "body")
+    )
+    return {pk: (title, html_to_text(body)) for pk, title, body in rows}

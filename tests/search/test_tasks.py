@@ -1,0 +1,47 @@
+"""Big changes and rebuilds go through the task worker (queue "search")."""
+
+import pytest
+from django.core.management import call_command
+
+from manuals.models import Section
+from manuals.signals import sections_changed
+from search.index import check_index, index_exists, rebuild_requested
+from search.results import search_sections
+from tests.conftest import section_titled
+
+pytestmark = pytest.mark.django_db
+
+
+def run_worker():
+    call_command("db_worker", "--batch", "--queue-name", "search", "--no-startup-delay",
+                 "--no-reload", verbosity=0)  # fmt: skip
+
+
+def test_a_whole_manual_change_is_indexed_by_the_worker(
+    alice, alice_manual, fresh_index, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr("search.indexing.INLINE_LIMIT", 3)
+    Section.objects.filter(manual=alice_manual).update(body="<p>批量导入的新内容</p>")
+    with django_capture_on_commit_callbacks(execute=True):
+        sections_changed.send(sender=Section, manual_id=alice_manual.pk, section_ids=None)
+    assert search_sections(user=alice, query="批量导入").total == 0  # not inside the request
+    run_worker()
+    assert search_sections(user=alice, query="批量导入").total == 9
+    assert check_index().ok
+
+
+def test_first_edit_without_an_index_asks_for_a_rebuild(
+    alice, alice_manual, django_capture_on_commit_callbacks
+):
+    from manuals.tree import SectionContent, save_section_content
+
+    assert not index_exists()
+    section = section_titled(alice_manual, "考勤制度")
+    with django_capture_on_commit_callbacks(execute=True):
+        content = SectionContent(title="考勤制度", body="<p>打卡</p>")
+        save_section_content(section=section, expected_version=section.version, content=content)
+    assert rebuild_requested()
+    run_worker()
+    assert not rebuild_requested()
+    assert [h.title for h in search_sections(user=alice, query="打卡").hits] == ["考勤制度"]
+    assert check_index().ok
