@@ -332,6 +332,8 @@ def main() -> None:
         print(json.dumps(result, ensure_ascii=False))
         return
 
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"machine: {os.cpu_count()} cores, load average {load} (figures scale with it)")
     run_database("SQLite", None, args)
     if args.sqlite_only:
         return

@@ -24,6 +24,9 @@ from printing.theming import Theme, get_theme
 PAPERS = {"A4": "A4", "A5": "A5"}
 SCOPES = ("all", "shared")
 TOC_DEPTH = 3
+# Past this many lines the contents stop being read and only cost pages: a big book lists
+# fewer levels there (its PDF bookmarks still hold the whole tree).
+TOC_MAX_ENTRIES = 400
 IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 ATTR = re.compile(r'\s([a-zA-Z-]+)="([^"]*)"')
 IMAGE_URL = re.compile(r"^/images/(\d+)/(?:thumb/)?$")
@@ -86,12 +89,19 @@ class Booklet:
     date_label: str
     missing_images: int = 0
 
+    @property
+    def toc_depth(self) -> int:
+        depth = TOC_DEPTH
+        while depth > 1 and sum(1 for e in self.entries if e.depth <= depth) > TOC_MAX_ENTRIES:
+            depth -= 1
+        return depth
+
+    def toc_entries(self) -> list[Entry]:
+        depth = self.toc_depth
+        return [e for e in self.entries if e.depth <= depth]
+
     def front_html(self, *, page_of: dict[int, int]) -> str:
-        toc = [
-            {"entry": e, "page": page_of.get(e.section_id, "")}
-            for e in self.entries
-            if e.depth <= TOC_DEPTH
-        ]
+        toc = [{"entry": e, "page": page_of.get(e.section_id, "")} for e in self.toc_entries()]
         return render_to_string(
             "printing/booklet/front.html",
             {"booklet": self, "toc": toc, "cover_uri": _uri(self.cover_image)},

@@ -26,7 +26,7 @@ from pypdf import PdfWriter
 from pypdf.annotations import Link
 from pypdf.generic import Fit
 
-from printing.booklet import TOC_DEPTH, Booklet
+from printing.booklet import Booklet
 from printing.chapters import (
     cached,
     chapter_key,
@@ -69,7 +69,7 @@ def _front_guess(booklet: Booklet, directory: Path) -> int:
     try:
         return int(_front_memory(booklet, directory).read_text())
     except (OSError, ValueError):
-        entries = sum(1 for e in booklet.entries if e.depth <= TOC_DEPTH)
+        entries = len(booklet.toc_entries())
         return 1 + max(1, -(-entries // 34))
 
 

@@ -62,6 +62,7 @@ def setup() -> dict:
 def work(seed: int, ops: int, seconds: float) -> dict:
     from django.db import transaction
 
+    from manuals.bulk import NewSection, insert_sections
     from manuals.models import Manual, Section
     from manuals.signals import sections_deleted
     from manuals.tree import (
@@ -161,19 +162,31 @@ def work(seed: int, ops: int, seconds: float) -> dict:
         if section:
             purge_section(section=section, user=owner)
 
+    def bulk_add(manual, owner):
+        # The import/clone path: numbers a whole outline itself under the same lock.
+        parent = pick(manual) if rng.random() < 0.7 else None
+        outline = [NewSection(depth=1, title=f"w{seed} 导入 {len(created)}")]
+        for _ in range(rng.randint(1, 5)):
+            depth = rng.randint(2, outline[-1].depth + 1)
+            outline.append(NewSection(depth=depth, title=f"w{seed} 导入小节", body="<p>导入</p>"))
+        rows = insert_sections(manual=manual, parent=parent, sections=outline, user=owner)
+        created.extend(row.pk for row in rows)
+
     def new_manual(manual, owner):
         fresh = create_manual(owner=owner, title=f"w{seed} 新手册")
         created.append(fresh.root_id)
         section = add_section(manual=fresh, content=SectionContent(title="管理制度"), user=owner)
         created.append(section.pk)
 
-    actions = [(add, 30), (move, 22), (shift, 15), (edit, 12), (trash, 9), (restore, 6),
-               (purge, 3), (new_manual, 3)]  # fmt: skip
+    actions = [(add, 26), (bulk_add, 5), (move, 22), (shift, 15), (edit, 12), (trash, 9),
+               (restore, 6), (purge, 3), (new_manual, 6)]  # fmt: skip
     funcs, weights = zip(*actions, strict=True)
     deadline = time.monotonic() + seconds
+    attempted = 0
     for _ in range(ops):
         if time.monotonic() > deadline:
             break
+        attempted += 1
         action = rng.choices(funcs, weights)[0]
         manual = rng.choice(manuals)
         try:
@@ -184,6 +197,7 @@ def work(seed: int, ops: int, seconds: float) -> dict:
         except Exception:
             errors.append(f"{action.__name__}: {traceback.format_exc()}")
     return {
+        "attempted": attempted,
         "created": created,
         "purged": purged,
         "done": dict(done),

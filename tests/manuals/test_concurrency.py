@@ -17,7 +17,7 @@ from tests.pgserver import postgres_bin_dir, running_postgres
 REPO = Path(__file__).resolve().parents[2]
 WORKERS = 8
 OPS_PER_WORKER = 150
-SECONDS_PER_WORKER = 60
+SECONDS_PER_WORKER = 90
 
 pytestmark = pytest.mark.postgres
 
@@ -85,10 +85,14 @@ def test_eight_processes_editing_the_same_manuals_leave_every_tree_intact(postgr
     errors = [e for r in results for e in r["errors"]]
     assert errors == [], "\n".join(errors)
     done = sum(sum(r["done"].values()) for r in results)
-    # The workers really raced: most operations went through, and every kind ran.
-    assert done > WORKERS * 50
+    attempted = sum(r["attempted"] for r in results)
+    summary = [(r["attempted"], r["done"], sum(r["refused"].values())) for r in results]
+    # The workers really raced (a busy machine may cut them short at the time limit), and
+    # most operations went through rather than being refused.
+    assert attempted >= WORKERS * 30, summary
+    assert done > attempted / 2, summary
     kinds = {kind for r in results for kind in r["done"]}
-    assert kinds >= {"add", "move", "shift", "edit", "trash", "restore", "new_manual"}
+    assert kinds >= {"add", "bulk_add", "move", "shift", "edit", "trash", "restore", "new_manual"}
 
     end = _run(["verify"], env)
     assert end["problems"] == []

@@ -333,3 +333,18 @@ def test_tracked_changes_are_read_as_accepted_and_reported(tmp_path):
     parsed = read_document(python_docx(tmp_path, build))
     assert "删掉的文字" not in parsed.sections[0].body
     assert any("接受全部修订" in w for w in parsed.warnings)
+
+
+def test_an_imported_document_is_searchable_once_the_import_commits(
+    alice, tmp_path, django_capture_on_commit_callbacks
+):
+    from search.index import check_index, rebuild_index
+    from search.results import search_sections
+
+    rebuild_index()
+    path = pandoc_docx(tmp_path, "# 退款规则\n\n工单 TB20240311 必须回访。\n\n## 细则\n\n内容\n")
+    with django_capture_on_commit_callbacks(execute=True):
+        manual = import_document(parsed=read_document(path), owner=alice)
+    hits = search_sections(user=alice, query="TB20240311").hits
+    assert [(h.title, h.manual_id) for h in hits] == [("退款规则", manual.pk)]
+    assert check_index().ok

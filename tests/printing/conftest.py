@@ -54,7 +54,7 @@ def outline_titles(pdf: Path) -> list[tuple[int, str, int]]:
     return found
 
 
-TOC_LINE = re.compile(r"^\s*(\S.*?)\s*[.·…]{2,}\s*(\d+)\s*$")
+TOC_LINE = re.compile(r"^\s*(\S.*?)\s*(?:[.·…]\s*){2,}(\d+)\s*$")
 
 
 def toc_numbers(texts: list[str]) -> list[tuple[str, int]]:

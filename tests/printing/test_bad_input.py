@@ -85,3 +85,16 @@ def test_a_corrupt_picture_file_prints_as_a_marked_gap(illustrated_manual, tmp_p
         handle.write(b"\xff\xd8\xff\xe0 this is not a jpeg any more")
     result = render(illustrated_manual, tmp_path / "corrupt.pdf", image_style="sepia")
     assert "图片缺失" in "".join(page_texts(result.path))
+
+
+def test_a_huge_outline_lists_fewer_levels_in_the_contents_but_all_in_bookmarks(alice):
+    manual = create_manual(owner=alice, title="大手册")
+    items = [NewSection(1, "工作复盘")]
+    for topic in range(10):
+        items.append(NewSection(2, f"专题{topic}"))
+        items += [NewSection(3, f"案例{topic}-{case}") for case in range(45)]
+    insert_sections(manual=manual, parent=None, sections=items)
+    booklet = assemble_booklet(manual=manual, options=BookletOptions())
+    assert booklet.toc_depth == 2
+    assert [e.title for e in booklet.toc_entries()][:3] == ["工作复盘", "专题0", "专题1"]
+    assert len(booklet.entries) == 461  # bookmarks still get every section
