@@ -11,6 +11,7 @@ import html
 
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 from manuals.models import Manual, Section
 
@@ -40,6 +41,7 @@ def render_outline(
     # the standard library (Django's escape() adds a lazy-string wrapper to every call).
     kinds = {kind: html.escape(str(label)) for kind, label in Section.Kind.choices}
     private = Section.Visibility.PRIVATE
+    toggle = html.escape(_("折叠/展开"))
     parts: list[str] = ['<ul class="outline-tree" role="tree">']
     open_depth = 1
     nested = nest(sections)
@@ -63,7 +65,7 @@ def render_outline(
             + ">"
             + '<div class="outline-row">'
             + (
-                '<button type="button" class="toggle" aria-label="折叠/展开" tabindex="-1">'
+                f'<button type="button" class="toggle" aria-label="{toggle}" tabindex="-1">'
                 "</button>"
                 if has_children
                 else '<span class="toggle-spacer"></span>'
