@@ -9,7 +9,9 @@ from search.index import check_index, index_exists, rebuild_requested
 from search.results import search_sections
 from tests.conftest import section_titled
 
-pytestmark = pytest.mark.django_db
+# The worker closes its database connection after each task, as in production: the
+# test data must be committed, not held in a test transaction.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def run_worker():
