@@ -90,6 +90,20 @@ def highlight_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
     return merged
 
 
+def highlight_parts(text: str, terms: list[str]) -> list[tuple[str, bool]]:
+    """All of ``text`` as (piece, is_hit) pairs."""
+    parts: list[tuple[str, bool]] = []
+    cursor = 0
+    for start, end in highlight_spans(text, terms):
+        if start > cursor:
+            parts.append((text[cursor:start], False))
+        parts.append((text[start:end], True))
+        cursor = end
+    if cursor < len(text) or not parts:
+        parts.append((text[cursor:], False))
+    return parts
+
+
 def snippet_parts(
     text: str, terms: list[str], *, width: int = 120, max_parts: int = 2
 ) -> list[tuple[str, bool]]:
@@ -107,7 +121,7 @@ def snippet_parts(
             continue
         if len(windows) == max_parts:
             break
-        lo = max(0, start - width // 3)
+        lo = max(0, start - width // 3, windows[-1][1] if windows else 0)
         windows.append((lo, min(len(text), max(end, lo + width))))
     parts: list[tuple[str, bool]] = []
     for index, (lo, hi) in enumerate(windows):

@@ -12,7 +12,7 @@ import threading
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
-from itertools import chain, repeat
+from itertools import accumulate, chain, repeat
 from operator import lshift, neg, or_
 
 from whoosh.codec.whoosh3 import W3LeafMatcher
@@ -22,6 +22,8 @@ from whoosh.reading import TermNotFound
 from search.analysis import query_grams
 from search.index import ACCESS_SHARED, ACCESS_TEMPLATE, IndexUnavailable, index_dir, open_index
 
+# Stop intersecting gram postings once the next list is this many times the candidates.
+VERIFY_INSTEAD = 16
 META_COLUMNS = ("c_section", "c_manual", "c_owner", "c_team", "c_access", "c_updated", "c_kind")
 
 
@@ -75,6 +77,7 @@ class _Segment:
         self.columns = {name: array("q", leaf.column_reader(name)) for name in META_COLUMNS}
         self.size = leaf.doc_count_all()
         self.allowed_cache: dict[Scope, frozenset[int]] = {}
+        self.live_cache: dict[tuple[Scope, int], frozenset[int]] = {}
         self._folded: tuple[object, object] | None = None
 
     def folded_column(self, leaf):
@@ -82,7 +85,7 @@ class _Segment:
         load, so it is kept for as long as the same leaf reader is in use)."""
         cached = self._folded
         if cached is None or cached[0] is not leaf:
-            cached = self._folded = (leaf, leaf.column_reader("c_folded"))
+            cached = self._folded = (leaf, leaf.column_reader("c_folded", translate=False))
         return cached[1]
 
     def allowed(self, scope: Scope, deleted: frozenset[int]) -> frozenset[int]:
@@ -103,7 +106,16 @@ class _Segment:
             if len(self.allowed_cache) > 64:
                 self.allowed_cache.clear()
             self.allowed_cache[scope] = cached
-        return cached - deleted if deleted else cached
+        if not deleted:
+            return cached
+        # A segment's deletions only ever grow, so their number identifies them.
+        key = (scope, len(deleted))
+        live = self.live_cache.get(key)
+        if live is None:
+            if len(self.live_cache) > 64:
+                self.live_cache.clear()
+            live = self.live_cache[key] = cached - deleted
+        return live
 
 
 _segments: dict[str, _Segment] = {}
@@ -168,12 +180,14 @@ def _postings(leaf, fieldname: str, gram: str) -> dict[int, float]:
         deleted, matcher = matcher._ids, matcher.child
     ids: list[int] = []
     weights: list[float] = []
-    if isinstance(matcher, W3LeafMatcher):
-        # Whole posting blocks at a time instead of one Python call per posting.
+    if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
+        # Whole posting blocks at a time instead of one Python call per posting; the
+        # delta-encoded ids are summed up in C.
         while matcher.is_active():
-            matcher._read_ids()
+            if matcher._data is None:
+                matcher._read_data()
+            ids.extend(accumulate(matcher._data[0]))
             matcher._read_weights()
-            ids.extend(matcher._ids)
             weights.extend(matcher._weights)
             matcher._next_block()
     else:
@@ -197,12 +211,16 @@ def _candidates(leaf, term: str) -> tuple[set[int], dict[int, float] | None]:
     if len(term) <= 2:
         weights = _postings(leaf, "grams", term)
         return set(weights), weights
-    grams = sorted(
-        query_grams(term),
-        key=lambda g: leaf.doc_frequency("grams", g.encode("utf-8", "surrogatepass")),
+    by_frequency = sorted(
+        (leaf.doc_frequency("grams", g.encode("utf-8", "surrogatepass")), g)
+        for g in query_grams(term)
     )
     found: set[int] | None = None
-    for gram in grams:
+    for frequency, gram in by_frequency:
+        if found is not None and frequency > VERIFY_INSTEAD * len(found):
+            # Decoding this long posting list costs more than verifying the few candidates
+            # left (every candidate is verified against the text anyway).
+            break
         docs = _doc_set(leaf, "grams", gram)
         found = docs if found is None else found & docs
         if not found:
@@ -277,14 +295,14 @@ def _matches(reader, terms: list[str], scope: Scope, filters: Filters):
     for leaf, base in reader.leaf_readers():
         seg = _segment(leaf)
         deleted = leaf.deleted_docs_set if leaf.has_deletions() else frozenset()
-        docs: set[int] = set(seg.allowed(scope, deleted))
+        docs: set[int] | frozenset[int] = seg.allowed(scope, deleted)
         counts: dict[int, float] = {}
         exact_terms, long_terms = [], []
         for term in sorted(terms, key=len, reverse=True):
             if not docs:
                 break
             found, weights = _candidates(leaf, term)
-            docs &= found
+            docs = found & docs  # iterates over the smaller set
             if weights is None:
                 long_terms.append(term)
             else:
@@ -329,8 +347,11 @@ def _verify(column, docs, long_terms, counts, title_terms) -> set[int]:
     """Keep documents whose folded text really contains every long term."""
     needles = [term.encode("utf-8", "surrogatepass") for term in long_terms]
     kept: set[int] = set()
+    # Whoosh's VarBytesColumn reader (schema: c_folded), read without a method call each.
+    get, base = column._dbfile.get, column._basepos
+    offsets, lengths = column._offsets, column._lengths
     for d in docs:
-        blob = column[d]
+        blob = get(base + offsets[d], lengths[d])
         title_end = blob.find(b"\n")
         extra_count, extra_title = 0, 0
         for needle in needles:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from manuals.models import Manual, Section, member_of
-from search.analysis import find_all, html_to_text, snippet_parts
+from search.analysis import find_all, highlight_parts, html_to_text, snippet_parts
 from search.engine import Filters, Match, Scope, search_index
 from search.folding import fold
 from search.index import KIND_BY_CODE, KIND_CODES, IndexUnavailable
@@ -219,8 +219,7 @@ def _hits_for(user, matches: list[Match], terms: list[str]) -> list[Hit]:
 
 
 def _title_parts(title: str, terms: list[str]) -> list[tuple[str, bool]]:
-    parts = snippet_parts(title, terms, width=len(title) + 1, max_parts=50)
-    return [(piece, hit) for piece, hit in parts if piece != "…"] or [(title, False)]
+    return highlight_parts(title, terms)
 
 
 def _name(user) -> str:

@@ -81,7 +81,6 @@
   }
 
   function findRanges(text, terms) {
-    if (!terms.every((t) => text.includes(t))) return [];
     const ranges = [];
     terms.forEach((term) => {
       let at = text.indexOf(term);
@@ -122,8 +121,12 @@
 
   function highlightHere(terms) {
     const hits = [];
-    document.querySelectorAll("[data-find-region]").forEach((region) => {
-      const { text, where } = regionText(region);
+    const regions = Array.from(document.querySelectorAll("[data-find-region]"), (region) =>
+      regionText(region),
+    );
+    // Like the server: the section matches when every term occurs in its title or text.
+    if (!terms.every((t) => regions.some((r) => r.text.includes(t)))) return hits;
+    regions.forEach(({ text, where }) => {
       const ranges = findRanges(text, terms);
       // Wrap from the end so the node offsets recorded above are still valid.
       const wrapped = [];

@@ -75,6 +75,16 @@ def test_traditional_query_highlights_simplified_text(page, alice, manual):
     expect(page.locator("#find-in-manual")).to_have_value("质检")
 
 
+def test_words_in_title_and_body_match_together(page, alice, manual):
+    log_in(page, "alice")
+    page.goto(section_url(page, manual, "考勤制度"))
+    page.fill("#find-in-manual", "考勤 迟到")
+    expect(page.locator(".find-count")).to_have_text("1 / 2")
+    expect(page.locator("h1 mark.find-hit.current")).to_have_text("考勤")
+    page.keyboard.press("Enter")
+    expect(page.locator("#section-body mark.find-hit.current")).to_have_text("迟到")
+
+
 def test_search_box_shortcut_and_result_click(page, alice, manual):
     log_in(page, "alice")
     page.goto(page.base_url + "/")

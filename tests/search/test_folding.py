@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from search.analysis import html_to_text, snippet_parts
+from search.analysis import highlight_parts, html_to_text, snippet_parts
 from search.folding import TABLE_PATH, chinese_pairs_from_opencc, fold, fold_map
 
 
@@ -40,3 +40,16 @@ def test_html_to_text_keeps_blocks_apart():
 def test_snippet_highlights_the_original_characters():
     parts = snippet_parts("訂單ＴＢ２０２３已發貨", ["tb2023", "发货"])
     assert [p for p, hit in parts if hit] == ["ＴＢ２０２３", "發貨"]
+
+
+def test_snippet_windows_never_repeat_text():
+    text = "甲" * 100 + "退款" + "乙" * 30 + "退款" + "丙" * 200
+    joined = "".join(piece for piece, _hit in snippet_parts(text, ["退款"], width=60))
+    assert joined.count("退款") == 2
+    assert len(joined.replace("…", "")) <= len(text)
+
+
+def test_title_highlight_keeps_the_whole_title():
+    parts = highlight_parts("复盘示例：物流延误的退款纠纷", ["退款"])
+    assert "".join(p for p, _ in parts) == "复盘示例：物流延误的退款纠纷"
+    assert [p for p, hit in parts if hit] == ["退款"]

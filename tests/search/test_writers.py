@@ -15,12 +15,17 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_concurrent_writers_and_a_rebuild_leave_a_consistent_index(alice, alice_manual):
     rebuild_index()
     sections = list(Section.objects.filter(manual=alice_manual, level__gt=0))
+    chunks = {"甲": sections[0::3], "乙": sections[1::3], "丙": sections[2::3]}
+    # The database changes first (the in-memory test database locks whole tables);
+    # then three writers and a rebuild race for the index.
+    for word, chunk in chunks.items():
+        for section in chunk:
+            Section.objects.filter(pk=section.pk).update(body=f"<p>{word}{section.pk}</p>")
     errors = []
 
-    def writer(chunk, word):
+    def writer(chunk):
         try:
             for section in chunk:
-                Section.objects.filter(pk=section.pk).update(body=f"<p>{word}{section.pk}</p>")
                 index_sections(section_ids=[section.pk], wait=0.05)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
@@ -35,12 +40,8 @@ def test_concurrent_writers_and_a_rebuild_leave_a_consistent_index(alice, alice_
         finally:
             connection.close()
 
-    threads = [
-        threading.Thread(target=writer, args=(sections[0::3], "甲")),
-        threading.Thread(target=writer, args=(sections[1::3], "乙")),
-        threading.Thread(target=rebuilder),
-        threading.Thread(target=writer, args=(sections[2::3], "丙")),
-    ]
+    threads = [threading.Thread(target=writer, args=(chunk,)) for chunk in chunks.values()]
+    threads.insert(1, threading.Thread(target=rebuilder))
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -48,8 +49,8 @@ def test_concurrent_writers_and_a_rebuild_leave_a_consistent_index(alice, alice_
     assert errors == []
     index_sections(section_ids=[])  # whatever waited on the lock is written now
     assert check_index().ok
-    for word, chunk in (("甲", sections[0::3]), ("乙", sections[1::3]), ("丙", sections[2::3])):
+    for word, chunk in chunks.items():
         for section in chunk:
             assert search_sections(user=alice, query=f"{word}{section.pk}").total == 1
     assert search_sections(user=alice, query="甲 乙").total == 0
-    assert search_sections(user=alice, query="丙").total == len(sections[2::3])
+    assert search_sections(user=alice, query="丙").total == len(chunks["丙"])
