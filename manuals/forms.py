@@ -36,14 +36,10 @@ EDITOR_EXTENSIONS = {
 }
 
 
-class SectionForm(forms.Form):
+class TitledForm(forms.Form):
+    """A section title: whitespace folded, empty and over-long titles explained."""
+
     title = forms.CharField(label=_("标题"), max_length=TITLE_MAX_LENGTH)
-    kind = forms.ChoiceField(label=_("类型"), choices=Section.Kind.choices)
-    visibility = forms.ChoiceField(label=_("可见范围"), choices=Section.Visibility.choices)
-    body = ProseEditorFormField(
-        label=_("正文"), required=False, config={"extensions": EDITOR_EXTENSIONS}
-    )
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -57,6 +53,15 @@ class SectionForm(forms.Form):
         if not title:
             raise forms.ValidationError(_("标题不能为空。"))
         return title
+
+
+class SectionForm(TitledForm):
+    kind = forms.ChoiceField(label=_("类型"), choices=Section.Kind.choices)
+    visibility = forms.ChoiceField(label=_("可见范围"), choices=Section.Visibility.choices)
+    body = ProseEditorFormField(
+        label=_("正文"), required=False, config={"extensions": EDITOR_EXTENSIONS}
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
     def clean_body(self) -> str:
         return sanitize_html(self.cleaned_data.get("body", ""))
@@ -80,8 +85,7 @@ class SectionForm(forms.Form):
         )
 
 
-class NewSectionForm(forms.Form):
-    title = forms.CharField(label=_("标题"), max_length=TITLE_MAX_LENGTH)
+class NewSectionForm(TitledForm):
     kind = forms.ChoiceField(
         label=_("类型"), choices=Section.Kind.choices, initial=Section.Kind.NOTE
     )
@@ -100,19 +104,6 @@ class NewSectionForm(forms.Form):
         ],
         initial="last-child",
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["title"].error_messages["max_length"] = _(
-            "标题太长：最多 %(limit_value)d 个字符，现在是 %(show_value)d 个。"
-        )
-        self.fields["title"].error_messages["required"] = _("标题不能为空。")
-
-    def clean_title(self) -> str:
-        title = " ".join(self.cleaned_data["title"].split())
-        if not title:
-            raise forms.ValidationError(_("标题不能为空。"))
-        return title
 
 
 class MoveForm(forms.Form):
