@@ -26,6 +26,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import get_language, get_supported_language_variant, override
 from django.utils.translation import gettext as _
 from django_tasks import task
 
@@ -48,10 +49,16 @@ def may_print_everything(manual: Manual, user) -> bool:
 
 
 def request_edition(
-    *, manual: Manual, user, options: BookletOptions, schedule: PrintSchedule | None = None
+    *,
+    manual: Manual,
+    user,
+    options: BookletOptions,
+    schedule: PrintSchedule | None = None,
+    language: str | None = None,
 ) -> tuple[Edition, bool]:
     """Queue an edition, or return the same one already queued (False) — never two at once.
 
+    The booklet is printed in ``language``, by default the requester's (the active one).
     Raises PrintError when there is nothing to print.
     """
     if user is not None and not may_print_everything(manual, user):
@@ -70,6 +77,7 @@ def request_edition(
             subtree_id=options.subtree_id,
             image_style=options.image_style,
             schedule=schedule,
+            language=booklet_language(language),
         )
         running = Edition.objects.active().filter(edition.same_options()).first()
         if running is not None:
@@ -77,6 +85,14 @@ def request_edition(
         edition.save()
         transaction.on_commit(lambda: print_edition.enqueue(edition.pk))
     return edition, True
+
+
+def booklet_language(language: str | None = None) -> str:
+    """``language`` or the active one, as one of settings.LANGUAGES (else the default)."""
+    try:
+        return get_supported_language_variant(language or get_language() or "")
+    except LookupError:
+        return settings.LANGUAGE_CODE
 
 
 def assemble_check(*, manual: Manual, options: BookletOptions, user) -> None:
@@ -111,6 +127,13 @@ def limit_memory(megabytes: int) -> None:
 
 def run_edition(*, edition_id: int, time_limit: int | None = None) -> str:
     """Render one queued edition in a fresh process; returns its final status."""
+    language = Edition.objects.filter(pk=edition_id).values_list("language", flat=True).first()
+    # Progress notes and failure reasons are read by the requester: their language too.
+    with override(language or settings.LANGUAGE_CODE):
+        return _run_edition(edition_id, time_limit)
+
+
+def _run_edition(edition_id: int, time_limit: int | None) -> str:
     claimed = Edition.objects.filter(pk=edition_id, status=Edition.Status.QUEUED).update(
         status=Edition.Status.RENDERING, started_at=timezone.now(), progress=1,
         progress_note=_("正在整理章节"),
@@ -120,8 +143,9 @@ def run_edition(*, edition_id: int, time_limit: int | None = None) -> str:
     edition = Edition.objects.select_related("manual__owner", "manual__team").get(pk=edition_id)
     try:
         booklet = assemble_booklet(
-            manual=edition.manual, options=edition.options(), user=edition.requested_by
-        )
+            manual=edition.manual, options=edition.options(), user=edition.requested_by,
+            language=edition.language,
+        )  # fmt: skip
     except PrintError as error:
         _fail(edition_id, str(error))
         return Edition.Status.FAILED
@@ -286,9 +310,11 @@ def run_due_schedules(*, now=None) -> list[Edition]:
         options = BookletOptions(theme=schedule.theme, paper=schedule.paper, scope=schedule.scope)
         for manual in manuals:
             try:
+                # A team-wide run is in the team's (the site's) language.
                 edition, created = request_edition(
-                    manual=manual, user=None, options=options, schedule=schedule
-                )
+                    manual=manual, user=None, options=options, schedule=schedule,
+                    language=settings.LANGUAGE_CODE,
+                )  # fmt: skip
             except PrintError:
                 continue  # an empty manual has nothing to print this time
             if created:
