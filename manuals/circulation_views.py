@@ -170,15 +170,21 @@ def transfer(request: HttpRequest, manual_id: int) -> HttpResponse:
         if successor is None:
             raise TreeError(_("请选择接手的同事。"))
         handover.transfer_manual(
-            manual=manual, successor=successor, note=form.cleaned_data["note"], user=request.user
-        )
+            manual=manual, successor=successor, note=form.cleaned_data["note"],
+            user=request.user, reopen=form.cleaned_data["reopen"],
+        )  # fmt: skip
     except TreeError as error:
         messages.error(request, str(error))
         return redirect("manuals:handover", manual_id=manual.pk)
-    messages.success(
-        request,
-        _("《%(title)s》已转交给 %(name)s。") % {"title": manual.title, "name": successor.member},
-    )
+    names = {"title": manual.title, "name": successor.member}
+    manual.refresh_from_db(fields=["archived_at"])
+    if manual.archived_at is not None:
+        messages.success(
+            request,
+            _("《%(title)s》已转交给 %(name)s，仍然归档（只读）；需要时可以取消归档。") % names,
+        )
+    else:
+        messages.success(request, _("《%(title)s》已转交给 %(name)s。") % names)
     return redirect("manuals:activity")
 
 
