@@ -33,6 +33,7 @@ from django_tasks import task
 from manuals.models import Manual, Section, member_of
 from manuals.tree import lock_manual
 from printing.booklet import BookletOptions, PrintError, assemble_booklet
+from printing.cleanup import remove_edition_files
 from printing.models import Edition, PrintSchedule, Scope
 from printing.render import cache_dir, render_booklet_pdf, workers
 
@@ -115,8 +116,8 @@ def print_edition(edition_id: int) -> str:
     return run_edition(edition_id=edition_id)
 
 
-def _set(edition_id: int, **fields) -> None:
-    Edition.objects.filter(pk=edition_id).update(**fields)
+def _set(edition_id: int, **fields) -> int:
+    return Edition.objects.filter(pk=edition_id).update(**fields)
 
 
 def limit_memory(megabytes: int) -> None:
@@ -163,7 +164,7 @@ def _run_edition(edition_id: int, time_limit: int | None) -> str:
     if outcome.get("error"):
         _fail(edition_id, outcome["error"])
         return Edition.Status.FAILED
-    _set(
+    finished = _set(
         edition_id,
         status=Edition.Status.DONE,
         progress=100,
@@ -175,6 +176,10 @@ def _run_edition(edition_id: int, time_limit: int | None) -> str:
         chapters_cached=outcome["cached"],
         finished_at=timezone.now(),
     )
+    if not finished:
+        # The edition (or its manual) was deleted while it was being printed.
+        remove_edition_files(manual_id=edition.manual_id, edition_id=edition_id, names=[])
+        return "deleted"
     return Edition.Status.DONE
 
 
