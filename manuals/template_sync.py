@@ -10,7 +10,8 @@ history), keeping theirs (the template's version goes into the history), or both
 template's text appended below theirs).
 
 Structure stays the agent's: template moves are not replayed, and a section the agent
-deleted is not offered again.
+deleted is not offered again. Sections the template removes are offered for a decision by
+manuals.template_removals, never deleted from the clones.
 """
 
 from __future__ import annotations
