@@ -19,12 +19,16 @@ from django.utils.translation import gettext as _
 
 from manuals import tree
 from manuals.models import Manual, Section
-from manuals.template_sync import UpdateRefused
+from manuals.tree import TreeError
 
 KEEP = "keep"
 DELETE = "delete"
 
 REMOVED = Q(template_section__trashed_at__isnull=False) | Q(template_removed_at__isnull=False)
+
+
+class RemovalRefused(TreeError):
+    """A decision on a removed section that we refuse; the message is for the user."""
 
 
 @dataclass
@@ -48,9 +52,9 @@ def _live(manual_id: int):
     return Section.objects.filter(manual_id=manual_id, level__gt=0, trashed_at__isnull=True)
 
 
-def _outermost(rows: list[Section]) -> list[Section]:
-    """``rows`` in tree order without those inside an earlier one."""
-    outer: list[Section] = []
+def _outermost(rows: list) -> list:
+    """``rows`` (of one tree, in tree order) without those inside an earlier one."""
+    outer: list = []
     for row in rows:
         if not outer or row.lft > outer[-1].rght:
             outer.append(row)
@@ -86,23 +90,35 @@ def removed_sections(*, manual: Manual) -> list[RemovedSection]:
 
 
 def removed_count(*, manual: Manual) -> int:
-    return len(
-        _outermost(list(_live(manual.pk).filter(REMOVED).only("lft", "rght").order_by("lft")))
+    return removed_counts(manual_ids=[manual.pk]).get(manual.pk, 0)
+
+
+def removed_counts(*, manual_ids: list[int]) -> dict[int, int]:
+    """How many removed sections each manual has to decide on, in one query."""
+    rows = (
+        Section.objects.filter(REMOVED, manual_id__in=manual_ids, level__gt=0)
+        .filter(trashed_at__isnull=True)
+        .only("manual_id", "lft", "rght")
+        .order_by("manual_id", "lft")
     )
+    by_manual: dict[int, list[Section]] = {}
+    for row in rows:
+        by_manual.setdefault(row.manual_id, []).append(row)
+    return {pk: len(_outermost(found)) for pk, found in by_manual.items()}
 
 
 def decide_removed(*, manual: Manual, section_id: int, decision: str, user) -> Section:
     """Keep the agent's copy as their own section, or move it (with its subtree) to their
     trash. Refused when the template has brought the section back meanwhile."""
     if decision not in (KEEP, DELETE):
-        raise UpdateRefused(_("未知的选择。"))
+        raise RemovalRefused(_("未知的选择。"))
     with transaction.atomic():
         manual = tree.lock_manual(manual.pk)
         if user is not None and not manual.can_write(user):
-            raise UpdateRefused(_("你不能修改这本手册。"))
+            raise RemovalRefused(_("你不能修改这本手册。"))
         copy = _live(manual.pk).filter(REMOVED, pk=section_id).first()
         if copy is None:
-            raise UpdateRefused(_("这一节已不需要处理：模板恢复了它，或者你已经删除或保留了它。"))
+            raise RemovalRefused(_("这一节已不需要处理：模板恢复了它，或者你已经删除或保留了它。"))
         if decision == DELETE:
             return tree.trash_section(section=copy, user=user)
         # The subtree's removed copies become the agent's own: no link, no sync state.

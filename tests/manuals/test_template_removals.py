@@ -7,8 +7,8 @@ from manuals.cloning import clone_template
 from manuals.default_template import ensure_default_template
 from manuals.integrity import check_trees
 from manuals.models import Section
-from manuals.template_removals import decide_removed, removed_sections
-from manuals.template_sync import NEW, UpdateRefused, pending_updates
+from manuals.template_removals import RemovalRefused, decide_removed, removed_sections
+from manuals.template_sync import NEW, pending_updates, template_status
 from manuals.tree import (
     SectionContent,
     add_section,
@@ -143,7 +143,7 @@ def test_a_section_the_lead_restores_is_no_longer_reported(
     mine = section_titled(alice_clone, "常用话术")
     restore_section(section=removed, user=lena)
     assert removed_titles(alice_clone) == []
-    with pytest.raises(UpdateRefused, match="不需要处理"):
+    with pytest.raises(RemovalRefused, match="不需要处理"):
         decide_removed(manual=alice_clone, section_id=mine.pk, decision="delete", user=alice)
     client.force_login(alice)
     response = decide(client, alice_clone, mine, "delete")  # a page opened before the restore
@@ -172,7 +172,7 @@ def test_nobody_else_decides_for_the_agent(client, template, alice_clone, lena, 
             {"decision": "delete"},
         )
         assert response.status_code == 404
-    with pytest.raises(UpdateRefused):
+    with pytest.raises(RemovalRefused):
         decide_removed(manual=alice_clone, section_id=mine.pk, decision="delete", user=bob)
     mine.refresh_from_db()
     assert mine.trashed_at is None
@@ -189,3 +189,16 @@ def test_the_removals_read_in_english(client, template, alice_clone, lena, alice
     page = updates_page(client, alice_clone)
     assert "Sections the template removed" in page and "It has 2 subsections" in page
     assert chinese_chrome(page) == []
+
+
+def test_the_lead_sees_who_has_removals_to_decide(client, template, alice_clone, lena, bob):
+    bob_clone = clone_template(template=template, owner=bob)
+    trash_section(section=section_titled(template, "项目资料"), user=lena)  # with 2 subsections
+    trash_section(section=section_titled(template, "术语表"), user=lena)
+    trash_section(section=section_titled(bob_clone, "术语表"), user=bob)  # bob already removed his
+    status = {s.manual.owner.username: s for s in template_status(template=template)}
+    assert (status["alice"].removed, status["alice"].behind) == (2, 2)
+    assert (status["bob"].removed, status["bob"].behind) == (1, 1)
+    client.force_login(lena)
+    page = client.get(reverse("manuals:template_status", args=[template.pk])).content.decode()
+    assert "模板删除" in page and "落后 2 处" in page and "落后 1 处" in page
