@@ -26,7 +26,12 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import get_language, get_supported_language_variant, override
+from django.utils.translation import (
+    get_language,
+    get_supported_language_variant,
+    ngettext,
+    override,
+)
 from django.utils.translation import gettext as _
 from django_tasks import task
 
@@ -216,7 +221,8 @@ def _run_child(edition_id: int, spec: Path, time_limit: int) -> dict:
             message = json.loads(line) if line.startswith("{") else {}
             if "progress" in message and time.monotonic() - last_progress > 0.5:
                 last_progress = time.monotonic()
-                _set(edition_id, progress=message["progress"], progress_note=message["note"])
+                _set(edition_id, progress=message["progress"],
+                     progress_note=progress_note(message["note"]))  # fmt: skip
             outcome.update({k: v for k, v in message.items() if k not in {"progress", "note"}})
         if finished:
             break
@@ -243,6 +249,23 @@ def _run_child(edition_id: int, spec: Path, time_limit: int) -> dict:
                 % {"n": MEMORY_LIMIT_MB}}  # fmt: skip
     last = stderr.strip().splitlines()[-1:] or [str(child.returncode)]
     return {"error": _("生成失败：%(reason)s") % {"reason": last[0][:300]}}
+
+
+def progress_note(note: str) -> str:
+    """The render process reports plain steps ("chapters", "3/12", …); the requester reads
+    them in their language (the task runs in it)."""
+    done, slash, total = note.partition("/")
+    if slash:
+        many = int(total) if total.isdigit() else 2
+        message = ngettext("已排版 %(done)s/%(total)s 章", "已排版 %(done)s/%(total)s 章", many)
+        return message % {"done": done, "total": total}
+    steps = {
+        "chapters": _("正在排版章节"),
+        "contents": _("正在生成目录和页码"),
+        "binding": _("正在装订成册"),
+        "done": _("即将完成"),
+    }
+    return steps.get(note, note)
 
 
 def _children(pid: int) -> list[int]:

@@ -2,9 +2,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from manuals.models import Manual, member_of
@@ -23,6 +25,13 @@ def _lookup(request, *, manual_id=None, edition_id=None):
     )
 
 
+def edition_summary(edition: Edition) -> str:
+    """ "12 pages · 1.2 MB", as the edition pages show it."""
+    n = edition.page_count
+    pages = ngettext("%(n)s 页", "%(n)s 页", n) % {"n": n}
+    return f"{pages} · {filesizeformat(edition.size_bytes)}"
+
+
 def edition_json(edition: Edition) -> dict:
     return {
         "id": edition.pk,
@@ -33,6 +42,7 @@ def edition_json(edition: Edition) -> dict:
         "reason": edition.failure_reason,
         "page_count": edition.page_count,
         "size_bytes": edition.size_bytes,
+        "summary": edition_summary(edition) if edition.status == Edition.Status.DONE else "",
         "download_url": reverse("printing:download", args=[edition.pk])
         if edition.status == Edition.Status.DONE
         else "",

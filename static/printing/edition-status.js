@@ -12,8 +12,7 @@
     if (data.status === "done") {
       field("done").hidden = false;
       field("download").href = data.download_url;
-      const kb = Math.round(data.size_bytes / 1024);
-      field("summary").textContent = `${data.page_count} ${box.dataset.pagesLabel} · ${kb} KB`;
+      field("summary").textContent = data.summary;
     }
     box.dataset.status = data.status;
   }

@@ -4,6 +4,8 @@ Only the booklet's own words change (contents, edition line, chapter labels); th
 text is printed as written.
 """
 
+import re
+
 from django.conf import settings
 from django.urls import reverse
 
@@ -14,6 +16,8 @@ from printing.jobs import run_edition
 from printing.models import Edition
 from printing.render import render_booklet_pdf
 from tests.printing.conftest import long_text, page_texts
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def small_manual(owner):
@@ -91,3 +95,38 @@ def test_assembling_follows_the_active_language_by_default(alice, tmp_path):
     result = render_booklet_pdf(booklet=booklet, out_path=tmp_path / "b.pdf")
     assert booklet.language == "en"
     assert "Contents" in page_texts(result.path)[1]
+
+
+def test_progress_notes_are_in_the_requesters_language(client, alice, monkeypatch):
+    from printing import jobs
+
+    notes: list[str] = []
+    record = jobs._set
+
+    def spy(edition_id, **fields):  # records what the edition page would show
+        if fields.get("progress_note"):
+            notes.append(fields["progress_note"])
+        return record(edition_id, **fields)
+
+    monkeypatch.setattr(jobs, "_set", spy)
+    manual = small_manual(alice)
+    print_as(client, alice, manual, "en")
+    english = list(notes)
+    notes.clear()
+    print_as(client, alice, small_manual(alice), "zh-hans")
+    assert "Typesetting chapters" in english[:2]
+    assert all(not HAN.search(note) for note in english), english
+    assert "正在排版章节" in notes[:2]
+    assert all(HAN.search(note) for note in notes), notes
+
+
+def test_the_finished_editions_page_count_reads_naturally(client, alice):
+    manual = small_manual(alice)
+    edition, _text = print_as(client, alice, manual, "en")
+    status = client.get(reverse("printing:status", args=[edition.pk])).json()
+    assert status["summary"].startswith(f"{edition.page_count} pages · ")
+    page = client.get(reverse("printing:edition", args=[edition.pk])).content.decode()
+    assert f"{edition.page_count} pages · " in page
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    status = client.get(reverse("printing:status", args=[edition.pk])).json()
+    assert status["summary"].startswith(f"{edition.page_count} 页 · ")
