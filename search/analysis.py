@@ -2,7 +2,9 @@
 
 Search is Ctrl+F, not word search: a query is matched as a substring of the folded text.
 The index holds every distinct 1- and 2-character gram of the folded text (all scripts
-alike, no positions), which finds candidates for any query; longer queries are verified
+alike, no positions), plus the 3-character grams inside runs of ASCII letters and digits
+(order IDs and English words, whose 2-grams are too common to narrow anything down).
+The grams find candidates for any query; a query that is not itself a gram is verified
 against the stored text, so the answer is exact.
 """
 
@@ -20,6 +22,8 @@ BLOCK_TAGS = {
 }  # fmt: skip
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
+# Folded text is lower case, so these are all the ASCII letter/digit runs.
+_ASCII_RUNS = re.compile(r"[0-9a-z]{3,}")
 
 
 class _TextExtractor(HTMLParser):
@@ -54,18 +58,32 @@ def html_to_text(html: str) -> str:
     return _BLANK_LINES.sub("\n", "\n".join(line.strip() for line in text.split("\n"))).strip()
 
 
+def _ascii_trigrams(folded: str) -> list[str]:
+    return [run[i : i + 3] for run in _ASCII_RUNS.findall(folded) for i in range(len(run) - 2)]
+
+
 def gram_counts(folded: str) -> Counter:
-    """Every 1- and 2-character gram of already-folded text with how often it occurs."""
+    """Every gram of already-folded text with how often it occurs."""
     counts = Counter(folded)
     counts.update(map(str.__add__, folded, folded[1:]))
+    counts.update(_ascii_trigrams(folded))
     return counts
 
 
+def is_gram(folded_term: str) -> bool:
+    """Whether the index holds ``folded_term`` itself, so its postings are the answer."""
+    return len(folded_term) <= 2 or (
+        len(folded_term) == 3 and bool(_ASCII_RUNS.fullmatch(folded_term))
+    )
+
+
 def query_grams(folded_term: str) -> list[str]:
-    """The grams a section must hold to contain ``folded_term`` (most selective last)."""
-    if len(folded_term) <= 2:
+    """The grams a section must hold to contain ``folded_term``."""
+    if is_gram(folded_term):
         return [folded_term]
-    return sorted({folded_term[i : i + 2] for i in range(len(folded_term) - 1)})
+    grams = {folded_term[i : i + 2] for i in range(len(folded_term) - 1)}
+    grams.update(_ascii_trigrams(folded_term))
+    return sorted(grams)
 
 
 def find_all(folded_text: str, folded_term: str) -> list[int]:
