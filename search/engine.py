@@ -11,17 +11,22 @@ passed the permission filter, so no count or snippet can leak an unreadable sect
 
 from __future__ import annotations
 
+import pickle
+import re
 import threading
+import zlib
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
+from whoosh.codec.whoosh3 import W3Codec
 
-from search.analysis import is_gram, query_grams
+from search.analysis import is_gram, query_grams, word_token
 from search.codec import MAX_COUNT, posting_arrays
 from search.index import ACCESS_SHARED, ACCESS_TEMPLATE, IndexUnavailable, index_dir, open_index
 
+_NEWLINE = re.compile(b"\n")
 META_COLUMNS = ("c_section", "c_manual", "c_owner", "c_team", "c_access", "c_updated", "c_kind")
 
 
@@ -82,17 +87,30 @@ class _Segment:
         self.manuals, self.manual_code = np.unique(self.columns["c_manual"], return_inverse=True)
         self.allowed_cache: dict[Scope, np.ndarray] = {}
         self.live_cache: dict[tuple[Scope, int], np.ndarray] = {}
-        self._folded: tuple[object, object] | None = None
+        self._folded: tuple[np.ndarray, np.ndarray] | None = None
+        self._stored: tuple[np.ndarray, np.ndarray] | None = None
 
-    def folded_column(self, leaf):
-        """The folded-text column reader (its offsets take a pass over every document to
-        load, so it is kept for as long as the same leaf reader is in use)."""
-        cached = self._folded
-        if cached is None or cached[0] is not leaf:
-            column = leaf.column_reader("c_folded", translate=False)
-            starts = np.asarray(column._offsets, dtype=np.int64) + column._basepos
-            cached = self._folded = (leaf, (column, starts, np.asarray(column._lengths)))
-        return cached[1]
+    def folded_text(self, leaf) -> tuple[memoryview | bytes, np.ndarray, np.ndarray]:
+        """The folded texts as one buffer, with each document's start and length in it.
+
+        The buffer is a view of the memory-mapped segment file (Whoosh's own column
+        reader copies the whole column into memory on every open); the offsets are read
+        once per segment.
+        """
+        text = _column_bytes(leaf, "c_folded")
+        if self._folded is None:
+            self._folded = _varbytes_layout(text, self.size)
+        return (text, *self._folded)
+
+    def stored_fields(self, leaf, docnum: int) -> dict:
+        """A document's stored fields, read like ``folded_text`` (Whoosh's stored-field
+        reader would copy the segment's whole stored column on every reader reopen)."""
+        data = _column_bytes(leaf, "_stored")
+        if self._stored is None:
+            self._stored = _varbytes_layout(data, self.size)
+        start, length = int(self._stored[0][docnum]), int(self._stored[1][docnum])
+        blob = data[start : start + length]
+        return pickle.loads(zlib.decompress(blob)) if length else {}
 
     def allowed(self, scope: Scope, deleted: frozenset[int]) -> np.ndarray:
         """Boolean mask of the live documents ``scope`` may read."""
@@ -120,6 +138,45 @@ class _Segment:
             live.flags.writeable = False
             self.live_cache[key] = live
         return live
+
+
+def _column_bytes(leaf, fieldname: str) -> memoryview | bytes:
+    """A column file of the segment, without copying it when the segment is mapped."""
+    perdoc = leaf._perdoc  # Whoosh's per-document reader of this segment
+    storage = perdoc._storage
+    filename = W3Codec.column_filename(perdoc._segment, fieldname)
+    compound = getattr(storage, "a", storage)  # an OverlayStorage puts the segment file first
+    source = getattr(compound, "_source", None)  # the compound segment file's mmap
+    if source is not None and compound.file_exists(filename):
+        offset, length = compound.range(filename)
+        return memoryview(source)[offset : offset + length]
+    handle = storage.open_file(filename)
+    try:
+        return handle.read()
+    finally:
+        handle.close()
+
+
+def _varbytes_layout(data: memoryview | bytes, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, lengths) of the values in a Whoosh VarBytesColumn file.
+
+    The layout is Whoosh's (``columns.VarBytesColumn``): the values, then the big-endian
+    lengths array, optionally the offsets array, then type codes ("X" marks offsets).
+    """
+    last = len(data) - 1
+    code = chr(data[last])
+    offsets = None
+    if code == "X":
+        code, offsets_code = chr(data[last - 2]), chr(data[last - 1])
+        dtype = np.dtype(offsets_code).newbyteorder(">")
+        last = last - 2 - count * dtype.itemsize
+        offsets = np.frombuffer(data[last : last + count * dtype.itemsize], dtype=dtype)
+    dtype = np.dtype(code).newbyteorder(">")
+    start = last - count * dtype.itemsize
+    lengths = np.frombuffer(data[start:last], dtype=dtype).astype(np.int64)
+    if offsets is None:
+        offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    return offsets.astype(np.int64), lengths
 
 
 _segments: dict[str, _Segment] = {}
@@ -176,6 +233,7 @@ def forget_reader() -> None:
 @dataclass
 class _SegmentHits:
     seg: _Segment
+    leaf: object
     base: int
     docs: np.ndarray  # docnums within the segment, ascending
     counts: np.ndarray  # occurrences of the terms, per doc
@@ -203,7 +261,7 @@ def search_index(
         part = hits[i]
         cols = part.seg.columns
         doc = int(part.docs[d])
-        stored = reader.stored_fields(part.base + doc)
+        stored = part.seg.stored_fields(part.leaf, doc)
         matches.append(
             Match(
                 section_id=int(cols["c_section"][doc]),
@@ -259,30 +317,27 @@ def _matches(reader, terms: list[str], scope: Scope, filters: Filters):
             present = present & _filter_mask(seg, filters)
         counts = np.zeros(seg.size, dtype=np.int64)
         titles = np.zeros(seg.size, dtype=np.int64)
-        long_terms = []
+        checks: list[_Check] = []
         # Exact terms first: their postings are the answer and narrow the rest.
         for term in sorted(terms, key=lambda t: (not is_gram(t), len(t))):
             if not present.any():
                 break
             if is_gram(term):
                 ids, weights = posting_arrays(leaf, "grams", term)
-                mask = np.zeros(seg.size, dtype=bool)
-                mask[ids] = True
-                present = present & mask
+                present = present & _mask(seg.size, ids)
                 counts[ids] += weights.astype(np.int64)
-                title_ids, _weights = posting_arrays(leaf, "tgrams", term)
-                titles[title_ids] += 1
+                titles[posting_arrays(leaf, "tgrams", term)[0]] += 1
             else:
-                present = present & _candidates(leaf, seg.size, term)
-                long_terms.append(term)
+                present = present & _candidates(leaf, "grams", seg.size, term)
+                checks.append(_Check(term, *_proven(leaf, seg.size, term, counts, titles)))
         docs = np.flatnonzero(present)
-        if len(docs) and long_terms:
-            docs = _verify(seg.folded_column(leaf), docs, long_terms, counts, titles)
+        if len(docs) and checks:
+            docs = _verify(leaf, seg, docs, checks, counts, titles)
         if not len(docs):
             continue
         by_owner.update(_tally(seg.owners, seg.owner_code[docs]))
         by_manual.update(_tally(seg.manuals, seg.manual_code[docs]))
-        hits.append(_SegmentHits(seg=seg, base=base, docs=docs, counts=counts[docs],
+        hits.append(_SegmentHits(seg=seg, leaf=leaf, base=base, docs=docs, counts=counts[docs],
                                  titles=titles[docs]))  # fmt: skip
     return hits, by_owner, by_manual
 
@@ -293,20 +348,43 @@ def _tally(values: np.ndarray, codes: np.ndarray) -> dict[int, int]:
     return dict(zip(values[found].tolist(), tally[found].tolist(), strict=True))
 
 
-def _candidates(leaf, size: int, term: str) -> np.ndarray:
+def _mask(size: int, ids: np.ndarray) -> np.ndarray:
+    mask = np.zeros(size, dtype=bool)
+    mask[ids] = True
+    return mask
+
+
+def _candidates(leaf, fieldname: str, size: int, term: str) -> np.ndarray:
     """Mask of the documents holding every gram of ``term`` (a superset of the answer)."""
-    grams = query_grams(term)
-    by_frequency = sorted(
-        (leaf.doc_frequency("grams", g.encode("utf-8", "surrogatepass")), g) for g in grams
-    )
     found = np.ones(size, dtype=bool)
-    for frequency, gram in by_frequency:
-        if not frequency:
+    for gram in query_grams(term):
+        ids = posting_arrays(leaf, fieldname, gram)[0]
+        if not len(ids):
             return np.zeros(size, dtype=bool)
-        mask = np.zeros(size, dtype=bool)
-        mask[posting_arrays(leaf, "grams", gram)[0]] = True
-        found &= mask
+        found &= _mask(size, ids)
     return found
+
+
+@dataclass
+class _Check:
+    """A term that is not a gram: verified in the text, except where a token proves it."""
+
+    term: str
+    proven: np.ndarray | None  # documents holding the term as a whole word
+    title_proven: np.ndarray | None  # … in their title
+    title_maybe: np.ndarray  # documents whose title holds every gram of the term
+
+
+def _proven(leaf, size: int, term: str, counts, titles):
+    title_maybe = _candidates(leaf, "tgrams", size, term)
+    word = word_token(term)
+    if word is None:
+        return None, None, title_maybe
+    ids, weights = posting_arrays(leaf, "grams", word)
+    counts[ids] += weights.astype(np.int64)
+    title_ids = posting_arrays(leaf, "tgrams", word)[0]
+    titles[title_ids] += 1
+    return _mask(size, ids), _mask(size, title_ids), title_maybe
 
 
 def _filter_mask(seg: _Segment, filters: Filters) -> np.ndarray:
@@ -323,31 +401,53 @@ def _filter_mask(seg: _Segment, filters: Filters) -> np.ndarray:
     return mask
 
 
-def _verify(folded, docs: np.ndarray, long_terms: list[str], counts, titles) -> np.ndarray:
-    """The documents among ``docs`` whose folded text really contains every long term."""
-    column, starts, lengths = folded
-    needles = [term.encode("utf-8", "surrogatepass") for term in long_terms]
-    get = column._dbfile.get  # Whoosh's VarBytesColumn reader (schema: c_folded)
-    kept: list[int] = []
-    extra_counts: list[int] = []
-    extra_titles: list[int] = []
-    for d, start, length in zip(
-        docs.tolist(), starts[docs].tolist(), lengths[docs].tolist(), strict=True
-    ):
-        blob = get(start, length)
-        title_end = blob.find(b"\n")
-        found, in_title = 0, 0
-        for needle in needles:
-            hits = blob.count(needle)
-            if not hits:
-                break
-            found += hits
-            in_title += blob.find(needle, 0, title_end) >= 0
+def _verify(leaf, seg: _Segment, docs: np.ndarray, checks: list[_Check], counts, titles):
+    """The documents among ``docs`` whose folded text really contains every term checked.
+
+    A document a word token proves is not read, unless its title might hold the term
+    inside a longer word (the title mark then needs the text).
+    """
+    text, starts, lengths = seg.folded_text(leaf)
+    keep = np.ones(len(docs), dtype=bool)
+    for check in checks:
+        pattern = re.compile(re.escape(check.term.encode("utf-8", "surrogatepass")))
+        if check.proven is not None:
+            proven = check.proven[docs]
+            body = np.flatnonzero(~proven & keep)
+            unsure_title = check.title_maybe[docs] & ~check.title_proven[docs]
+            title_only = np.flatnonzero(proven & unsure_title)
         else:
-            kept.append(d)
-            extra_counts.append(found)
-            extra_titles.append(in_title)
-    result = np.asarray(kept, dtype=np.int64)
-    counts[result] += np.asarray(extra_counts, dtype=np.int64)
-    titles[result] += np.asarray(extra_titles, dtype=np.int64)
-    return result
+            body = np.flatnonzero(keep)
+            title_only = np.zeros(0, dtype=np.int64)
+        if len(body):
+            found, in_title = _read(text, starts, lengths, docs[body], pattern, check.title_maybe)
+            keep[body] = found > 0
+            counts[docs[body]] += found
+            titles[docs[body]] += in_title
+        if len(title_only):
+            _found, in_title = _read(text, starts, lengths, docs[title_only], pattern, None)
+            titles[docs[title_only]] += in_title
+    return docs[keep]
+
+
+def _read(text, starts, lengths, docs: np.ndarray, pattern, title_maybe):
+    """Occurrences of ``pattern`` in each document, and whether its title holds one.
+
+    Regular expressions search the memory-mapped buffer in place (no copy per document);
+    the title is the text before the first newline.
+    """
+    found = np.zeros(len(docs), dtype=np.int64)
+    in_title = np.zeros(len(docs), dtype=np.int64)
+    maybe = title_maybe[docs].tolist() if title_maybe is not None else [True] * len(docs)
+    findall, search, newline = pattern.findall, pattern.search, _NEWLINE.search
+    for i, start, end, title in zip(
+        range(len(docs)), starts[docs].tolist(), (starts[docs] + lengths[docs]).tolist(), maybe,
+        strict=True,
+    ):  # fmt: skip
+        hits = len(findall(text, start, end))
+        if hits:
+            found[i] = hits
+            if title:
+                first = search(text, start, end).start()
+                in_title[i] = newline(text, start, first) is None
+    return found, in_title
