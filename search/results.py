@@ -155,8 +155,8 @@ def search_sections(*, user, query: ParsedQuery | str, page: int = 1,
     parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
     results = SearchResults(query=parsed, notices=list(parsed.notices), per_page=per_page)
     scope = scope_for(user)
-    if scope is None or not parsed.terms:
-        return results
+    if scope is None or not (parsed.terms or parsed.has_filters):
+        return results  # filters alone list every readable section they let through
     filters = _filters(parsed, scope)
     if filters is None:
         return results
@@ -210,7 +210,9 @@ def _hits_for(user, matches: list[Match], terms: list[str]) -> list[Hit]:
                 kind_label=str(Section.Kind(kind).label) if kind in Section.Kind.values else "",
                 updated_at=section.updated_at,
                 title_hit=bool(match.title_terms),
-                count=match.count,
+                # Exact for the hits shown (the index's count ranks, and may skip
+                # occurrences inside longer words where a word token proved the hit).
+                count=_occurrences(match.title + "\n" + match.text, terms) if terms else 0,
                 title_parts=_title_parts(match.title, terms),
                 snippet=snippet_parts(match.text, terms),
             )
