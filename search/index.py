@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import math
 import os
 import shutil
 import time
@@ -24,7 +25,8 @@ from pathlib import Path
 
 from django.conf import settings
 from whoosh import columns, fields, index
-from whoosh.writing import MERGE_SMALL, NO_MERGE
+from whoosh.reading import SegmentReader
+from whoosh.writing import NO_MERGE
 
 from manuals.models import Section
 from search.analysis import html_to_text
@@ -37,6 +39,14 @@ SCHEMA_VERSION = 2  # 2: packed posting blocks, ASCII 3-grams
 KIND_CODES = {kind: code for code, kind in enumerate(Section.Kind.values, start=1)}
 KIND_BY_CODE = {code: kind for kind, code in KIND_CODES.items()}
 REBUILD_SEGMENT = 25_000
+# Edits write small segments; segments of similar size (a "tier": 1–7 documents, 8–63,
+# 64–511, 512–4095) are merged together once MERGE_AT of them pile up, by the worker, so
+# no request pays for a merge. Without a worker the writer merges once a tier holds
+# MERGE_INLINE_AT. Rebuilt segments (REBUILD_SEGMENT) are never merged.
+TIER_BASE = 8
+SMALL_TIERS = 4
+MERGE_AT = 8
+MERGE_INLINE_AT = 16
 LOCK_WAIT_INLINE = 2.0
 # Bit flags in the c_access column, read by the query's permission filter.
 ACCESS_SHARED = 1
@@ -230,7 +240,62 @@ def index_sections(*, section_ids: Iterable[int], wait: float | None = None) -> 
         except BaseException:
             writer.cancel()
             raise
-        writer.commit(mergetype=MERGE_SMALL)
+        writer.commit(mergetype=NO_MERGE)
+        if _crowded_tiers(ix._segments(), MERGE_INLINE_AT):
+            segment_writer(ix).commit(mergetype=_merge_crowded_tiers)
+    return True
+
+
+def _tier(segment) -> int | None:
+    count = segment.doc_count_all()
+    tier = int(math.log(max(count, 1), TIER_BASE))
+    return tier if tier < SMALL_TIERS else None
+
+
+def _crowded_tiers(segments, limit: int) -> set[int]:
+    tiers: dict[int, int] = {}
+    for segment in segments:
+        tier = _tier(segment)
+        if tier is not None:
+            tiers[tier] = tiers.get(tier, 0) + 1
+    return {tier for tier, count in tiers.items() if count >= limit}
+
+
+def _merge_crowded_tiers(writer, segments):
+    """Whoosh merge policy: merge each small tier holding MERGE_AT segments or more."""
+    crowded = _crowded_tiers(segments, MERGE_AT)
+    kept = []
+    for segment in segments:
+        if _tier(segment) in crowded:
+            reader = SegmentReader(writer.storage, writer.schema, segment)
+            writer.add_reader(reader)
+            reader.close()
+        else:
+            kept.append(segment)
+    return kept
+
+
+def merge_wanted() -> bool:
+    """Whether small segments have piled up enough for the worker to merge them."""
+    try:
+        return bool(_crowded_tiers(open_index()._segments(), MERGE_AT))
+    except IndexUnavailable:
+        return False
+
+
+def merge_segments() -> bool:
+    """Merge crowded tiers of small segments (and index pending edits on the way)."""
+    with writer_lock():
+        ix = open_index()
+        if not _crowded_tiers(ix._segments(), MERGE_AT):
+            return False
+        writer = segment_writer(ix)
+        try:
+            _apply(writer, _take_pending())
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit(mergetype=_merge_crowded_tiers)
     return True
 
 
@@ -260,16 +325,17 @@ def index_exists() -> bool:
     return True
 
 
-def _rebuild_marker() -> Path:
-    return index_dir().with_name(index_dir().name + ".rebuild-requested")
+def _marker(what: str) -> Path:
+    return index_dir().with_name(f"{index_dir().name}.{what}-requested")
 
 
-def mark_rebuild_requested() -> bool:
-    """Note that a rebuild was asked for; False if one was asked within the last hour."""
-    marker = _rebuild_marker()
+def mark_requested(what: str, *, within: float) -> bool:
+    """Note that ``what`` (a rebuild, a merge) was asked for; False if it already was
+    within the last ``within`` seconds."""
+    marker = _marker(what)
     marker.parent.mkdir(parents=True, exist_ok=True)
     try:
-        if time.time() - marker.stat().st_mtime < 3600:
+        if time.time() - marker.stat().st_mtime < within:
             return False
     except FileNotFoundError:
         pass
@@ -277,12 +343,17 @@ def mark_rebuild_requested() -> bool:
     return True
 
 
+def mark_rebuild_requested() -> bool:
+    """Note that a rebuild was asked for; False if one was asked within the last hour."""
+    return mark_requested("rebuild", within=3600)
+
+
 def clear_rebuild_requested() -> None:
-    _rebuild_marker().unlink(missing_ok=True)
+    _marker("rebuild").unlink(missing_ok=True)
 
 
 def rebuild_requested() -> bool:
-    return _rebuild_marker().exists()
+    return _marker("rebuild").exists()
 
 
 # --- rebuild and check ---------------------------------------------------------------
@@ -334,7 +405,7 @@ def rebuild_index(
         if pending:
             writer = segment_writer(open_index())
             _apply(writer, pending)
-            writer.commit(mergetype=MERGE_SMALL)
+            writer.commit(mergetype=NO_MERGE)
     clear_rebuild_requested()
     if has_pending():
         index_sections(section_ids=[])
