@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from manuals.models import Manual, Revision, Section
 from manuals.sanitize import SanitizedHTMLField, sanitize_html
-from manuals.tree import MAX_DEPTH, TreeError, _fresh, clean_title, lock_manual
+from manuals.tree import MAX_DEPTH, TreeError, clean_title, fresh_section, lock_manual
 
 
 @dataclass
@@ -104,7 +104,7 @@ def insert_sections(
         return []
     with transaction.atomic():
         manual = lock_manual(manual.pk)
-        parent = _fresh(parent.pk if parent is not None else manual.root_id)
+        parent = fresh_section(parent.pk if parent is not None else manual.root_id)
         if parent.manual_id != manual.pk:
             raise TreeError(_("目标章节不在这本手册里。"))
         if parent.trashed_at is not None:

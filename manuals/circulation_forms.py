@@ -59,6 +59,7 @@ class TransferForm(forms.Form):
     successor = forms.IntegerField(label=_("接手的同事"))
     note = forms.CharField(label=_("说明"), widget=forms.Textarea(attrs={"rows": 3}),
                            max_length=2000, required=False)  # fmt: skip
+    reopen = forms.BooleanField(required=False)  # only offered for an archived manual
 
 
 class ArchiveForm(forms.Form):

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from manuals import handover
@@ -64,7 +65,11 @@ def copy_section(request: HttpRequest, manual_id: int, section_id: int) -> HttpR
             else:
                 messages.success(
                     request,
-                    _("已把“%(title)s”（%(n)d 节）复制到你的手册，来源已记录。")
+                    ngettext(
+                        "已把“%(title)s”（%(n)d 节）复制到你的手册，来源已记录。",
+                        "已把“%(title)s”（%(n)d 节）复制到你的手册，来源已记录。",
+                        len(rows),
+                    )
                     % {"title": section.title, "n": len(rows)},
                 )
                 return redirect("manuals:section", manual_id=target.pk, section_id=rows[0].pk)
@@ -143,7 +148,11 @@ def hand_over(request: HttpRequest, manual_id: int) -> HttpResponse:
         return back
     messages.success(
         request,
-        _("已把“%(title)s”（%(n)d 节）交给 %(name)s。")
+        ngettext(
+            "已把“%(title)s”（%(n)d 节）交给 %(name)s。",
+            "已把“%(title)s”（%(n)d 节）交给 %(name)s。",
+            activity.section_count,
+        )
         % {"title": activity.title, "n": activity.section_count, "name": to_manual.owner.member},
     )
     return redirect("manuals:activity")
@@ -161,15 +170,21 @@ def transfer(request: HttpRequest, manual_id: int) -> HttpResponse:
         if successor is None:
             raise TreeError(_("请选择接手的同事。"))
         handover.transfer_manual(
-            manual=manual, successor=successor, note=form.cleaned_data["note"], user=request.user
-        )
+            manual=manual, successor=successor, note=form.cleaned_data["note"],
+            user=request.user, reopen=form.cleaned_data["reopen"],
+        )  # fmt: skip
     except TreeError as error:
         messages.error(request, str(error))
         return redirect("manuals:handover", manual_id=manual.pk)
-    messages.success(
-        request,
-        _("《%(title)s》已转交给 %(name)s。") % {"title": manual.title, "name": successor.member},
-    )
+    names = {"title": manual.title, "name": successor.member}
+    manual.refresh_from_db(fields=["archived_at"])
+    if manual.archived_at is not None:
+        messages.success(
+            request,
+            _("《%(title)s》已转交给 %(name)s，仍然归档（只读）；需要时可以取消归档。") % names,
+        )
+    else:
+        messages.success(request, _("《%(title)s》已转交给 %(name)s。") % names)
     return redirect("manuals:activity")
 
 

@@ -16,6 +16,7 @@ import re
 from collections import Counter
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from lxml import etree
 
 from manuals.importing import ParsedDocument, PendingImage, placeholder
@@ -458,21 +459,52 @@ class BodyWriter:
         return body
 
     def report_dropped(self) -> None:
+        n = self.dropped
         messages = {
-            "chart": _("%(n)d 个图表无法导入，已略过（可在 Word 里把图表另存为图片再插入）。"),
-            "smartart": _("%(n)d 个 SmartArt 图形无法导入，已略过。"),
-            "shape": _("%(n)d 个绘图形状（不是图片）无法导入，已略过。"),
-            "object": _("%(n)d 个嵌入对象（如 Excel 表格、旧式公式）无法导入，已略过。"),
-            "equation": _("%(n)d 个公式无法导入，已略过。"),
-            "linked_image": _("%(n)d 张链接到外部文件的图片无法导入（文件不在文档里）。"),
-            "link": _("%(n)d 个指向本地文件或其他程序的链接已去掉，文字保留。"),
-            "textbox": _("%(n)d 个文本框里的文字已作为普通段落导入。"),
+            "chart": ngettext(
+                "%(n)d 个图表无法导入，已略过（可在 Word 里把图表另存为图片再插入）。",
+                "%(n)d 个图表无法导入，已略过（可在 Word 里把图表另存为图片再插入）。",
+                n["chart"],
+            ),
+            "smartart": ngettext(
+                "%(n)d 个 SmartArt 图形无法导入，已略过。",
+                "%(n)d 个 SmartArt 图形无法导入，已略过。",
+                n["smartart"],
+            ),
+            "shape": ngettext(
+                "%(n)d 个绘图形状（不是图片）无法导入，已略过。",
+                "%(n)d 个绘图形状（不是图片）无法导入，已略过。",
+                n["shape"],
+            ),
+            "object": ngettext(
+                "%(n)d 个嵌入对象（如 Excel 表格、旧式公式）无法导入，已略过。",
+                "%(n)d 个嵌入对象（如 Excel 表格、旧式公式）无法导入，已略过。",
+                n["object"],
+            ),
+            "equation": ngettext(
+                "%(n)d 个公式无法导入，已略过。", "%(n)d 个公式无法导入，已略过。", n["equation"]
+            ),
+            "linked_image": ngettext(
+                "%(n)d 张链接到外部文件的图片无法导入（文件不在文档里）。",
+                "%(n)d 张链接到外部文件的图片无法导入（文件不在文档里）。",
+                n["linked_image"],
+            ),
+            "link": ngettext(
+                "%(n)d 个指向本地文件或其他程序的链接已去掉，文字保留。",
+                "%(n)d 个指向本地文件或其他程序的链接已去掉，文字保留。",
+                n["link"],
+            ),
+            "textbox": ngettext(
+                "%(n)d 个文本框里的文字已作为普通段落导入。",
+                "%(n)d 个文本框里的文字已作为普通段落导入。",
+                n["textbox"],
+            ),
             "deleted": _("文档里有未处理的修订，按“接受全部修订”导入：已删除的文字没有导入。"),
             "comments": _("文档里的批注没有导入。"),
-        }  # fmt: skip
+        }
         for kind, message in messages.items():
-            if self.dropped[kind]:
-                self.parsed.warn(message % {"n": self.dropped[kind]})
+            if n[kind]:
+                self.parsed.warn(message % {"n": n[kind]})
 
 
 def _style_of(p) -> str | None:

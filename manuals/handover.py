@@ -134,8 +134,14 @@ def _check_lead(user, manual: Manual) -> None:
         raise HandoverRefused(_("团队模板请在“团队模板”页面管理。"))
 
 
-def transfer_manual(*, manual: Manual, successor, note: str = "", user) -> Activity:
-    """A leaving agent's whole manual (every section, picture and revision) to a successor."""
+def transfer_manual(
+    *, manual: Manual, successor, note: str = "", user, reopen: bool = False
+) -> Activity:
+    """A leaving agent's whole manual (every section, picture and revision) to a successor.
+
+    An archived manual stays archived (read-only) with its new owner unless ``reopen``: the
+    lead archived it on purpose, and only the lead's explicit choice undoes that (logged as
+    its own entry, like the archive page's button)."""
     _check_lead(user, manual)
     successor_member = member_of(successor)
     if successor_member is None or successor_member.team_id != manual.team_id:
@@ -146,8 +152,7 @@ def transfer_manual(*, manual: Manual, successor, note: str = "", user) -> Activ
             raise HandoverRefused(_("这本手册已经属于这位同事了。"))
         previous_owner_id = manual.owner_id
         manual.owner = successor
-        manual.archived_at = None
-        manual.save(update_fields=["owner", "archived_at", "updated_at"])
+        manual.save(update_fields=["owner", "updated_at"])
         activity = Activity.objects.create(
             team_id=manual.team_id,
             kind=Activity.Kind.TRANSFER,
@@ -160,6 +165,8 @@ def transfer_manual(*, manual: Manual, successor, note: str = "", user) -> Activ
             section_count=manual.live_sections().filter(level__gt=0).count(),
             note=(note or "").strip(),
         )
+        if reopen and manual.archived_at is not None:
+            set_archived(manual=manual, archived=False, user=user)
         tree.notify_changed(manual.pk, None)
     return activity
 

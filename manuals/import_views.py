@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from manuals import import_jobs
@@ -100,7 +101,10 @@ def confirm(request: HttpRequest, import_id: int) -> HttpResponse:
         return redirect("manuals:import_preview", job.pk)
     if job.status == job.Status.DONE:
         count = job.summary.get("sections", 0)
-        messages.success(request, _("已导入 %(n)d 个章节。") % {"n": count})
+        messages.success(
+            request,
+            ngettext("已导入 %(n)d 个章节。", "已导入 %(n)d 个章节。", count) % {"n": count},
+        )
         for warning in job.warnings:
             if warning not in job.summary.get("warnings", []):
                 messages.warning(request, warning)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from manuals.bulk import NewSection, insert_sections
 from manuals.models import Image, Manual, Section
@@ -78,9 +79,12 @@ class ParsedDocument:
                 refused.append(pending.name)
         if refused:
             self.warn(
-                _(
+                ngettext(
                     "%(n)d 张图片无法导入（只支持 JPEG、PNG、WebP 和 GIF，例如 Word 里的 EMF/WMF "
-                    "矢量图不行），导入时会跳过并在原处留下说明：%(names)s"
+                    "矢量图不行），导入时会跳过并在原处留下说明：%(names)s",
+                    "%(n)d 张图片无法导入（只支持 JPEG、PNG、WebP 和 GIF，例如 Word 里的 EMF/WMF "
+                    "矢量图不行），导入时会跳过并在原处留下说明：%(names)s",
+                    len(refused),
                 )
                 % {"n": len(refused), "names": "、".join(refused[:10])}
             )
@@ -89,7 +93,10 @@ class ParsedDocument:
         warnings = self.warnings[:MAX_LISTED_WARNINGS]
         if len(self.warnings) > MAX_LISTED_WARNINGS:
             more = len(self.warnings) - MAX_LISTED_WARNINGS
-            warnings.append(_("……还有 %(n)d 条类似提示。") % {"n": more})
+            warnings.append(
+                ngettext("……还有 %(n)d 条类似提示。", "……还有 %(n)d 条类似提示。", more)
+                % {"n": more}
+            )
         return {
             "source": self.source,
             "title": self.title,

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from markdown_it import MarkdownIt
 from markdownify import markdownify
 
@@ -192,13 +193,21 @@ class _ImageCollector:
     def report(self) -> None:
         if self.remote:
             self.parsed.warn(
-                _("%(n)d 张网络图片没有下载（只导入文档自带的图片）。") % {"n": self.remote}
+                ngettext(
+                    "%(n)d 张网络图片没有下载（只导入文档自带的图片）。",
+                    "%(n)d 张网络图片没有下载（只导入文档自带的图片）。",
+                    self.remote,
+                )
+                % {"n": self.remote}
             )
         if self.missing:
             self.parsed.warn(
-                _(
+                ngettext(
                     "%(n)d 张图片找不到文件，没有导入：%(names)s。"
-                    "上传 Markdown 时请把图片和 .md 一起打成 zip。"
+                    "上传 Markdown 时请把图片和 .md 一起打成 zip。",
+                    "%(n)d 张图片找不到文件，没有导入：%(names)s。"
+                    "上传 Markdown 时请把图片和 .md 一起打成 zip。",
+                    len(self.missing),
                 )
                 % {"n": len(self.missing), "names": "、".join(self.missing[:5])}
             )

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from manuals import tree
 from manuals.bulk import NewSection, insert_sections
@@ -88,9 +89,12 @@ def delete_template(*, template: Manual, user) -> None:
         clones = Manual.objects.filter(template=template).count()
         if clones:
             raise TreeError(
-                _(
+                ngettext(
                     "已有 %(n)d 本手册由这个模板创建，不能删除（它们要从这里接收模板更新）。"
-                    "可以改为“停用”：新员工不会再看到它，已有的手册不受影响。"
+                    "可以改为“停用”：新员工不会再看到它，已有的手册不受影响。",
+                    "已有 %(n)d 本手册由这个模板创建，不能删除（它们要从这里接收模板更新）。"
+                    "可以改为“停用”：新员工不会再看到它，已有的手册不受影响。",
+                    clones,
                 )
                 % {"n": clones}
             )

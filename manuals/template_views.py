@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from manuals.circulation_forms import NewTemplateForm, UpdateDecisionForm
@@ -260,9 +261,21 @@ def template_updates_accept_all(request: HttpRequest, manual_id: int) -> HttpRes
     if left:
         messages.success(
             request,
-            _("已采用 %(taken)d 处更新；%(left)d 处你修改过的章节请逐一决定。")
-            % {"taken": taken, "left": left},
+            ngettext("已采用 %(n)d 处更新。", "已采用 %(n)d 处更新。", taken) % {"n": taken},
+        )
+        messages.warning(
+            request,
+            ngettext(
+                "还有 %(n)d 处你修改过的章节，请逐一决定。",
+                "还有 %(n)d 处你修改过的章节，请逐一决定。",
+                left,
+            )
+            % {"n": left},
         )
     else:
-        messages.success(request, _("已采用全部 %(taken)d 处更新。") % {"taken": taken})
+        messages.success(
+            request,
+            ngettext("已采用全部 %(n)d 处更新。", "已采用全部 %(n)d 处更新。", taken)
+            % {"n": taken},
+        )
     return redirect("manuals:template_updates", manual_id=manual.pk)

@@ -82,7 +82,9 @@ def _subtree_ids(section: Section) -> list[int]:
     )
 
 
-def _fresh(section_id: int) -> Section:
+def fresh_section(section_id: int) -> Section:
+    """The section as it is in the database now, for a write that holds the manual lock;
+    a section purged meanwhile is a TreeError the user can read, not DoesNotExist."""
     try:
         return Section.objects.get(pk=section_id)
     except Section.DoesNotExist:
@@ -147,7 +149,7 @@ def add_section(
     with transaction.atomic():
         manual = lock_manual(manual.pk)
         _check_writable(manual, user)
-        target = _fresh(target.pk if target is not None else manual.root_id)
+        target = fresh_section(target.pk if target is not None else manual.root_id)
         if target.manual_id != manual.pk:
             raise TreeError(_("目标章节不在这本手册里。"))
         if target.trashed_at is not None:
@@ -180,7 +182,7 @@ def move_section(*, section: Section, target: Section, position: str, user=None)
     with transaction.atomic():
         manual = lock_manual(section.manual_id)
         _check_writable(manual, user)
-        section, target = _fresh(section.pk), _fresh(target.pk)
+        section, target = fresh_section(section.pk), fresh_section(target.pk)
         if section.is_root:
             raise TreeError(_("手册根节点不能移动。"))
         if target.manual_id != section.manual_id:
@@ -195,8 +197,8 @@ def move_section(*, section: Section, target: Section, position: str, user=None)
         _target_depth_ok(target, position, height)
         _move_subtree(section, target, position, user=user)
         # Paths of the whole subtree changed.
-        notify_changed(manual.pk, _subtree_ids(_fresh(section.pk)))
-    return _fresh(section.pk)
+        notify_changed(manual.pk, _subtree_ids(fresh_section(section.pk)))
+    return fresh_section(section.pk)
 
 
 def _move_subtree(node: Section, target: Section, position: str, *, user) -> None:
@@ -262,7 +264,7 @@ def shift_section(*, section: Section, direction: str, user=None) -> Section:
         # Siblings are read under the manual lock, so they are the ones the move sees.
         manual = lock_manual(section.manual_id)
         _check_writable(manual, user)
-        section = _fresh(section.pk)
+        section = fresh_section(section.pk)
         if section.is_root:
             raise TreeError(_("手册根节点不能移动。"))
         if section.trashed_at is not None:
@@ -282,7 +284,7 @@ def shift_section(*, section: Section, direction: str, user=None) -> Section:
                 raise TreeError(_("前面没有同级章节，无法降级。"))
             target, position = siblings[index - 1], "last-child"
         else:
-            parent = _fresh(section.parent_id)
+            parent = fresh_section(section.parent_id)
             if parent.is_root:
                 raise TreeError(_("已经是一级章节了。"))
             target, position = parent, "right"
@@ -297,7 +299,7 @@ def save_section_content(
     with transaction.atomic():
         manual = lock_manual(section.manual_id)
         _check_writable(manual, user)
-        section = _fresh(section.pk)
+        section = fresh_section(section.pk)
         if section.trashed_at is not None:
             raise TreeError(_("这一节在回收站里，请先恢复。"))
         if section.version != expected_version:
@@ -341,7 +343,7 @@ def trash_section(*, section: Section, user=None) -> Section:
     with transaction.atomic():
         manual = lock_manual(section.manual_id)
         _check_writable(manual, user)
-        section = _fresh(section.pk)
+        section = fresh_section(section.pk)
         if section.is_root:
             raise TreeError(_("手册根节点不能删除。"))
         if section.trashed_at is not None:
@@ -355,7 +357,7 @@ def trash_section(*, section: Section, user=None) -> Section:
         ).update(trashed_at=now, updated_by=user)
         Section.objects.filter(pk=section.pk).update(trashed_root=True)
         notify_changed(manual.pk, _subtree_ids(section))
-    return _fresh(section.pk)
+    return fresh_section(section.pk)
 
 
 def restore_section(*, section: Section, user=None) -> Section:
@@ -363,7 +365,7 @@ def restore_section(*, section: Section, user=None) -> Section:
     with transaction.atomic():
         manual = lock_manual(section.manual_id)
         _check_writable(manual, user)
-        section = _fresh(section.pk)
+        section = fresh_section(section.pk)
         if not section.trashed_root:
             raise TreeError(_("这一节不在回收站里。"))
         parent_gone = Section.objects.filter(
@@ -373,8 +375,8 @@ def restore_section(*, section: Section, user=None) -> Section:
             trashed_at__isnull=False,
         ).exists()
         if parent_gone:
-            _move_subtree(section, _fresh(manual.root_id), "last-child", user=user)
-            section = _fresh(section.pk)
+            _move_subtree(section, fresh_section(manual.root_id), "last-child", user=user)
+            section = fresh_section(section.pk)
         Section.objects.filter(
             tree_id=section.tree_id,
             lft__gte=section.lft,
@@ -382,7 +384,7 @@ def restore_section(*, section: Section, user=None) -> Section:
             trashed_at=section.trashed_at,
         ).update(trashed_at=None, trashed_root=False, updated_by=user)
         notify_changed(manual.pk, _subtree_ids(section))
-    return _fresh(section.pk)
+    return fresh_section(section.pk)
 
 
 def purge_section(*, section: Section, user=None) -> None:
@@ -390,7 +392,7 @@ def purge_section(*, section: Section, user=None) -> None:
     with transaction.atomic():
         manual = lock_manual(section.manual_id)
         _check_writable(manual, user)
-        section = _fresh(section.pk)
+        section = fresh_section(section.pk)
         if not section.trashed_root:
             raise TreeError(_("只能永久删除回收站里的章节。"))
         deleted_ids = _subtree_ids(section)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
@@ -88,6 +88,9 @@ class Booklet:
     team_name: str
     date_label: str
     missing_images: int = 0
+    # The language of the booklet's own words (contents, edition line, chapter labels);
+    # the front matter is rendered later, in another process, so it is kept here.
+    language: str = settings.LANGUAGE_CODE
 
     @property
     def toc_depth(self) -> int:
@@ -102,10 +105,11 @@ class Booklet:
 
     def front_html(self, *, page_of: dict[int, int]) -> str:
         toc = [{"entry": e, "page": page_of.get(e.section_id, "")} for e in self.toc_entries()]
-        return render_to_string(
-            "printing/booklet/front.html",
-            {"booklet": self, "toc": toc, "cover_uri": _uri(self.cover_image)},
-        )
+        with translation.override(self.language):
+            return render_to_string(
+                "printing/booklet/front.html",
+                {"booklet": self, "toc": toc, "cover_uri": _uri(self.cover_image)},
+            )
 
 
 def chinese_number(n: int) -> str:
@@ -116,6 +120,12 @@ def chinese_number(n: int) -> str:
     if n < 100:
         return CHINESE_DIGITS[n // 10] + "十" + (CHINESE_DIGITS[n % 10] if n % 10 else "")
     return str(n)
+
+
+def chapter_label(n: int) -> str:
+    """第一章 in Chinese, "Chapter 1" in English (the catalog reorders, we pick the digits)."""
+    chinese = (translation.get_language() or settings.LANGUAGE_CODE).startswith("zh")
+    return _("第%(n)s章") % {"n": chinese_number(n) if chinese else str(n)}
 
 
 def _uri(path: Path | None) -> str:
@@ -207,8 +217,20 @@ def _cover_image(manual: Manual, resolver: _ImageResolver) -> Path | None:
     return None
 
 
-def assemble_booklet(*, manual: Manual, options: BookletOptions, user=None) -> Booklet:
-    """Everything the renderer needs; ``user`` limits the sections to what they may read."""
+def assemble_booklet(
+    *, manual: Manual, options: BookletOptions, user=None, language: str | None = None
+) -> Booklet:
+    """Everything the renderer needs; ``user`` limits the sections to what they may read.
+
+    The booklet speaks ``language`` (default: the active one, i.e. the reader's)."""
+    language = language or translation.get_language() or settings.LANGUAGE_CODE
+    with translation.override(language):
+        booklet = _assemble(manual=manual, options=options, user=user)
+    booklet.language = language
+    return booklet
+
+
+def _assemble(*, manual: Manual, options: BookletOptions, user) -> Booklet:
     theme = get_theme(options.theme)
     if options.paper not in PAPERS:
         raise PrintError(_("纸张只能是 A4 或 A5。"))
@@ -253,7 +275,7 @@ def assemble_booklet(*, manual: Manual, options: BookletOptions, user=None) -> B
         html = render_to_string(
             "printing/booklet/chapter.html",
             {
-                "number": _("第%(n)s章") % {"n": chinese_number(index + 1)},
+                "number": chapter_label(index + 1),
                 "chapter": head,
                 "art": art,
                 "intro": resolver.rewrite(head_body),

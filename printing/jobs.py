@@ -26,12 +26,14 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import get_language, get_supported_language_variant, override
 from django.utils.translation import gettext as _
 from django_tasks import task
 
 from manuals.models import Manual, Section, member_of
 from manuals.tree import lock_manual
 from printing.booklet import BookletOptions, PrintError, assemble_booklet
+from printing.cleanup import remove_edition_files
 from printing.models import Edition, PrintSchedule, Scope
 from printing.render import cache_dir, render_booklet_pdf, workers
 
@@ -48,10 +50,16 @@ def may_print_everything(manual: Manual, user) -> bool:
 
 
 def request_edition(
-    *, manual: Manual, user, options: BookletOptions, schedule: PrintSchedule | None = None
+    *,
+    manual: Manual,
+    user,
+    options: BookletOptions,
+    schedule: PrintSchedule | None = None,
+    language: str | None = None,
 ) -> tuple[Edition, bool]:
     """Queue an edition, or return the same one already queued (False) — never two at once.
 
+    The booklet is printed in ``language``, by default the requester's (the active one).
     Raises PrintError when there is nothing to print.
     """
     if user is not None and not may_print_everything(manual, user):
@@ -70,6 +78,7 @@ def request_edition(
             subtree_id=options.subtree_id,
             image_style=options.image_style,
             schedule=schedule,
+            language=booklet_language(language),
         )
         running = Edition.objects.active().filter(edition.same_options()).first()
         if running is not None:
@@ -77,6 +86,14 @@ def request_edition(
         edition.save()
         transaction.on_commit(lambda: print_edition.enqueue(edition.pk))
     return edition, True
+
+
+def booklet_language(language: str | None = None) -> str:
+    """``language`` or the active one, as one of settings.LANGUAGES (else the default)."""
+    try:
+        return get_supported_language_variant(language or get_language() or "")
+    except LookupError:
+        return settings.LANGUAGE_CODE
 
 
 def assemble_check(*, manual: Manual, options: BookletOptions, user) -> None:
@@ -99,8 +116,8 @@ def print_edition(edition_id: int) -> str:
     return run_edition(edition_id=edition_id)
 
 
-def _set(edition_id: int, **fields) -> None:
-    Edition.objects.filter(pk=edition_id).update(**fields)
+def _set(edition_id: int, **fields) -> int:
+    return Edition.objects.filter(pk=edition_id).update(**fields)
 
 
 def limit_memory(megabytes: int) -> None:
@@ -111,6 +128,13 @@ def limit_memory(megabytes: int) -> None:
 
 def run_edition(*, edition_id: int, time_limit: int | None = None) -> str:
     """Render one queued edition in a fresh process; returns its final status."""
+    language = Edition.objects.filter(pk=edition_id).values_list("language", flat=True).first()
+    # Progress notes and failure reasons are read by the requester: their language too.
+    with override(language or settings.LANGUAGE_CODE):
+        return _run_edition(edition_id, time_limit)
+
+
+def _run_edition(edition_id: int, time_limit: int | None) -> str:
     claimed = Edition.objects.filter(pk=edition_id, status=Edition.Status.QUEUED).update(
         status=Edition.Status.RENDERING, started_at=timezone.now(), progress=1,
         progress_note=_("正在整理章节"),
@@ -120,8 +144,9 @@ def run_edition(*, edition_id: int, time_limit: int | None = None) -> str:
     edition = Edition.objects.select_related("manual__owner", "manual__team").get(pk=edition_id)
     try:
         booklet = assemble_booklet(
-            manual=edition.manual, options=edition.options(), user=edition.requested_by
-        )
+            manual=edition.manual, options=edition.options(), user=edition.requested_by,
+            language=edition.language,
+        )  # fmt: skip
     except PrintError as error:
         _fail(edition_id, str(error))
         return Edition.Status.FAILED
@@ -139,7 +164,7 @@ def run_edition(*, edition_id: int, time_limit: int | None = None) -> str:
     if outcome.get("error"):
         _fail(edition_id, outcome["error"])
         return Edition.Status.FAILED
-    _set(
+    finished = _set(
         edition_id,
         status=Edition.Status.DONE,
         progress=100,
@@ -151,6 +176,10 @@ def run_edition(*, edition_id: int, time_limit: int | None = None) -> str:
         chapters_cached=outcome["cached"],
         finished_at=timezone.now(),
     )
+    if not finished:
+        # The edition (or its manual) was deleted while it was being printed.
+        remove_edition_files(manual_id=edition.manual_id, edition_id=edition_id, names=[])
+        return "deleted"
     return Edition.Status.DONE
 
 
@@ -286,9 +315,11 @@ def run_due_schedules(*, now=None) -> list[Edition]:
         options = BookletOptions(theme=schedule.theme, paper=schedule.paper, scope=schedule.scope)
         for manual in manuals:
             try:
+                # A team-wide run is in the team's (the site's) language.
                 edition, created = request_edition(
-                    manual=manual, user=None, options=options, schedule=schedule
-                )
+                    manual=manual, user=None, options=options, schedule=schedule,
+                    language=settings.LANGUAGE_CODE,
+                )  # fmt: skip
             except PrintError:
                 continue  # an empty manual has nothing to print this time
             if created:

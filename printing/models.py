@@ -79,6 +79,10 @@ class Edition(models.Model):
         verbose_name=_("只打印这一章"),
     )  # fmt: skip
     image_style = models.CharField(_("图片风格"), max_length=20, blank=True, default="")
+    # The booklet's own words (contents, chapter labels) are in the requester's language.
+    language = models.CharField(
+        _("语言"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)
     progress_note = models.CharField(max_length=200, blank=True, default="")
@@ -122,6 +126,7 @@ class Edition(models.Model):
         return Q(
             manual_id=self.manual_id, theme=self.theme, paper=self.paper, scope=self.scope,
             subtree_id=self.subtree_id, title=self.title, image_style=self.image_style,
+            language=self.language,
         )  # fmt: skip
 
 

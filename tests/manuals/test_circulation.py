@@ -307,9 +307,55 @@ def test_the_lead_transfers_and_archives_from_the_handover_page(client, alice_ma
         {"successor": bob.pk, "note": "接手"},
     )
     alice_manual.refresh_from_db()
-    assert alice_manual.owner == bob and alice_manual.archived_at is None
+    assert alice_manual.owner == bob and alice_manual.archived_at is not None
     log = client.get(reverse("manuals:activity")).content.decode()
     assert "整本转交" in log and "接手" in log
+
+
+def test_transferring_an_archived_manual_keeps_it_archived(alice_manual, alice, bob, lena):
+    set_archived(manual=alice_manual, archived=True, note="离职", user=lena)
+    count = alice_manual.live_sections().count()
+    transfer_manual(manual=alice_manual, successor=bob, note="留作参考", user=lena)
+    alice_manual.refresh_from_db()
+    assert alice_manual.owner == bob and alice_manual.archived_at is not None
+    assert not alice_manual.can_write(bob)  # read-only for the new owner too
+    with pytest.raises(TreeError):
+        add_section(manual=alice_manual, content=SectionContent(title="新的一章"), user=bob)
+    assert alice_manual.live_sections().count() == count
+    kinds = list(Activity.objects.filter(from_manual=alice_manual).values_list("kind", flat=True))
+    assert sorted(kinds) == ["archive", "transfer"]  # no unannounced reopening
+
+
+def test_the_lead_can_reopen_an_archived_manual_while_transferring_it(
+    client, alice_manual, alice, bob, lena
+):
+    set_archived(manual=alice_manual, archived=True, user=lena)
+    client.force_login(lena)
+    page = client.get(reverse("manuals:handover", args=[alice_manual.pk])).content.decode()
+    assert 'name="reopen"' in page and "转交后仍然归档" in page
+    kept = client.post(
+        reverse("manuals:transfer_manual", args=[alice_manual.pk]),
+        {"successor": bob.pk, "note": ""},
+        follow=True,
+    )
+    assert "仍然归档（只读）" in kept.content.decode()
+    reopened = client.post(
+        reverse("manuals:transfer_manual", args=[alice_manual.pk]),
+        {"successor": alice.pk, "note": "回来了", "reopen": "1"},
+        follow=True,
+    )
+    alice_manual.refresh_from_db()
+    assert alice_manual.owner == alice and alice_manual.archived_at is None
+    assert alice_manual.can_write(alice)
+    assert "仍然归档" not in reopened.content.decode()
+    unarchive = Activity.objects.get(from_manual=alice_manual, kind="unarchive")
+    assert unarchive.actor == lena and unarchive.from_user == alice
+
+
+def test_the_reopen_choice_is_only_offered_for_an_archived_manual(client, alice_manual, lena):
+    client.force_login(lena)
+    page = client.get(reverse("manuals:handover", args=[alice_manual.pk])).content.decode()
+    assert 'name="reopen"' not in page
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,7 @@
 """The manual editor as a person uses it, in Debian's Chromium."""
 
+import re
+
 import pytest
 
 from manuals.integrity import check_trees
@@ -84,3 +86,43 @@ def test_a_colleague_sees_only_shared_sections_read_only(page, bob, alice_manual
     assert outline_titles(page) == ["考勤制度"]
     assert page.locator("details.add-section").count() == 0
     assert page.locator('#outline li[draggable="true"]').count() == 0
+
+
+def test_toolbar_tooltips_follow_the_ui_language(page, alice, alice_manual):
+    section = section_titled(alice_manual, "考勤制度")
+    Section.objects.filter(pk=section.pk).update(body="<h2>迟到</h2><p>考勤制度的内容</p>")
+    log_in(page, "alice")
+    edit_url = f"{page.base_url}/manual/{alice_manual.pk}/section/{section.pk}/edit/"
+
+    def open_editor():
+        page.goto(edit_url)
+        page.wait_for_selector(".ProseMirror[contenteditable=true]")
+
+    def tooltip(name: str) -> str:
+        return page.get_attribute(f".prose-menubar__button[data-name={name}]", "title")
+
+    def heading_tooltip() -> str:
+        # The block-type picker shows the block the cursor is in.
+        page.click(".ProseMirror[contenteditable=true] h2")
+        return page.get_attribute(".prose-menubar__selected .prose-menubar__button", "title")
+
+    open_editor()  # Chinese, the default
+    assert tooltip("bold") == "加粗"
+    assert page.get_attribute(".prose-menubar__button[data-name=bold]", "aria-label") == "加粗"
+    assert tooltip("bulletList") == "项目符号列表"
+    assert tooltip("italic") == "斜体"
+    assert heading_tooltip() == "标题 2"
+    titles = page.locator(".prose-menubar__button[title]").evaluate_all(
+        "nodes => nodes.map(n => n.title)"
+    )
+    assert len(titles) > 20
+    assert [t for t in titles if not re.search(r"[\u4e00-\u9fff]", t)] == []
+
+    with page.expect_navigation():
+        page.select_option("select[name=language]", "en")
+    open_editor()
+    assert tooltip("bold") == "Bold"
+    assert tooltip("bulletList") == "Bulleted list"
+    assert heading_tooltip() == "Heading 2"
+    options = page.locator(".prose-menubar__option").all_text_contents()
+    assert "Heading 3" in options and "Paragraph" in options

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from manuals.models import Manual
@@ -20,6 +21,12 @@ class Command(BaseCommand):
         parser.add_argument("--subtree", type=int, default=None, help="only this section")
         parser.add_argument("--title", default="", help="edition title (default: manual title)")
         parser.add_argument("--image-style", default="", help="none, ink-wash, sepia, …")
+        parser.add_argument(
+            "--language",
+            default=settings.LANGUAGE_CODE,
+            choices=[code for code, _name in settings.LANGUAGES],
+            help="language of the contents page and chapter labels",
+        )
 
     def handle(self, *args, **opts):
         manual = Manual.objects.filter(pk=opts["manual_id"]).first()
@@ -34,7 +41,7 @@ class Command(BaseCommand):
             image_style=opts["image_style"],
         )
         try:
-            booklet = assemble_booklet(manual=manual, options=options)
+            booklet = assemble_booklet(manual=manual, options=options, language=opts["language"])
             result = render_booklet_pdf(booklet=booklet, out_path=Path(opts["output"]))
         except PrintError as error:
             raise CommandError(str(error)) from None
