@@ -296,6 +296,8 @@ def merge_segments() -> bool:
             writer.cancel()
             raise
         writer.commit(mergetype=_merge_crowded_tiers)
+    if has_pending():  # edits that waited on the lock while we merged
+        index_sections(section_ids=[])
     return True
 
 

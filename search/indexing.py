@@ -53,7 +53,9 @@ def reindex_after_commit(*, manual_id: int, section_ids: list[int] | None) -> No
             index.queue_pending(section_ids)
             request_rebuild()
             return
-        index.index_sections(section_ids=section_ids, wait=index.LOCK_WAIT_INLINE)
+        if not index.index_sections(section_ids=section_ids, wait=index.LOCK_WAIT_INLINE):
+            _enqueue_pending()  # a rebuild or merge holds the lock: the worker takes over
+            return
         if index.merge_wanted():
             _enqueue_merge()
     except Exception:

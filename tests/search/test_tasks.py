@@ -75,3 +75,22 @@ def test_edits_never_merge_in_the_request_and_the_worker_merges_small_segments(
     assert search_sections(user=alice, query=f"第{MERGE_AT}次修改").total == 1
     assert search_sections(user=alice, query="第0次修改").total == 0
     assert check_index().ok
+
+
+def test_an_edit_made_while_a_merge_holds_the_writer_is_indexed_by_the_worker(
+    alice, alice_manual, fresh_index, monkeypatch, django_capture_on_commit_callbacks
+):
+    from manuals.tree import SectionContent, save_section_content
+    from search.index import writer_lock
+
+    monkeypatch.setattr("search.index.LOCK_WAIT_INLINE", 0.1)
+    section = section_titled(alice_manual, "考勤制度")
+    with writer_lock():  # the worker is merging or rebuilding
+        with django_capture_on_commit_callbacks(execute=True):
+            save_section_content(
+                section=section, expected_version=section.version,
+                content=SectionContent(title=section.title, body="<p>锁住时写下的修改</p>"),
+            )  # fmt: skip
+    assert search_sections(user=alice, query="锁住时写下").total == 0
+    run_worker()
+    assert search_sections(user=alice, query="锁住时写下").total == 1
