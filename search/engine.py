@@ -243,7 +243,8 @@ class _SegmentHits:
         """Rank keys: title hits, then occurrences, then recency, in one int64."""
         counts = np.minimum(self.counts, MAX_COUNT).astype(np.int64)
         updated = self.seg.columns["c_updated"][self.docs]
-        return (self.titles.astype(np.int64) << 52) | (counts << 40) | updated
+        titles = np.minimum(self.titles, 255).astype(np.int64)  # 8 bits: 52 + 8 < 63
+        return (titles << 52) | (counts << 40) | updated
 
 
 def search_index(
