@@ -242,6 +242,9 @@ class Section(MPTTModel):
     )
     template_version = models.PositiveIntegerField(null=True, blank=True)
     synced_version = models.PositiveIntegerField(null=True, blank=True)
+    # When the template section this was cloned from was deleted for good: the link above is
+    # cleared then, and this is how the agent still learns the template removed it.
+    template_removed_at = models.DateTimeField(null=True, blank=True)
 
     objects = SectionQuerySet.as_manager()
 

@@ -10,7 +10,8 @@ history), keeping theirs (the template's version goes into the history), or both
 template's text appended below theirs).
 
 Structure stays the agent's: template moves are not replayed, and a section the agent
-deleted is not offered again.
+deleted is not offered again. Sections the template removes are offered for a decision by
+manuals.template_removals, never deleted from the clones.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from manuals import tree
 from manuals.diff import DiffRow, diff_sections
 from manuals.image_copies import copy_images, delete_files, rewrite_image_refs
 from manuals.models import Manual, Revision, Section, SkippedTemplateUpdate
+from manuals.template_removals import removed_counts
 from manuals.tree import EditConflict, SectionContent, TreeError
 
 NEW = "new"
@@ -177,10 +179,11 @@ class CloneStatus:
     manual: Manual
     new: int
     changed: int
+    removed: int = 0  # sections the template removed that the agent has not decided on
 
     @property
     def behind(self) -> int:
-        return self.new + self.changed
+        return self.new + self.changed + self.removed
 
 
 def template_status(*, template: Manual) -> list[CloneStatus]:
@@ -203,6 +206,7 @@ def template_status(*, template: Manual) -> list[CloneStatus]:
     for copies in copies_by_manual.values():
         needed |= _needed_bases(rows, copies)
     bases, contents = _bases(needed), _contents(needed)
+    removed = removed_counts(manual_ids=list(copies_by_manual))
     status = []
     for clone in clones:
         mine = {s: v for (m, s), v in skipped.items() if m == clone.pk}
@@ -212,6 +216,7 @@ def template_status(*, template: Manual) -> list[CloneStatus]:
                 manual=clone,
                 new=sum(1 for p in pending if p.kind == NEW),
                 changed=sum(1 for p in pending if p.kind == CHANGED),
+                removed=removed.get(clone.pk, 0),
             )
         )
     status.sort(key=lambda s: (-s.behind, s.manual.owner.get_username()))

@@ -22,6 +22,7 @@ from manuals.team_templates import (
     delete_template,
     set_template_retired,
 )
+from manuals.template_removals import DELETE, decide_removed, removed_sections
 from manuals.template_sync import (
     KEEP_MINE,
     MERGE,
@@ -186,12 +187,13 @@ def _clone_for(request: HttpRequest, manual_id: int) -> Manual:
 @login_required
 def template_updates(request: HttpRequest, manual_id: int) -> HttpResponse:
     manual = _clone_for(request, manual_id)
-    pending = pending_updates(manual=manual)
-    return render(
-        request,
-        "manuals/template_updates.html",
-        {"manual": manual, "pending": pending, "choices": CHOICE_LABELS},
-    )
+    context = {
+        "manual": manual,
+        "pending": pending_updates(manual=manual),
+        "removed": removed_sections(manual=manual),
+        "choices": CHOICE_LABELS,
+    }
+    return render(request, "manuals/template_updates.html", context)
 
 
 CHOICE_LABELS = [
@@ -251,6 +253,26 @@ def template_update_decide(
     except TreeError as error:
         messages.error(request, str(error))
     return back
+
+
+@login_required
+@require_POST
+def template_removal_decide(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
+    manual = _clone_for(request, manual_id)
+    decision = request.POST.get("decision", "")
+    try:
+        section = decide_removed(
+            manual=manual, section_id=section_id, decision=decision, user=request.user
+        )
+    except TreeError as error:
+        messages.error(request, str(error))
+    else:
+        names = {"title": section.title}
+        if decision == DELETE:
+            messages.success(request, _("“%(title)s”已移到回收站，需要时可以恢复。") % names)
+        else:
+            messages.success(request, _("已保留“%(title)s”，它不再跟随模板更新。") % names)
+    return redirect("manuals:template_updates", manual_id=manual.pk)
 
 
 @login_required

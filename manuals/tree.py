@@ -396,5 +396,11 @@ def purge_section(*, section: Section, user=None) -> None:
         if not section.trashed_root:
             raise TreeError(_("只能永久删除回收站里的章节。"))
         deleted_ids = _subtree_ids(section)
+        if manual.is_template:
+            # Clones' copies lose their link to these rows; they keep the news that the
+            # template removed them (manuals.template_removals offers them to the agent).
+            Section.objects.filter(template_section_id__in=deleted_ids).update(
+                template_removed_at=timezone.now()
+            )
         section.delete()
         sections_deleted.send(sender=Section, manual_id=manual.pk, section_ids=deleted_ids)

@@ -66,6 +66,11 @@ urlpatterns = [
         template_views.template_update_decide,
         name="template_update_decide",
     ),
+    path(
+        "manual/<int:manual_id>/template-updates/removed/<int:section_id>/",
+        template_views.template_removal_decide,
+        name="template_removal_decide",
+    ),
     # Circulation and handover (manuals/circulation_views.py).
     path(section + "copy/", circulation_views.copy_section, name="copy_section"),
     path("manual/<int:manual_id>/handover/", circulation_views.handover_page, name="handover"),

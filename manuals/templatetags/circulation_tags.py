@@ -21,12 +21,16 @@ def live_templates(user):
 
 @register.simple_tag
 def pending_template_updates(manual) -> int:
-    """How many template updates the owner of ``manual`` has not decided on yet."""
+    """How many template updates (and removals) the owner of ``manual`` has not decided on."""
+    from manuals.template_removals import removed_count
     from manuals.template_sync import pending_count
 
-    if manual is None or manual.is_template or manual.template_id is None:
+    if manual is None or manual.is_template:
         return 0
-    return pending_count(manual=manual)
+    removed = removed_count(manual=manual)
+    if manual.template_id is None:
+        return removed
+    return pending_count(manual=manual) + removed
 
 
 @register.simple_tag

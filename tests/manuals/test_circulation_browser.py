@@ -2,10 +2,11 @@
 
 import pytest
 
+from manuals.cloning import clone_template
 from manuals.default_template import ensure_default_template
 from manuals.integrity import check_trees
 from manuals.models import Manual, Section
-from manuals.tree import SectionContent, add_section, save_section_content
+from manuals.tree import SectionContent, add_section, save_section_content, trash_section
 from tests.conftest import log_in, section_titled
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -67,4 +68,28 @@ def test_copying_a_colleagues_shared_section_into_my_manual(
     copy = Section.objects.get(manual=alice_manual, title="请假流程")
     assert copy.parent_id == target.pk and copy.origin_id == leave.pk
     assert Section.objects.filter(manual=alice_manual, title="病假", parent=copy).exists()
+    assert check_trees() == []
+
+
+def test_an_agent_decides_on_sections_the_template_removed(page, lena, alice):
+    template = ensure_default_template(team=lena.member.team)
+    manual = clone_template(template=template, owner=alice)
+    trash_section(section=section_titled(template, "常用话术"), user=lena)
+    trash_section(section=section_titled(template, "术语表"), user=lena)
+    log_in(page, "alice")
+    page.goto(f"{page.base_url}/manual/{manual.pk}/")
+    link = page.locator("#template-updates-link")
+    assert link.inner_text() == "模板有 2 处更新"
+    link.click()
+    page.wait_for_selector("#removed")
+    phrases, glossary = section_titled(manual, "常用话术"), section_titled(manual, "术语表")
+    page.click(f"#removed-{phrases.pk} button[value=delete]")
+    page.wait_for_selector(f"#removed-{phrases.pk}", state="detached")
+    assert "已移到回收站" in page.inner_text("body")
+    page.click(f"#removed-{glossary.pk} button[value=keep]")
+    page.wait_for_selector("#up-to-date")
+    phrases.refresh_from_db()
+    glossary.refresh_from_db()
+    assert phrases.trashed_root and glossary.trashed_at is None
+    assert glossary.template_section_id is None
     assert check_trees() == []
