@@ -6,6 +6,7 @@ digits, in sections of varying length. Deterministic for a given seed.
 
 from __future__ import annotations
 
+import os
 import random
 
 SIMPLIFIED = (
@@ -29,6 +30,23 @@ ENGLISH = (
     "SKU warehouse courier payment PayPal WeChat Alipay login OTP password"
 ).split()
 PUNCT = list("，。！？、；：") + [" ", "\n"]
+
+
+def setup_django(data_dir: str, *, migrate: bool = True) -> None:
+    """Point Django at a scratch data directory with production settings (no DEBUG query
+    log) and create the database there."""
+    os.environ["LANBITOU_DATA_DIR"] = str(data_dir)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ["LANBITOU_DEBUG"] = "0"
+    os.environ.setdefault("LANBITOU_SECRET_KEY", "bench-" + os.urandom(16).hex())
+    os.environ.setdefault("LANBITOU_ALLOWED_HOSTS", "testserver")
+    import django
+
+    django.setup()
+    if migrate:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
 
 
 def order_id(rng: random.Random) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import random
 import resource
 import sys
@@ -37,19 +36,6 @@ PARAGRAPH = (
     "复现：iOS 17.3 + 5G Wi-Fi 必现，2.4G 正常；提交研发并附日志，每天 17:00 前更新进度，"
     "回归测试通过后回复客户并回访。退款 ¥299.00 已在 24 小时内处理。"
 )
-
-
-def _setup_django(data_dir: str) -> None:
-    os.environ["LANBITOU_DATA_DIR"] = data_dir
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ["LANBITOU_DEBUG"] = "0"
-    os.environ.setdefault("LANBITOU_SECRET_KEY", "bench-" + os.urandom(16).hex())
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def _photo(rng: random.Random) -> bytes:
@@ -111,7 +97,9 @@ def main() -> None:
         args.pages, args.headings, args.images = 100, 300, 10
 
     with tempfile.TemporaryDirectory(prefix="lanbitou-bench-docx-") as data_dir:
-        _setup_django(data_dir)
+        from bench.corpus import setup_django
+
+        setup_django(data_dir)
         from django.contrib.auth import get_user_model
 
         from manuals.importing import import_document, read_document

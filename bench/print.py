@@ -154,18 +154,13 @@ def chromium_reference(manual, work: Path) -> tuple[float, int]:
 def main() -> None:
     args = parse_args()
     work = Path(tempfile.mkdtemp(prefix="lanbitou-bench-"))
-    os.environ["LANBITOU_DATA_DIR"] = str(work / "data")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     sys.path.insert(0, str(REPO))
-    import django
+    from bench.corpus import setup_django
 
-    django.setup()
-    from django.core.management import call_command
-
+    setup_django(str(work / "data"))
     from manuals.models import Section
     from manuals.tree import SectionContent, save_section_content
 
-    call_command("migrate", verbosity=0)
     started = time.monotonic()
     manual, pictures = build_manual(args.pages)
     print(f"built manual {manual.pk}: {Section.objects.filter(manual=manual).count() - 1} "

@@ -34,21 +34,6 @@ TEXT = (
 )
 
 
-def _setup_django(data_dir: str) -> None:
-    os.environ["LANBITOU_DATA_DIR"] = data_dir
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    # Measure production settings: no DEBUG query log, no debug toolbar-like overhead.
-    os.environ["LANBITOU_DEBUG"] = "0"
-    os.environ.setdefault("LANBITOU_SECRET_KEY", "bench-" + os.urandom(16).hex())
-    os.environ["LANBITOU_ALLOWED_HOSTS"] = "testserver"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
 def _capacity(depth: int) -> int:
     """Most sections a subtree rooted at ``depth`` holds with four children per node."""
     return 1 if depth >= DEPTH else 1 + 4 * _capacity(depth + 1)
@@ -175,7 +160,9 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="lanbitou-bench-") as data_dir:
-        _setup_django(data_dir)
+        from bench.corpus import setup_django
+
+        setup_django(data_dir)
         run(args)
 
 

@@ -2,8 +2,12 @@
 
 Search is Ctrl+F, not word search: a query is matched as a substring of the folded text.
 The index holds every distinct 1- and 2-character gram of the folded text (all scripts
-alike, no positions), which finds candidates for any query; longer queries are verified
-against the stored text, so the answer is exact.
+alike, no positions), plus the 3- to 5-character grams inside runs of ASCII letters and
+digits (order IDs and English words, whose 2-grams are too common to narrow anything
+down), plus whole words of five or more ASCII letters (hyphenated ones too).
+The grams find candidates for any query; a query that is not itself a gram is verified
+against the stored text, so the answer is exact — except in sections holding the query
+as a whole word, which the word token already proves.
 """
 
 from __future__ import annotations
@@ -20,6 +24,13 @@ BLOCK_TAGS = {
 }  # fmt: skip
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
+# Folded text is lower case, so these are all the ASCII letter/digit runs and words.
+_ASCII_RUNS = re.compile(r"[0-9a-z]{3,}")
+ASCII_GRAM_SIZES = (3, 4, 5)
+_ASCII_GRAM = re.compile(r"[0-9a-z]{3,5}")
+_WORDS = re.compile(r"(?<![a-z])[a-z]{5,40}(?![a-z])")
+_COMPOUNDS = re.compile(r"(?<![a-z-])[a-z]+(?:-[a-z]+)+(?![a-z-])")
+_WORD = re.compile(r"[a-z]{5,40}|(?=.{5,40}$)[a-z]+(?:-[a-z]+)+")
 
 
 class _TextExtractor(HTMLParser):
@@ -54,18 +65,48 @@ def html_to_text(html: str) -> str:
     return _BLANK_LINES.sub("\n", "\n".join(line.strip() for line in text.split("\n"))).strip()
 
 
+def _ascii_grams(folded: str) -> list[str]:
+    """The 3- to 5-grams of every run of ASCII letters and digits."""
+    grams = []
+    for run in _ASCII_RUNS.findall(folded):
+        for size in ASCII_GRAM_SIZES:
+            grams += [run[i : i + size] for i in range(len(run) - size + 1)]
+    return grams
+
+
 def gram_counts(folded: str) -> Counter:
-    """Every 1- and 2-character gram of already-folded text with how often it occurs."""
+    """Every gram (and whole ASCII word) of already-folded text with how often it occurs."""
     counts = Counter(folded)
     counts.update(map(str.__add__, folded, folded[1:]))
+    counts.update(_ascii_grams(folded))
+    counts.update(_WORDS.findall(folded))
+    counts.update(word for word in _COMPOUNDS.findall(folded) if 5 <= len(word) <= 40)
     return counts
 
 
+def is_gram(folded_term: str) -> bool:
+    """Whether the index holds ``folded_term`` as a gram, so its postings are the answer."""
+    return len(folded_term) <= 2 or bool(_ASCII_GRAM.fullmatch(folded_term))
+
+
+def word_token(folded_term: str) -> str | None:
+    """The word token that proves a section contains ``folded_term``, if it has one."""
+    return folded_term if _WORD.fullmatch(folded_term) else None
+
+
 def query_grams(folded_term: str) -> list[str]:
-    """The grams a section must hold to contain ``folded_term`` (most selective last)."""
-    if len(folded_term) <= 2:
+    """The grams a section must hold to contain ``folded_term``."""
+    if is_gram(folded_term):
         return [folded_term]
-    return sorted({folded_term[i : i + 2] for i in range(len(folded_term) - 1)})
+    grams = set()
+    covered = set()  # 2-grams inside ASCII runs are implied by the runs' longer grams
+    for match in _ASCII_RUNS.finditer(folded_term):
+        run = match.group()
+        size = min(len(run), ASCII_GRAM_SIZES[-1])
+        grams.update(run[i : i + size] for i in range(len(run) - size + 1))
+        covered.update(range(match.start(), match.end() - 1))
+    grams.update(folded_term[i : i + 2] for i in range(len(folded_term) - 1) if i not in covered)
+    return sorted(grams)
 
 
 def find_all(folded_text: str, folded_term: str) -> list[int]:

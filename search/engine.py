@@ -1,29 +1,32 @@
 """Running a query against the index: candidates from gram postings, permissions and
 filters from per-document columns, exact verification, ranking.
 
+Per segment, everything is a numpy array over the segment's documents: the permission
+mask, the filters, each gram's postings. Only the verification of terms that are not
+grams themselves looks at documents one by one, and only at the candidates left.
+
 Everything the caller gets back — hits, the total, the per-agent counts — has already
 passed the permission filter, so no count or snippet can leak an unreadable section.
 """
 
 from __future__ import annotations
 
-import heapq
+import pickle
+import re
 import threading
+import zlib
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
-from itertools import accumulate, chain, repeat
-from operator import lshift, neg, or_
 
-from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.matching.wrappers import FilterMatcher
-from whoosh.reading import TermNotFound
+import numpy as np
+from whoosh.codec.whoosh3 import W3Codec
 
-from search.analysis import query_grams
+from search.analysis import is_gram, query_grams, word_token
+from search.codec import MAX_COUNT, posting_arrays
 from search.index import ACCESS_SHARED, ACCESS_TEMPLATE, IndexUnavailable, index_dir, open_index
 
-# Stop intersecting gram postings once the next list is this many times the candidates.
-VERIFY_INSTEAD = 16
+_NEWLINE = re.compile(b"\n")
 META_COLUMNS = ("c_section", "c_manual", "c_owner", "c_team", "c_access", "c_updated", "c_kind")
 
 
@@ -74,35 +77,51 @@ class _Segment:
     """Per-segment document columns, loaded once (segments never change, only deletions)."""
 
     def __init__(self, leaf) -> None:
-        self.columns = {name: array("q", leaf.column_reader(name)) for name in META_COLUMNS}
         self.size = leaf.doc_count_all()
-        self.allowed_cache: dict[Scope, frozenset[int]] = {}
-        self.live_cache: dict[tuple[Scope, int], frozenset[int]] = {}
-        self._folded: tuple[object, object] | None = None
+        self.columns = {
+            name: np.asarray(array("q", leaf.column_reader(name)), dtype=np.int64)
+            for name in META_COLUMNS
+        }
+        # Dense codes for counting results per owner and per manual with bincount.
+        self.owners, self.owner_code = np.unique(self.columns["c_owner"], return_inverse=True)
+        self.manuals, self.manual_code = np.unique(self.columns["c_manual"], return_inverse=True)
+        self.allowed_cache: dict[Scope, np.ndarray] = {}
+        self.live_cache: dict[tuple[Scope, int], np.ndarray] = {}
+        self._folded: tuple[np.ndarray, np.ndarray] | None = None
+        self._stored: tuple[np.ndarray, np.ndarray] | None = None
 
-    def folded_column(self, leaf):
-        """The folded-text column reader (its offsets take a pass over every document to
-        load, so it is kept for as long as the same leaf reader is in use)."""
-        cached = self._folded
-        if cached is None or cached[0] is not leaf:
-            cached = self._folded = (leaf, leaf.column_reader("c_folded", translate=False))
-        return cached[1]
+    def folded_text(self, leaf) -> tuple[memoryview | bytes, np.ndarray, np.ndarray]:
+        """The folded texts as one buffer, with each document's start and length in it.
 
-    def allowed(self, scope: Scope, deleted: frozenset[int]) -> frozenset[int]:
+        The buffer is a view of the memory-mapped segment file (Whoosh's own column
+        reader copies the whole column into memory on every open); the offsets are read
+        once per segment.
+        """
+        text = _column_bytes(leaf, "c_folded")
+        if self._folded is None:
+            self._folded = _varbytes_layout(text, self.size)
+        return (text, *self._folded)
+
+    def stored_fields(self, leaf, docnum: int) -> dict:
+        """A document's stored fields, read like ``folded_text`` (Whoosh's stored-field
+        reader would copy the segment's whole stored column on every reader reopen)."""
+        data = _column_bytes(leaf, "_stored")
+        if self._stored is None:
+            self._stored = _varbytes_layout(data, self.size)
+        start, length = int(self._stored[0][docnum]), int(self._stored[1][docnum])
+        blob = data[start : start + length]
+        return pickle.loads(zlib.decompress(blob)) if length else {}
+
+    def allowed(self, scope: Scope, deleted: frozenset[int]) -> np.ndarray:
+        """Boolean mask of the live documents ``scope`` may read."""
         cached = self.allowed_cache.get(scope)
         if cached is None:
-            team = self.columns["c_team"]
-            owner = self.columns["c_owner"]
-            access = self.columns["c_access"]
-            if scope.is_lead:
-                cached = frozenset(d for d in range(self.size) if team[d] == scope.team_id)
-            else:
-                cached = frozenset(
-                    d
-                    for d in range(self.size)
-                    if team[d] == scope.team_id
-                    and (owner[d] == scope.user_id or access[d] & (ACCESS_SHARED | ACCESS_TEMPLATE))
-                )
+            cols = self.columns
+            cached = cols["c_team"] == scope.team_id
+            if not scope.is_lead:
+                shared = (cols["c_access"] & (ACCESS_SHARED | ACCESS_TEMPLATE)) != 0
+                cached &= shared | (cols["c_owner"] == scope.user_id)
+            cached.flags.writeable = False
             if len(self.allowed_cache) > 64:
                 self.allowed_cache.clear()
             self.allowed_cache[scope] = cached
@@ -114,8 +133,50 @@ class _Segment:
         if live is None:
             if len(self.live_cache) > 64:
                 self.live_cache.clear()
-            live = self.live_cache[key] = cached - deleted
+            live = cached.copy()
+            live[np.fromiter(deleted, dtype=np.int64, count=len(deleted))] = False
+            live.flags.writeable = False
+            self.live_cache[key] = live
         return live
+
+
+def _column_bytes(leaf, fieldname: str) -> memoryview | bytes:
+    """A column file of the segment, without copying it when the segment is mapped."""
+    perdoc = leaf._perdoc  # Whoosh's per-document reader of this segment
+    storage = perdoc._storage
+    filename = W3Codec.column_filename(perdoc._segment, fieldname)
+    compound = getattr(storage, "a", storage)  # an OverlayStorage puts the segment file first
+    source = getattr(compound, "_source", None)  # the compound segment file's mmap
+    if source is not None and compound.file_exists(filename):
+        offset, length = compound.range(filename)
+        return memoryview(source)[offset : offset + length]
+    handle = storage.open_file(filename)
+    try:
+        return handle.read()
+    finally:
+        handle.close()
+
+
+def _varbytes_layout(data: memoryview | bytes, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, lengths) of the values in a Whoosh VarBytesColumn file.
+
+    The layout is Whoosh's (``columns.VarBytesColumn``): the values, then the big-endian
+    lengths array, optionally the offsets array, then type codes ("X" marks offsets).
+    """
+    last = len(data) - 1
+    code = chr(data[last])
+    offsets = None
+    if code == "X":
+        code, offsets_code = chr(data[last - 2]), chr(data[last - 1])
+        dtype = np.dtype(offsets_code).newbyteorder(">")
+        last = last - 2 - count * dtype.itemsize
+        offsets = np.frombuffer(data[last : last + count * dtype.itemsize], dtype=dtype)
+    dtype = np.dtype(code).newbyteorder(">")
+    start = last - count * dtype.itemsize
+    lengths = np.frombuffer(data[start:last], dtype=dtype).astype(np.int64)
+    if offsets is None:
+        offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    return offsets.astype(np.int64), lengths
 
 
 _segments: dict[str, _Segment] = {}
@@ -169,119 +230,76 @@ def forget_reader() -> None:
         _local.reader = None
 
 
-def _postings(leaf, fieldname: str, gram: str) -> dict[int, float]:
-    """docnum → weight for one gram in one segment, deletions excluded."""
-    try:
-        matcher = leaf.postings(fieldname, gram.encode("utf-8", "surrogatepass"))
-    except TermNotFound:
-        return {}
-    deleted = None
-    if isinstance(matcher, FilterMatcher):
-        deleted, matcher = matcher._ids, matcher.child
-    ids: list[int] = []
-    weights: list[float] = []
-    if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
-        # Whole posting blocks at a time instead of one Python call per posting; the
-        # delta-encoded ids are summed up in C.
-        while matcher.is_active():
-            if matcher._data is None:
-                matcher._read_data()
-            ids.extend(accumulate(matcher._data[0]))
-            matcher._read_weights()
-            weights.extend(matcher._weights)
-            matcher._next_block()
-    else:
-        while matcher.is_active():
-            ids.append(matcher.id())
-            weights.append(matcher.weight())
-            matcher.next()
-    result = dict(zip(ids, weights, strict=True))
-    if deleted:
-        for docnum in deleted:
-            result.pop(docnum, None)
-    return result
-
-
-def _doc_set(leaf, fieldname: str, gram: str) -> set[int]:
-    return set(_postings(leaf, fieldname, gram))
-
-
-def _candidates(leaf, term: str) -> tuple[set[int], dict[int, float] | None]:
-    """Documents that may contain ``term``; with exact counts when the term is one gram."""
-    if len(term) <= 2:
-        weights = _postings(leaf, "grams", term)
-        return set(weights), weights
-    by_frequency = sorted(
-        (leaf.doc_frequency("grams", g.encode("utf-8", "surrogatepass")), g)
-        for g in query_grams(term)
-    )
-    found: set[int] | None = None
-    for frequency, gram in by_frequency:
-        if found is not None and frequency > VERIFY_INSTEAD * len(found):
-            # Decoding this long posting list costs more than verifying the few candidates
-            # left (every candidate is verified against the text anyway).
-            break
-        docs = _doc_set(leaf, "grams", gram)
-        found = docs if found is None else found & docs
-        if not found:
-            return set(), None
-    return found or set(), None
-
-
 @dataclass
 class _SegmentHits:
     seg: _Segment
+    leaf: object
     base: int
-    docs: list[int]
-    counts: dict
-    titles: Counter
+    docs: np.ndarray  # docnums within the segment, ascending
+    counts: np.ndarray  # occurrences of the terms, per doc
+    titles: np.ndarray  # terms found in the title, per doc
 
-    def keys(self):
-        """Rank keys (title hits, then occurrences, then recency), computed in C loops."""
-        titles = map(lshift, map(self.titles.get, self.docs, repeat(0)), repeat(52))
-        counts = map(int, map(self.counts.get, self.docs, repeat(1)))
-        counts = map(lshift, map(min, counts, repeat(4095)), repeat(40))
-        updated = map(self.seg.columns["c_updated"].__getitem__, self.docs)
-        return map(or_, map(or_, titles, counts), updated)
+    def keys(self) -> np.ndarray:
+        """Rank keys: title hits, then occurrences, then recency, in one int64."""
+        counts = np.minimum(self.counts, MAX_COUNT).astype(np.int64)
+        updated = self.seg.columns["c_updated"][self.docs]
+        titles = np.minimum(self.titles, 255).astype(np.int64)  # 8 bits: 52 + 8 < 63
+        return (titles << 52) | (counts << 40) | updated
 
 
 def search_index(
     *, terms: list[str], scope: Scope, filters: Filters, offset: int = 0, limit: int = 20
 ) -> Outcome:
-    """Every readable section containing all folded ``terms``, ranked; one page loaded."""
+    """Every readable section containing all folded ``terms``, ranked; one page loaded.
+
+    With no terms but some filter, every readable section the filters let through.
+    """
     reader = current_reader()
     hits, by_owner, by_manual = _matches(reader, terms, scope, filters)
-    candidates = (
-        zip(part.keys(), map(neg, map(part.base.__add__, part.docs)), part.docs, repeat(i))
-        for i, part in enumerate(hits)
-    )
-    top = heapq.nlargest(offset + limit, chain.from_iterable(candidates))
+    total = sum(len(part.docs) for part in hits)
     matches = []
-    for _key, _order, d, i in top[offset:]:
+    for i, d in _top(hits, offset + limit)[offset:]:
         part = hits[i]
         cols = part.seg.columns
-        stored = reader.stored_fields(part.base + d)
+        doc = int(part.docs[d])
+        stored = part.seg.stored_fields(part.leaf, doc)
         matches.append(
             Match(
-                section_id=cols["c_section"][d],
-                manual_id=cols["c_manual"][d],
-                owner_id=cols["c_owner"][d],
-                updated=cols["c_updated"][d],
-                kind_code=cols["c_kind"][d],
-                title_terms=part.titles.get(d, 0),
-                count=int(part.counts.get(d, 1)),
+                section_id=int(cols["c_section"][doc]),
+                manual_id=int(cols["c_manual"][doc]),
+                owner_id=int(cols["c_owner"][doc]),
+                updated=int(cols["c_updated"][doc]),
+                kind_code=int(cols["c_kind"][doc]),
+                title_terms=int(part.titles[d]),
+                count=int(part.counts[d]),
                 title=stored["title"],
                 text=stored["text"],
             )
         )
-    total = sum(len(part.docs) for part in hits)
     return Outcome(total=total, matches=matches, by_owner=by_owner, by_manual=by_manual)
+
+
+def _top(hits: list[_SegmentHits], k: int) -> list[tuple[int, int]]:
+    """(part, position) of the ``k`` best hits: highest key, then lowest docnum."""
+    if not hits or k <= 0:
+        return []
+    keys = np.concatenate([part.keys() for part in hits])
+    docs = np.concatenate([part.docs + part.base for part in hits])
+    parts = np.concatenate([np.full(len(part.docs), i) for i, part in enumerate(hits)])
+    positions = np.concatenate([np.arange(len(part.docs)) for part in hits])
+    if len(keys) > k:
+        # Everything at least as good as the k-th best key, ties included.
+        threshold = np.partition(keys, len(keys) - k)[len(keys) - k]
+        keep = np.flatnonzero(keys >= threshold)
+        keys, docs, parts, positions = keys[keep], docs[keep], parts[keep], positions[keep]
+    order = np.lexsort((docs, -keys))[:k]
+    return list(zip(parts[order].tolist(), positions[order].tolist(), strict=True))
 
 
 def search_ids(*, terms: list[str], scope: Scope, filters: Filters | None = None) -> set[int]:
     """The ids of every matching section (unranked): for checks and benchmarks."""
     hits, _owners, _manuals = _matches(current_reader(), terms, scope, filters or Filters())
-    return {pk for part in hits for pk in map(part.seg.columns["c_section"].__getitem__, part.docs)}
+    return {pk for part in hits for pk in part.seg.columns["c_section"][part.docs].tolist()}
 
 
 def _matches(reader, terms: list[str], scope: Scope, filters: Filters):
@@ -290,80 +308,147 @@ def _matches(reader, terms: list[str], scope: Scope, filters: Filters):
     hits: list[_SegmentHits] = []
     by_owner: Counter = Counter()
     by_manual: Counter = Counter()
-    if not terms:
+    if not terms and not filters.any:
         return hits, by_owner, by_manual
     for leaf, base in reader.leaf_readers():
         seg = _segment(leaf)
         deleted = leaf.deleted_docs_set if leaf.has_deletions() else frozenset()
-        docs: set[int] | frozenset[int] = seg.allowed(scope, deleted)
-        counts: dict[int, float] = {}
-        exact_terms, long_terms = [], []
-        for term in sorted(terms, key=len, reverse=True):
-            if not docs:
+        present = seg.allowed(scope, deleted)
+        if filters.any:
+            present = present & _filter_mask(seg, filters)
+        counts = np.zeros(seg.size, dtype=np.int64)
+        titles = np.zeros(seg.size, dtype=np.int64)
+        checks: list[_Check] = []
+        # Exact terms first: their postings are the answer and narrow the rest.
+        for term in sorted(terms, key=lambda t: (not is_gram(t), len(t))):
+            if not present.any():
                 break
-            found, weights = _candidates(leaf, term)
-            docs = found & docs  # iterates over the smaller set
-            if weights is None:
-                long_terms.append(term)
+            if is_gram(term):
+                ids, weights = posting_arrays(leaf, "grams", term)
+                present = present & _mask(seg.size, ids)
+                counts[ids] += weights.astype(np.int64)
+                titles[posting_arrays(leaf, "tgrams", term)[0]] += 1
             else:
-                exact_terms.append((term, weights))
-        if docs and filters.any:
-            docs = _apply_filters(docs, seg, filters)
-        if not docs:
+                present = present & _candidates(leaf, "grams", seg.size, term)
+                checks.append(_Check(term, *_proven(leaf, seg.size, term, counts, titles)))
+        docs = np.flatnonzero(present)
+        if len(docs) and checks:
+            docs = _verify(leaf, seg, docs, checks, counts, titles)
+        if not len(docs):
             continue
-        title_terms: Counter = Counter()
-        if len(exact_terms) == 1:
-            counts = exact_terms[0][1]  # only read for docs that matched
-        else:
-            for _term, weights in exact_terms:
-                for d in docs:
-                    counts[d] = counts.get(d, 0) + weights[d]
-        for term, _weights in exact_terms:
-            title_terms.update(docs & set(_postings(leaf, "tgrams", term)))
-        if long_terms:
-            counts = dict(counts) if len(exact_terms) == 1 else counts
-            docs = _verify(seg.folded_column(leaf), docs, long_terms, counts, title_terms)
-        by_owner.update(map(seg.columns["c_owner"].__getitem__, docs))
-        by_manual.update(map(seg.columns["c_manual"].__getitem__, docs))
-        hits.append(_SegmentHits(seg=seg, base=base, docs=list(docs), counts=counts,
-                                 titles=title_terms))  # fmt: skip
+        by_owner.update(_tally(seg.owners, seg.owner_code[docs]))
+        by_manual.update(_tally(seg.manuals, seg.manual_code[docs]))
+        hits.append(_SegmentHits(seg=seg, leaf=leaf, base=base, docs=docs, counts=counts[docs],
+                                 titles=titles[docs]))  # fmt: skip
     return hits, by_owner, by_manual
 
 
-def _apply_filters(docs: set[int], seg: _Segment, filters: Filters) -> set[int]:
+def _tally(values: np.ndarray, codes: np.ndarray) -> dict[int, int]:
+    tally = np.bincount(codes, minlength=len(values))
+    found = np.flatnonzero(tally)
+    return dict(zip(values[found].tolist(), tally[found].tolist(), strict=True))
+
+
+def _mask(size: int, ids: np.ndarray) -> np.ndarray:
+    mask = np.zeros(size, dtype=bool)
+    mask[ids] = True
+    return mask
+
+
+def _candidates(leaf, fieldname: str, size: int, term: str) -> np.ndarray:
+    """Mask of the documents holding every gram of ``term`` (a superset of the answer)."""
+    found = np.ones(size, dtype=bool)
+    for gram in query_grams(term):
+        ids = posting_arrays(leaf, fieldname, gram)[0]
+        if not len(ids):
+            return np.zeros(size, dtype=bool)
+        found &= _mask(size, ids)
+    return found
+
+
+@dataclass
+class _Check:
+    """A term that is not a gram: verified in the text, except where a token proves it."""
+
+    term: str
+    proven: np.ndarray | None  # documents holding the term as a whole word
+    title_proven: np.ndarray | None  # … in their title
+    title_maybe: np.ndarray  # documents whose title holds every gram of the term
+
+
+def _proven(leaf, size: int, term: str, counts, titles):
+    title_maybe = _candidates(leaf, "tgrams", size, term)
+    word = word_token(term)
+    if word is None:
+        return None, None, title_maybe
+    ids, weights = posting_arrays(leaf, "grams", word)
+    counts[ids] += weights.astype(np.int64)
+    title_ids = posting_arrays(leaf, "tgrams", word)[0]
+    titles[title_ids] += 1
+    return _mask(size, ids), _mask(size, title_ids), title_maybe
+
+
+def _filter_mask(seg: _Segment, filters: Filters) -> np.ndarray:
     cols = seg.columns
+    mask = np.ones(seg.size, dtype=bool)
     if filters.owner_id is not None:
-        docs = {d for d in docs if cols["c_owner"][d] == filters.owner_id}
+        mask &= cols["c_owner"] == filters.owner_id
     if filters.manual_id is not None:
-        docs = {d for d in docs if cols["c_manual"][d] == filters.manual_id}
+        mask &= cols["c_manual"] == filters.manual_id
     if filters.kind_code is not None:
-        docs = {d for d in docs if cols["c_kind"][d] == filters.kind_code}
+        mask &= cols["c_kind"] == filters.kind_code
     if filters.updated_since is not None:
-        docs = {d for d in docs if cols["c_updated"][d] >= filters.updated_since}
-    return docs
+        mask &= cols["c_updated"] >= filters.updated_since
+    return mask
 
 
-def _verify(column, docs, long_terms, counts, title_terms) -> set[int]:
-    """Keep documents whose folded text really contains every long term."""
-    needles = [term.encode("utf-8", "surrogatepass") for term in long_terms]
-    kept: set[int] = set()
-    # Whoosh's VarBytesColumn reader (schema: c_folded), read without a method call each.
-    get, base = column._dbfile.get, column._basepos
-    offsets, lengths = column._offsets, column._lengths
-    for d in docs:
-        blob = get(base + offsets[d], lengths[d])
-        title_end = blob.find(b"\n")
-        extra_count, extra_title = 0, 0
-        for needle in needles:
-            hits = blob.count(needle)
-            if not hits:
-                break
-            in_title = 0 <= blob.find(needle) < title_end
-            extra_count += hits
-            extra_title += in_title
+def _verify(leaf, seg: _Segment, docs: np.ndarray, checks: list[_Check], counts, titles):
+    """The documents among ``docs`` whose folded text really contains every term checked.
+
+    A document a word token proves is not read, unless its title might hold the term
+    inside a longer word (the title mark then needs the text).
+    """
+    text, starts, lengths = seg.folded_text(leaf)
+    keep = np.ones(len(docs), dtype=bool)
+    for check in checks:
+        pattern = re.compile(re.escape(check.term.encode("utf-8", "surrogatepass")))
+        if check.proven is not None:
+            proven = check.proven[docs]
+            body = np.flatnonzero(~proven & keep)
+            unsure_title = check.title_maybe[docs] & ~check.title_proven[docs]
+            title_only = np.flatnonzero(proven & unsure_title)
         else:
-            kept.add(d)
-            counts[d] = counts.get(d, 0) + extra_count
-            if extra_title:
-                title_terms[d] += extra_title
-    return kept
+            body = np.flatnonzero(keep)
+            title_only = np.zeros(0, dtype=np.int64)
+        if len(body):
+            found, in_title = _read(text, starts, lengths, docs[body], pattern, check.title_maybe)
+            keep[body] = found > 0
+            counts[docs[body]] += found
+            titles[docs[body]] += in_title
+        if len(title_only):
+            _found, in_title = _read(text, starts, lengths, docs[title_only], pattern, None)
+            titles[docs[title_only]] += in_title
+    return docs[keep]
+
+
+def _read(text, starts, lengths, docs: np.ndarray, pattern, title_maybe):
+    """Occurrences of ``pattern`` in each document, and whether its title holds one.
+
+    Regular expressions search the memory-mapped buffer in place (no copy per document);
+    the title is the text before the first newline.
+    """
+    found = np.zeros(len(docs), dtype=np.int64)
+    in_title = np.zeros(len(docs), dtype=np.int64)
+    maybe = title_maybe[docs].tolist() if title_maybe is not None else [True] * len(docs)
+    findall, search, newline = pattern.findall, pattern.search, _NEWLINE.search
+    for i, start, end, title in zip(
+        range(len(docs)), starts[docs].tolist(), (starts[docs] + lengths[docs]).tolist(), maybe,
+        strict=True,
+    ):  # fmt: skip
+        hits = len(findall(text, start, end))
+        if hits:
+            found[i] = hits
+            if title:
+                first = search(text, start, end).start()
+                in_title[i] = newline(text, start, first) is None
+    return found, in_title

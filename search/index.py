@@ -14,191 +14,47 @@ from __future__ import annotations
 
 import fcntl
 import logging
-import marshal
+import math
 import os
 import shutil
 import time
-from array import array
-from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
-from itertools import repeat
 from pathlib import Path
 
 from django.conf import settings
 from whoosh import columns, fields, index
-from whoosh.codec.whoosh3 import W3Codec
-from whoosh.formats import Existence
-from whoosh.writing import MERGE_SMALL, NO_MERGE, PostingPool, SegmentWriter
+from whoosh.reading import SegmentReader
+from whoosh.writing import NO_MERGE
 
 from manuals.models import Section
-from search.analysis import gram_counts, html_to_text
+from search.analysis import html_to_text
+from search.codec import BulkGramWriter, GramField, segment_writer
 from search.folding import fold
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: packed posting blocks, ASCII 3-grams
 KIND_CODES = {kind: code for code, kind in enumerate(Section.Kind.values, start=1)}
 KIND_BY_CODE = {code: kind for kind, code in KIND_CODES.items()}
-CODEC_BLOCK = 1024
 REBUILD_SEGMENT = 25_000
-COUNT_BITS = 12
-MAX_COUNT = (1 << COUNT_BITS) - 1
+# Edits write small segments; segments of similar size (a "tier": 1–7 documents, 8–63,
+# 64–511, 512–4095) are merged together once MERGE_AT of them pile up, by the worker, so
+# no request pays for a merge. Without a worker the writer merges once a tier holds
+# MERGE_INLINE_AT. Rebuilt segments (REBUILD_SEGMENT) are never merged.
+TIER_BASE = 8
+SMALL_TIERS = 4
+MERGE_AT = 8
+MERGE_INLINE_AT = 16
 LOCK_WAIT_INLINE = 2.0
 # Bit flags in the c_access column, read by the query's permission filter.
 ACCESS_SHARED = 1
 ACCESS_TEMPLATE = 2
 
 
-class SearchCodec(W3Codec):
-    """Whoosh's codec without per-block length statistics.
-
-    They only serve BM25 scoring, which exact substring search does not use, and
-    gathering them costs a column lookup per posting — half the indexing time.
-    """
-
-    length_stats = False
-
-    def __init__(self) -> None:
-        # Larger posting blocks: fewer (pickled) blocks to decode for common grams.
-        # No zlib on posting blocks: decompressing dominated queries for common grams.
-        super().__init__(blocklimit=CODEC_BLOCK, compression=0)
-
-
-class LeanPostingPool(PostingPool):
-    """Whoosh's posting pool minus its per-posting assertions and size estimate, with
-    sorted runs written to disk in chunks instead of one pickle per posting."""
-
-    CHUNK = 20_000
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.maxsize = 2_000_000  # postings kept in memory before a sorted run is spilled
-
-    def add(self, item) -> None:
-        current = self.current
-        current.append(item)
-        if len(current) >= self.maxsize:
-            self.save()
-
-    def _write_run(self, f, items) -> None:
-        chunk: list = []
-        for item in items:
-            chunk.append(item)
-            if len(chunk) == self.CHUNK:
-                marshal.dump(chunk, f)
-                chunk = []
-        if chunk:
-            marshal.dump(chunk, f)
-        f.close()
-
-    def _read_run(self, path):
-        f = self._open_run(path)
-        try:
-            while True:
-                try:
-                    chunk = marshal.load(f)
-                except EOFError:
-                    return
-                yield from chunk
-        finally:
-            f.close()
-            self._remove_run(path)
-
-
-GRAM_FIELDS = ("grams", "tgrams")
-
-
-class BulkGramWriter(SegmentWriter):
-    """A segment writer for rebuilds that keeps the gram postings itself.
-
-    Whoosh's generic path turns every posting into a tuple, sorts them all externally
-    and feeds them back one at a time — most of the time of a rebuild. Here each gram
-    collects its documents in arrays as documents arrive (docnums only grow), and the
-    posting blocks are written straight from those arrays. The result is the ordinary
-    Whoosh segment format; the other fields take the usual path.
-    """
-
-    def __init__(self, ix: index.Index) -> None:
-        super().__init__(ix, codec=SearchCodec())
-        self.pool = LeanPostingPool(self._tempstorage, self.newsegment)
-        # gram → array of (docnum << 12 | count): one C-level append per posting.
-        self.grams = {f: defaultdict(partial(array, "Q")) for f in GRAM_FIELDS}
-
-    def add_bulk(self, doc: dict) -> None:
-        code = self.docnum << COUNT_BITS
-        for fieldname in GRAM_FIELDS:
-            counts = gram_counts(doc.pop(fieldname))
-            postings = map(self.grams[fieldname].__getitem__, counts.keys())
-            codes = map(code.__or__, map(min, counts.values(), repeat(MAX_COUNT)))
-            deque(map(array.append, postings, codes), maxlen=0)
-        self.add_document(**doc)
-
-    def _write_grams(self, fieldname: str) -> None:
-        fw = self.fieldwriter
-        fw.start_field(fieldname, self.schema[fieldname])
-        postwriter = fw._postwriter
-        limit = CODEC_BLOCK
-        table = self.grams[fieldname]
-        docnum_of, count_of = COUNT_BITS.__rrshift__, MAX_COUNT.__and__
-        # Code point order is UTF-8 byte order, the order Whoosh's term table needs.
-        for gram in sorted(table):
-            codes = table[gram]
-            ids, weights = array("I", map(docnum_of, codes)), array("f", map(count_of, codes))
-            fw.start_term(gram.encode("utf-8", "surrogatepass"))
-            for start in range(0, len(ids), limit):
-                if start:
-                    postwriter._write_block()
-                postwriter._ids = ids[start : start + limit]
-                postwriter._weights = weights[start : start + limit]
-                postwriter._maxweight = max(postwriter._weights)
-            fw.finish_term()
-        fw.finish_field()
-        self.grams[fieldname] = defaultdict(partial(array, "Q"))
-
-    def _flush_segment(self) -> None:
-        # Field ids follow start_field order and term keys must increase: "grams" first,
-        # then the pool's fields (id, manual: sorted after "grams"), then "tgrams".
-        self.perdocwriter.close()
-        self._write_grams("grams")
-        self.fieldwriter.add_postings(self.schema, None, self.pool.iter_postings())
-        self._write_grams("tgrams")
-        self.fieldwriter.close()
-
-
-def _writer(ix: index.Index):
-    writer = ix.writer(codec=SearchCodec())
-    writer.pool = LeanPostingPool(writer._tempstorage, writer.newsegment)
-    return writer
-
-
 class IndexUnavailable(Exception):
     """The index directory is missing, unreadable or from another schema version."""
-
-
-class GramField(fields.FieldType):
-    """1- and 2-character grams of folded text; the posting weight is the gram's count."""
-
-    def __init__(self) -> None:
-        self.format = Existence(field_boost=1.0)
-        self.vector = None
-        self.scorable = False
-        self.stored = False
-        self.unique = False
-        self.analyzer = None
-        self.column_type = None
-
-    def index(self, value, **kwargs):
-        for gram, count in gram_counts(value).items():
-            yield gram.encode("utf-8", "surrogatepass"), count, float(count), b""
-
-    def process_text(self, qstring, mode="", **kwargs):
-        yield qstring
-
-    def self_parsing(self) -> bool:
-        return True
 
 
 def make_schema() -> fields.Schema:
@@ -378,13 +234,70 @@ def index_sections(*, section_ids: Iterable[int], wait: float | None = None) -> 
         except IndexUnavailable:
             queue_pending(ids)  # kept for after the rebuild
             raise
-        writer = _writer(ix)
+        writer = segment_writer(ix)
         try:
             _apply(writer, ids)
         except BaseException:
             writer.cancel()
             raise
-        writer.commit(mergetype=MERGE_SMALL)
+        writer.commit(mergetype=NO_MERGE)
+        if _crowded_tiers(ix._segments(), MERGE_INLINE_AT):
+            segment_writer(ix).commit(mergetype=_merge_crowded_tiers)
+    return True
+
+
+def _tier(segment) -> int | None:
+    count = segment.doc_count_all()
+    tier = int(math.log(max(count, 1), TIER_BASE))
+    return tier if tier < SMALL_TIERS else None
+
+
+def _crowded_tiers(segments, limit: int) -> set[int]:
+    tiers: dict[int, int] = {}
+    for segment in segments:
+        tier = _tier(segment)
+        if tier is not None:
+            tiers[tier] = tiers.get(tier, 0) + 1
+    return {tier for tier, count in tiers.items() if count >= limit}
+
+
+def _merge_crowded_tiers(writer, segments):
+    """Whoosh merge policy: merge each small tier holding MERGE_AT segments or more."""
+    crowded = _crowded_tiers(segments, MERGE_AT)
+    kept = []
+    for segment in segments:
+        if _tier(segment) in crowded:
+            reader = SegmentReader(writer.storage, writer.schema, segment)
+            writer.add_reader(reader)
+            reader.close()
+        else:
+            kept.append(segment)
+    return kept
+
+
+def merge_wanted() -> bool:
+    """Whether small segments have piled up enough for the worker to merge them."""
+    try:
+        return bool(_crowded_tiers(open_index()._segments(), MERGE_AT))
+    except IndexUnavailable:
+        return False
+
+
+def merge_segments() -> bool:
+    """Merge crowded tiers of small segments (and index pending edits on the way)."""
+    with writer_lock():
+        ix = open_index()
+        if not _crowded_tiers(ix._segments(), MERGE_AT):
+            return False
+        writer = segment_writer(ix)
+        try:
+            _apply(writer, _take_pending())
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit(mergetype=_merge_crowded_tiers)
+    if has_pending():  # edits that waited on the lock while we merged
+        index_sections(section_ids=[])
     return True
 
 
@@ -414,16 +327,17 @@ def index_exists() -> bool:
     return True
 
 
-def _rebuild_marker() -> Path:
-    return index_dir().with_name(index_dir().name + ".rebuild-requested")
+def _marker(what: str) -> Path:
+    return index_dir().with_name(f"{index_dir().name}.{what}-requested")
 
 
-def mark_rebuild_requested() -> bool:
-    """Note that a rebuild was asked for; False if one was asked within the last hour."""
-    marker = _rebuild_marker()
+def mark_requested(what: str, *, within: float) -> bool:
+    """Note that ``what`` (a rebuild, a merge) was asked for; False if it already was
+    within the last ``within`` seconds."""
+    marker = _marker(what)
     marker.parent.mkdir(parents=True, exist_ok=True)
     try:
-        if time.time() - marker.stat().st_mtime < 3600:
+        if time.time() - marker.stat().st_mtime < within:
             return False
     except FileNotFoundError:
         pass
@@ -431,12 +345,17 @@ def mark_rebuild_requested() -> bool:
     return True
 
 
+def mark_rebuild_requested() -> bool:
+    """Note that a rebuild was asked for; False if one was asked within the last hour."""
+    return mark_requested("rebuild", within=3600)
+
+
 def clear_rebuild_requested() -> None:
-    _rebuild_marker().unlink(missing_ok=True)
+    _marker("rebuild").unlink(missing_ok=True)
 
 
 def rebuild_requested() -> bool:
-    return _rebuild_marker().exists()
+    return _marker("rebuild").exists()
 
 
 # --- rebuild and check ---------------------------------------------------------------
@@ -486,9 +405,9 @@ def rebuild_index(
         # Edits that waited on the lock while we rebuilt.
         pending = _take_pending()
         if pending:
-            writer = _writer(open_index())
+            writer = segment_writer(open_index())
             _apply(writer, pending)
-            writer.commit(mergetype=MERGE_SMALL)
+            writer.commit(mergetype=NO_MERGE)
     clear_rebuild_requested()
     if has_pending():
         index_sections(section_ids=[])

@@ -53,7 +53,11 @@ def reindex_after_commit(*, manual_id: int, section_ids: list[int] | None) -> No
             index.queue_pending(section_ids)
             request_rebuild()
             return
-        index.index_sections(section_ids=section_ids, wait=index.LOCK_WAIT_INLINE)
+        if not index.index_sections(section_ids=section_ids, wait=index.LOCK_WAIT_INLINE):
+            _enqueue_pending()  # a rebuild or merge holds the lock: the worker takes over
+            return
+        if index.merge_wanted():
+            _enqueue_merge()
     except Exception:
         log.exception("search: indexing manual %s failed; queued for the next writer", manual_id)
         try:
@@ -67,6 +71,15 @@ def _enqueue_manual(manual_id: int) -> None:
     from search.tasks import reindex_manual
 
     reindex_manual.enqueue(manual_id)
+
+
+def _enqueue_merge() -> None:
+    """Ask the worker to merge small segments, at most once a minute."""
+    if not index.mark_requested("merge", within=60):
+        return
+    from search.tasks import merge_index_segments
+
+    merge_index_segments.enqueue()
 
 
 def _enqueue_pending() -> None:

@@ -155,8 +155,8 @@ def search_sections(*, user, query: ParsedQuery | str, page: int = 1,
     parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
     results = SearchResults(query=parsed, notices=list(parsed.notices), per_page=per_page)
     scope = scope_for(user)
-    if scope is None or not parsed.terms:
-        return results
+    if scope is None or not (parsed.terms or parsed.has_filters):
+        return results  # filters alone list every readable section they let through
     filters = _filters(parsed, scope)
     if filters is None:
         return results
@@ -186,7 +186,7 @@ def _hits_for(user, matches: list[Match], terms: list[str]) -> list[Hit]:
         .live()
         .filter(pk__in=ids, level__gt=0)
         .select_related("manual", "manual__owner__member")
-        .only("id", "title", "kind", "lft", "rght", "tree_id", "updated_at", "manual_id",
+        .only("id", "title", "kind", "parent_id", "updated_at", "manual_id",
               "manual__title", "manual__owner__username", "manual__owner__member__display_name")
     }  # fmt: skip
     paths = readable_paths(user, list(sections.values()))
@@ -210,7 +210,9 @@ def _hits_for(user, matches: list[Match], terms: list[str]) -> list[Hit]:
                 kind_label=str(Section.Kind(kind).label) if kind in Section.Kind.values else "",
                 updated_at=section.updated_at,
                 title_hit=bool(match.title_terms),
-                count=match.count,
+                # Exact for the hits shown (the index's count ranks, and may skip
+                # occurrences inside longer words where a word token proved the hit).
+                count=_occurrences(match.title + "\n" + match.text, terms) if terms else 0,
                 title_parts=_title_parts(match.title, terms),
                 snippet=snippet_parts(match.text, terms),
             )
@@ -241,26 +243,35 @@ def _named_manuals(counts) -> list[tuple[int, str, int]]:
 
 
 def readable_paths(user, sections: list[Section]) -> dict[int, list[str]]:
-    """Titles of each section's ancestors that ``user`` may read, in one query."""
+    """Titles of each section's ancestors that ``user`` may read, top first.
+
+    Walks up by parent ids, one primary-key query per level, then keeps the ancestors
+    the user may read: a nested-set range query over the whole team is much slower.
+    """
     if not sections:
         return {}
-    condition = Q()
-    for s in sections:
-        condition |= Q(tree_id=s.tree_id, lft__lt=s.lft, rght__gt=s.rght)
-    ancestors = list(
-        Section.objects.readable_by(user)
-        .filter(condition, level__gt=0)
-        .only("id", "title", "tree_id", "lft", "rght")
-        .order_by("lft")
+    parents: dict[int, tuple[int | None, str]] = {}  # id → (parent id, title)
+    wanted = {s.parent_id for s in sections if s.parent_id}
+    asked: set[int] = set()
+    while wanted:  # the hidden roots (level 0) end each chain
+        asked |= wanted
+        rows = Section.objects.filter(pk__in=wanted, level__gt=0).values_list(
+            "id", "parent_id", "title"
+        )
+        parents.update((pk, (parent_id, title)) for pk, parent_id, title in rows)
+        wanted = {parent for parent, _title in parents.values() if parent} - asked
+    readable = set(
+        Section.objects.readable_by(user).filter(pk__in=list(parents)).values_list("id", flat=True)
     )
-    return {
-        s.pk: [
-            a.title
-            for a in ancestors
-            if a.tree_id == s.tree_id and a.lft < s.lft and a.rght > s.rght
-        ]
-        for s in sections
-    }
+    paths = {}
+    for s in sections:
+        path, at = [], s.parent_id
+        while at in parents:
+            if at in readable:
+                path.append(parents[at][1])
+            at = parents[at][0]
+        paths[s.pk] = path[::-1]
+    return paths
 
 
 # --- find in this manual ----------------------------------------------------------------

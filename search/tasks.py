@@ -18,3 +18,8 @@ def index_pending() -> bool:
 @task(queue_name="search")
 def rebuild_search_index() -> int:
     return index.rebuild_index().sections
+
+
+@task(queue_name="search")
+def merge_index_segments() -> bool:
+    return index.merge_segments()

@@ -47,3 +47,50 @@ def test_first_edit_without_an_index_asks_for_a_rebuild(
     assert not rebuild_requested()
     assert [h.title for h in search_sections(user=alice, query="打卡").hits] == ["考勤制度"]
     assert check_index().ok
+
+
+def test_edits_never_merge_in_the_request_and_the_worker_merges_small_segments(
+    alice, alice_manual, fresh_index, django_capture_on_commit_callbacks
+):
+    from manuals.tree import SectionContent, save_section_content
+    from search.index import MERGE_AT, open_index
+
+    def segments() -> int:
+        return len(open_index()._segments())
+
+    after_rebuild = segments()
+    section = section_titled(alice_manual, "考勤制度")
+    for edit in range(MERGE_AT + 1):
+        section.refresh_from_db()
+        with django_capture_on_commit_callbacks(execute=True):
+            save_section_content(
+                section=section, expected_version=section.version,
+                content=SectionContent(title=section.title, body=f"<p>第{edit}次修改</p>"),
+            )  # fmt: skip
+        # Every edit is searchable at once, in a segment of its own.
+        assert search_sections(user=alice, query=f"第{edit}次修改").total == 1
+    assert segments() == after_rebuild + MERGE_AT + 1
+    run_worker()
+    assert segments() < after_rebuild + MERGE_AT + 1
+    assert search_sections(user=alice, query=f"第{MERGE_AT}次修改").total == 1
+    assert search_sections(user=alice, query="第0次修改").total == 0
+    assert check_index().ok
+
+
+def test_an_edit_made_while_a_merge_holds_the_writer_is_indexed_by_the_worker(
+    alice, alice_manual, fresh_index, monkeypatch, django_capture_on_commit_callbacks
+):
+    from manuals.tree import SectionContent, save_section_content
+    from search.index import writer_lock
+
+    monkeypatch.setattr("search.index.LOCK_WAIT_INLINE", 0.1)
+    section = section_titled(alice_manual, "考勤制度")
+    with writer_lock():  # the worker is merging or rebuilding
+        with django_capture_on_commit_callbacks(execute=True):
+            save_section_content(
+                section=section, expected_version=section.version,
+                content=SectionContent(title=section.title, body="<p>锁住时写下的修改</p>"),
+            )  # fmt: skip
+    assert search_sections(user=alice, query="锁住时写下").total == 0
+    run_worker()
+    assert search_sections(user=alice, query="锁住时写下").total == 1
