@@ -270,7 +270,11 @@ def progress_note(note: str) -> str:
 
 def _children(pid: int) -> list[int]:
     found = []
-    for task_dir in Path(f"/proc/{pid}/task").glob("*"):
+    try:
+        task_dirs = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found  # it exited while we looked (a chapter worker that just finished)
+    for task_dir in task_dirs:
         try:
             found += [int(c) for c in (task_dir / "children").read_text().split()]
         except OSError:

@@ -96,3 +96,31 @@ def test_a_manual_emptied_after_queueing_fails_with_the_reason(alice):
     assert run_edition(edition_id=edition.pk) == Edition.Status.FAILED
     edition.refresh_from_db()
     assert "没有可打印的章节" in edition.failure_reason
+
+
+def test_the_memory_watch_survives_processes_exiting_while_it_walks_the_tree():
+    """Chapter workers come and go while the job watches its render process's memory; a
+    worker exiting mid-walk once crashed the print job (/proc/<pid>/task vanished)."""
+    import os
+    import subprocess
+    import threading
+    import time
+
+    stop = time.monotonic() + 1.5
+
+    def churn():
+        while time.monotonic() < stop:
+            subprocess.Popen(["/bin/true"]).wait()
+
+    churners = [threading.Thread(target=churn) for _ in range(2)]
+    for thread in churners:
+        thread.start()
+    walks = 0
+    try:
+        while time.monotonic() < stop:
+            assert jobs.tree_rss_mb(os.getpid()) > 0
+            walks += 1
+    finally:
+        for thread in churners:
+            thread.join()
+    assert walks > 100
