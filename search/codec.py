@@ -273,7 +273,9 @@ class LeanPostingPool(PostingPool):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.maxsize = 2_000_000  # postings kept in memory before a sorted run is spilled
+        # Postings kept in memory before a sorted run is spilled (~140 bytes each as
+        # tuples: a merge of big segments stays near 70 MB).
+        self.maxsize = 500_000
 
     def add(self, item) -> None:
         current = self.current

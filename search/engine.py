@@ -311,6 +311,8 @@ def _matches(reader, terms: list[str], scope: Scope, filters: Filters):
     if not terms and not filters.any:
         return hits, by_owner, by_manual
     for leaf, base in reader.leaf_readers():
+        if leaf.segment() is None:  # an index without segments (nothing indexed yet)
+            continue
         seg = _segment(leaf)
         deleted = leaf.deleted_docs_set if leaf.has_deletions() else frozenset()
         present = seg.allowed(scope, deleted)

@@ -35,7 +35,7 @@ from search.folding import fold
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # 2: packed posting blocks, ASCII 3-grams
+SCHEMA_VERSION = 3  # 2: packed posting blocks; 3: ASCII 3-5-grams and word tokens
 KIND_CODES = {kind: code for code, kind in enumerate(Section.Kind.values, start=1)}
 KIND_BY_CODE = {code: kind for kind, code in KIND_CODES.items()}
 REBUILD_SEGMENT = 25_000
@@ -234,16 +234,27 @@ def index_sections(*, section_ids: Iterable[int], wait: float | None = None) -> 
         except IndexUnavailable:
             queue_pending(ids)  # kept for after the rebuild
             raise
-        writer = segment_writer(ix)
-        try:
-            _apply(writer, ids)
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit(mergetype=NO_MERGE)
+        _write(ix, ids, mergetype=NO_MERGE)
         if _crowded_tiers(ix._segments(), MERGE_INLINE_AT):
-            segment_writer(ix).commit(mergetype=_merge_crowded_tiers)
+            try:
+                segment_writer(ix).commit(mergetype=_merge_crowded_tiers)
+            except Exception:  # the edits are in; the worker or the next writer merges
+                log.exception("search: merging small segments failed")
     return True
+
+
+def _write(ix: index.Index, ids: set[int], *, mergetype) -> None:
+    """One writer commit for ``ids``; on failure they go back to the pending file, so
+    the next writer (or a rebuild) still indexes them."""
+    writer = segment_writer(ix)
+    try:
+        _apply(writer, ids)
+        writer.commit(mergetype=mergetype)
+    except BaseException:
+        if not writer.is_closed:
+            writer.cancel()
+        queue_pending(ids)
+        raise
 
 
 def _tier(segment) -> int | None:
@@ -289,13 +300,7 @@ def merge_segments() -> bool:
         ix = open_index()
         if not _crowded_tiers(ix._segments(), MERGE_AT):
             return False
-        writer = segment_writer(ix)
-        try:
-            _apply(writer, _take_pending())
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit(mergetype=_merge_crowded_tiers)
+        _write(ix, _take_pending(), mergetype=_merge_crowded_tiers)
     if has_pending():  # edits that waited on the lock while we merged
         index_sections(section_ids=[])
     return True
@@ -405,9 +410,7 @@ def rebuild_index(
         # Edits that waited on the lock while we rebuilt.
         pending = _take_pending()
         if pending:
-            writer = segment_writer(open_index())
-            _apply(writer, pending)
-            writer.commit(mergetype=NO_MERGE)
+            _write(open_index(), pending, mergetype=NO_MERGE)
     clear_rebuild_requested()
     if has_pending():
         index_sections(section_ids=[])

@@ -265,8 +265,9 @@ def readable_paths(user, sections: list[Section]) -> dict[int, list[str]]:
     )
     paths = {}
     for s in sections:
-        path, at = [], s.parent_id
-        while at in parents:
+        path, at, seen = [], s.parent_id, set()
+        while at in parents and at not in seen:  # a corrupt tree must not hang a request
+            seen.add(at)
             if at in readable:
                 path.append(parents[at][1])
             at = parents[at][0]

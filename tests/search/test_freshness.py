@@ -89,3 +89,36 @@ def test_a_busy_writer_queues_the_change_instead_of_blocking(alice, alice_manual
     assert titles(alice, "项目资料（改）") == []
     index_sections(section_ids=[])  # the next writer picks the queued change up
     assert titles(alice, "项目资料（改）") == ["项目资料（改）"]
+
+
+def test_a_failed_write_puts_queued_edits_back_for_the_next_writer(
+    alice, alice_manual, fresh_index, monkeypatch
+):
+    from search import index
+
+    section = section_titled(alice_manual, "项目资料")
+    Section.objects.filter(pk=section.pk).update(title="项目资料（改）")
+    index.queue_pending([section.pk])  # an edit that waited on a busy writer
+
+    def broken(writer, ids):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("search.index._apply", broken)
+    with pytest.raises(OSError):
+        index_sections(section_ids=[])
+    monkeypatch.undo()
+    assert index.has_pending()
+    index_sections(section_ids=[])
+    assert titles(alice, "项目资料（改）") == ["项目资料（改）"]
+    assert check_index().ok
+
+
+def test_an_empty_index_answers_every_query(alice, lena, client):
+    from search.index import rebuild_index
+
+    rebuild_index()  # no manuals yet: an index without segments
+    assert search_sections(user=alice, query="客户").total == 0
+    assert search_sections(user=lena, query="kind:rule").total == 0
+    client.force_login(alice)
+    assert client.get("/search/", {"q": "客户"}).status_code == 200
+    assert client.get("/search/", {"kind": "rule"}).status_code == 200
