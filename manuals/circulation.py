@@ -165,6 +165,7 @@ def _copy_revisions(old_rows: list[Section], new_rows: list[Section], mapping) -
     Revision.objects.bulk_create(copies, batch_size=500)
 
 
+@tree.retry_deadlocks
 def copy_into_my_manual(
     *, source: Section, target_manual: Manual, parent: Section | None, user, with_children=True
 ) -> list[Section]:

@@ -43,6 +43,7 @@ def default_clone_title(owner) -> str:
     return _("%(name)s的工作手册") % {"name": name}
 
 
+@tree.retry_deadlocks
 def clone_template(*, template: Manual, owner, title: str | None = None) -> Manual:
     """Clone ``template`` into a new manual owned by ``owner``; returns the new manual.
 

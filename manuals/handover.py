@@ -74,6 +74,7 @@ def _landing_place(source: Section, to_manual: Manual) -> Section | None:
     )
 
 
+@tree.retry_deadlocks
 def hand_over_subtree(
     *, section: Section, to_manual: Manual, mode: str, note: str = "", user
 ) -> Activity:

@@ -257,6 +257,7 @@ def _template_body_for(manual: Manual, row: Section, user, written: list[str]) -
     return rewrite_image_refs(row.body, mapping)
 
 
+@tree.retry_deadlocks
 def accept_new(
     *, manual: Manual, template_section_id: int, expected_template_version: int, user
 ) -> Section:
@@ -323,6 +324,7 @@ def _place_for(manual: Manual, row: Section, copies: dict[int, Section]) -> tupl
     return root, "last-child"
 
 
+@tree.retry_deadlocks
 def accept_change(
     *,
     manual: Manual,
@@ -395,6 +397,7 @@ def _save(section: Section, content: SectionContent, user, note: str) -> Section
     )
 
 
+@tree.retry_deadlocks
 def skip_update(
     *, manual: Manual, template_section_id: int, expected_template_version: int, user
 ) -> None:

@@ -8,9 +8,11 @@ global TreeLock before a new tree is made) and reloads every node it touches.
 
 from __future__ import annotations
 
+import functools
+import time
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import Case, F, IntegerField, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -53,6 +55,40 @@ def clean_title(title: str | None) -> str:
             % {"max": TITLE_MAX_LENGTH, "n": len(title)}
         )
     return title
+
+
+# PostgreSQL's "deadlock detected" and "could not serialize": the victim's transaction
+# was rolled back whole, so running it again from the start is safe.
+RETRYABLE_SQLSTATES = {"40P01", "40001"}
+RETRIES = 3
+
+
+def retry_deadlocks(func):
+    """Run a write (its own transaction) again when PostgreSQL aborted it to break a
+    deadlock, instead of showing the user an error for a race they did not cause.
+
+    Rows are locked in a fixed order everywhere, but the database's own foreign-key
+    checks at commit can still cross with another manual's tree shift. Inside an outer
+    transaction nothing is retried: that transaction is broken and must fail as a whole.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        for attempt in range(RETRIES + 1):
+            try:
+                return func(*args, **kwargs)
+            except OperationalError as exc:
+                sqlstate = getattr(exc.__cause__, "sqlstate", None)
+                if (
+                    sqlstate not in RETRYABLE_SQLSTATES
+                    or attempt == RETRIES
+                    or transaction.get_connection().in_atomic_block
+                ):
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    return wrapper
 
 
 def lock_manual(manual_id: int) -> Manual:
@@ -134,6 +170,7 @@ def _target_depth_ok(target: Section, position: str, subtree_height: int) -> Non
         raise TreeError(_("层级太深：手册最多 %(max)d 级标题。") % {"max": MAX_DEPTH})
 
 
+@retry_deadlocks
 def add_section(
     *,
     manual: Manual,
@@ -291,6 +328,7 @@ def shift_section(*, section: Section, direction: str, user=None) -> Section:
         return move_section(section=section, target=target, position=position, user=user)
 
 
+@retry_deadlocks
 def save_section_content(
     *, section: Section, expected_version: int, content: SectionContent, user=None, note=""
 ) -> Section:
