@@ -9,6 +9,7 @@ global TreeLock before a new tree is made) and reloads every node it touches.
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from dataclasses import dataclass
 
@@ -57,6 +58,7 @@ def clean_title(title: str | None) -> str:
     return title
 
 
+log = logging.getLogger(__name__)
 # PostgreSQL's "deadlock detected" and "could not serialize": the victim's transaction
 # was rolled back whole, so running it again from the start is safe.
 RETRYABLE_SQLSTATES = {"40P01", "40001"}
@@ -85,6 +87,8 @@ def retry_deadlocks(func):
                     or transaction.get_connection().in_atomic_block
                 ):
                     raise
+                log.warning("%s: transaction aborted (%s), running it again", func.__name__,
+                            sqlstate)  # fmt: skip
                 time.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")
 
