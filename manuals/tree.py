@@ -76,21 +76,22 @@ def retry_deadlocks(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        for attempt in range(RETRIES + 1):
+        attempt = 0
+        while True:
             try:
                 return func(*args, **kwargs)
             except OperationalError as exc:
                 sqlstate = getattr(exc.__cause__, "sqlstate", None)
+                attempt += 1
                 if (
                     sqlstate not in RETRYABLE_SQLSTATES
-                    or attempt == RETRIES
+                    or attempt > RETRIES
                     or transaction.get_connection().in_atomic_block
                 ):
                     raise
                 log.warning("%s: transaction aborted (%s), running it again", func.__name__,
                             sqlstate)  # fmt: skip
-                time.sleep(0.05 * (attempt + 1))
-        raise AssertionError("unreachable")
+                time.sleep(0.05 * attempt)
 
     return wrapper
 

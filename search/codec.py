@@ -25,7 +25,6 @@ from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3PostingsWriter, W3Seg
 from whoosh.filedb.compound import CompoundStorage
 from whoosh.filedb.structfile import BufferFile
 from whoosh.formats import Existence
-from whoosh.matching import ListMatcher
 from whoosh.writing import PostingPool, SegmentWriter
 
 from search.analysis import gram_counts
@@ -124,11 +123,6 @@ class _ViewFile:
         self._pos = max(start, end)
         return self._view[start : self._pos].tobytes()
 
-    def readinto(self, target) -> int:
-        data = self.read(len(target))
-        target[: len(data)] = data
-        return len(data)
-
     def readline(self, size: int | None = -1) -> bytes:
         line = bytearray()
         while size is None or size < 0 or len(line) < size:
@@ -202,10 +196,8 @@ class SearchCodec(W3Codec):
                                     compression=0, inlinelimit=self._inlinelimit)  # fmt: skip
 
     def postings_reader(self, dbfile, terminfo, format_, term=None, scorer=None):
-        if terminfo.is_inlined():  # never written with inlinelimit=1, kept for safety
-            ids, weights, values = terminfo.inlined_postings()
-            return ListMatcher(ids, weights, values, format_, scorer=scorer, term=term,
-                               terminfo=terminfo)  # fmt: skip
+        if terminfo.is_inlined():  # postings kept in the term table: Whoosh's own matcher
+            return super().postings_reader(dbfile, terminfo, format_, term, scorer)
         offset, length = terminfo.extent()
         return PackedLeafMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)
 
@@ -219,12 +211,10 @@ def posting_arrays(leaf, fieldname: str, gram: str) -> tuple[np.ndarray, np.ndar
         terminfo = terms.term_info(fieldname, tbytes)
     except Exception:  # TermNotFound, or a field this segment never saw
         return empty, empty
+    if terminfo.is_inlined():
+        ids, weights, _values = terminfo.inlined_postings()
+        return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float64)
     matcher = terms.matcher(fieldname, tbytes, leaf.schema[fieldname].format)
-    if not isinstance(matcher, PackedLeafMatcher):
-        ids = np.fromiter(matcher.all_ids(), dtype=np.int64, count=terminfo.doc_frequency())
-        matcher.reset()
-        weights = np.fromiter((matcher.weight() for _ in _advance(matcher)), dtype=np.float64)
-        return ids, weights
     id_parts, weight_parts = [], []
     while matcher.is_active():
         ids, weights = matcher.block_arrays()
@@ -234,12 +224,6 @@ def posting_arrays(leaf, fieldname: str, gram: str) -> tuple[np.ndarray, np.ndar
     if len(id_parts) == 1:
         return id_parts[0], weight_parts[0]
     return np.concatenate(id_parts), np.concatenate(weight_parts)
-
-
-def _advance(matcher):
-    while matcher.is_active():
-        yield
-        matcher.next()
 
 
 class GramField(fields.FieldType):

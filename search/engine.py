@@ -87,30 +87,30 @@ class _Segment:
         self.manuals, self.manual_code = np.unique(self.columns["c_manual"], return_inverse=True)
         self.allowed_cache: dict[Scope, np.ndarray] = {}
         self.live_cache: dict[tuple[Scope, int], np.ndarray] = {}
-        self._folded: tuple[np.ndarray, np.ndarray] | None = None
-        self._stored: tuple[np.ndarray, np.ndarray] | None = None
+        self._layouts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
-    def folded_text(self, leaf) -> tuple[memoryview | bytes, np.ndarray, np.ndarray]:
-        """The folded texts as one buffer, with each document's start and length in it.
+    def _varbytes(self, leaf, fieldname: str) -> tuple[memoryview | bytes, np.ndarray, np.ndarray]:
+        """A VarBytes column as one buffer, with each document's start and length in it.
 
         The buffer is a view of the memory-mapped segment file (Whoosh's own column
         reader copies the whole column into memory on every open); the offsets are read
         once per segment.
         """
-        text = _column_bytes(leaf, "c_folded")
-        if self._folded is None:
-            self._folded = _varbytes_layout(text, self.size)
-        return (text, *self._folded)
+        data = _column_bytes(leaf, fieldname)
+        if fieldname not in self._layouts:
+            self._layouts[fieldname] = _varbytes_layout(data, self.size)
+        return (data, *self._layouts[fieldname])
+
+    def folded_text(self, leaf) -> tuple[memoryview | bytes, np.ndarray, np.ndarray]:
+        """Every document's folded title and text (schema: c_folded)."""
+        return self._varbytes(leaf, "c_folded")
 
     def stored_fields(self, leaf, docnum: int) -> dict:
-        """A document's stored fields, read like ``folded_text`` (Whoosh's stored-field
-        reader would copy the segment's whole stored column on every reader reopen)."""
-        data = _column_bytes(leaf, "_stored")
-        if self._stored is None:
-            self._stored = _varbytes_layout(data, self.size)
-        start, length = int(self._stored[0][docnum]), int(self._stored[1][docnum])
-        blob = data[start : start + length]
-        return pickle.loads(zlib.decompress(blob)) if length else {}
+        """A document's stored fields (Whoosh's reader for them would copy the segment's
+        whole stored column on every reader reopen)."""
+        data, starts, lengths = self._varbytes(leaf, "_stored")
+        start, length = int(starts[docnum]), int(lengths[docnum])
+        return pickle.loads(zlib.decompress(data[start : start + length])) if length else {}
 
     def allowed(self, scope: Scope, deleted: frozenset[int]) -> np.ndarray:
         """Boolean mask of the live documents ``scope`` may read."""
