@@ -22,11 +22,6 @@ def png_bytes(color=(200, 30, 30)) -> bytes:
     return out.getvalue()
 
 
-@pytest.fixture
-def template(lena):
-    return ensure_default_template(team=lena.member.team)
-
-
 def outline_of(manual):
     return [
         (s.level, s.title, s.kind)

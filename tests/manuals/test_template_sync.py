@@ -4,7 +4,6 @@ import pytest
 from django.urls import reverse
 
 from manuals.cloning import clone_template
-from manuals.default_template import ensure_default_template
 from manuals.integrity import check_trees
 from manuals.models import Manual, Revision, Section
 from manuals.template_sync import (
@@ -28,16 +27,6 @@ from manuals.tree import (
     trash_section,
 )
 from tests.conftest import section_titled
-
-
-@pytest.fixture
-def template(lena):
-    return ensure_default_template(team=lena.member.team)
-
-
-@pytest.fixture
-def alice_clone(template, alice):
-    return clone_template(template=template, owner=alice)
 
 
 def edit(section, *, title=None, body, user):
