@@ -90,7 +90,7 @@ def setup(sections: int, images: int) -> dict:
     from django.contrib.auth import get_user_model
 
     from manuals.bulk import NewSection, insert_sections
-    from manuals.images import image_html, store_image
+    from manuals.images.pipeline import image_html, store_image
     from manuals.models import Member, Team
     from manuals.tree import create_manual
 
@@ -122,8 +122,8 @@ def measure_one(template_id: int) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from manuals.cloning import clone_template
     from manuals.models import Image, Manual, Section
+    from manuals.team_templates.cloning import clone_template
     from manuals.tree import SectionContent, add_section, create_manual
 
     template = Manual.objects.get(pk=template_id)
@@ -174,8 +174,8 @@ def measure_one(template_id: int) -> dict:
 def worker(template_id: int, worker_index: int, count: int) -> dict:
     from django.contrib.auth import get_user_model
 
-    from manuals.cloning import clone_template
     from manuals.models import Manual
+    from manuals.team_templates.cloning import clone_template
 
     template = Manual.objects.get(pk=template_id)
     users = list(get_user_model().objects.filter(username__startswith="bench-agent-"))

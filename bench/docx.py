@@ -102,7 +102,7 @@ def main() -> None:
         setup_django(data_dir)
         from django.contrib.auth import get_user_model
 
-        from manuals.importing import import_document, read_document
+        from manuals.documents.importing import import_document, read_document
         from manuals.integrity import check_trees
         from manuals.models import Member, Team
 

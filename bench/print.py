@@ -66,7 +66,7 @@ def build_manual(pages: int):
     from django.contrib.auth import get_user_model
 
     from manuals.bulk import NewSection, insert_sections
-    from manuals.images import store_image
+    from manuals.images.pipeline import store_image
     from manuals.models import Member, Team
     from manuals.tree import create_manual
 

@@ -82,6 +82,13 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "django_prose_editor",
     "manuals",
+    # Feature folders of manuals/ (apps without models: their commands and template tags).
+    "manuals.documents",
+    "manuals.team_templates",
+    "manuals.circulation",
+    "manuals.images",
+    "manuals.team",
+    "manuals.demo",
     "search",
     "printing",
 ]
@@ -179,7 +186,7 @@ EDITIONS_DIR = DATA_DIR / "editions"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 LANBITOU_MAX_UPLOAD_BYTES = env_int("LANBITOU_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
-# Pictures (manuals.images): bigger files or canvases are refused with a message.
+# Pictures (manuals.images.pipeline): bigger files or canvases are refused with a message.
 LANBITOU_MAX_IMAGE_BYTES = env_int("LANBITOU_MAX_IMAGE_BYTES", 25 * 1024 * 1024)
 LANBITOU_MAX_IMAGE_PIXELS = env_int("LANBITOU_MAX_IMAGE_PIXELS", 60_000_000)
 

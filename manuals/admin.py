@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
+from manuals import tree
 from manuals.models import Activity, Manual, Member, Team
 
 User = get_user_model()
@@ -26,6 +27,13 @@ class ManualAdmin(admin.ModelAdmin):
     search_fields = ["title", "owner__username"]
     readonly_fields = ["root", "template"]
 
+    def delete_model(self, request, obj):
+        tree.delete_manual(manual=obj)
+
+    def delete_queryset(self, request, queryset):
+        for manual in queryset:
+            tree.delete_manual(manual=manual)
+
 
 admin.site.unregister(User)
 
@@ -38,7 +46,7 @@ class LanbitouUserAdmin(UserAdmin):
 
 @admin.register(Activity)
 class ActivityAdmin(admin.ModelAdmin):
-    """The handover log is a record: readable here, written only by manuals.handover."""
+    """The handover log is a record: readable here, written only by manuals.circulation.handover."""
 
     list_display = ["created_at", "kind", "title", "actor", "from_user", "to_user", "team"]
     list_filter = ["team", "kind"]

@@ -19,10 +19,19 @@ from django.db import connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from manuals.models import Manual, Revision, Section
 from manuals.sanitize import SanitizedHTMLField, sanitize_html
-from manuals.tree import MAX_DEPTH, TreeError, clean_title, fresh_section, lock_manual
+from manuals.tree import (
+    MAX_DEPTH,
+    TreeError,
+    clean_title,
+    create_manual,
+    fresh_section,
+    lock_manual,
+    notify_changed,
+)
 
 
 @dataclass
@@ -273,3 +282,41 @@ def _insert_objects(model: type[models.Model], objs: list[models.Model], *, clea
         obj.pk = new_id
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+# A manual's usual top-level chapters: a blank manual and a blank team template start with
+# these, in the language of the person who creates it.
+STANDARD_CHAPTERS = [
+    (_lazy("管理制度"), Section.Kind.RULE),
+    (_lazy("工作复盘"), Section.Kind.RETROSPECTIVE),
+    (_lazy("项目资料"), Section.Kind.PROJECT),
+    (_lazy("学习工具"), Section.Kind.TOOL),
+]
+
+
+def standard_chapters(*, visibility: str = Section.Visibility.PRIVATE) -> list[NewSection]:
+    return [
+        NewSection(depth=1, title=str(title), kind=kind, visibility=visibility)
+        for title, kind in STANDARD_CHAPTERS
+    ]
+
+
+def create_blank_manual(
+    *,
+    owner,
+    title: str,
+    is_template: bool = False,
+    visibility: str = Section.Visibility.PRIVATE,
+) -> Manual:
+    """A new manual with the four standard chapters, in one transaction."""
+    with transaction.atomic():
+        manual = create_manual(owner=owner, title=title, is_template=is_template)
+        insert_sections(
+            manual=manual,
+            parent=None,
+            sections=standard_chapters(visibility=visibility),
+            user=owner,
+            revision_note=_("新建"),
+        )
+        notify_changed(manual.pk, None)
+    return manual

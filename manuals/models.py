@@ -101,8 +101,10 @@ class Manual(models.Model):
     )
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="manuals")
     title = models.CharField(_("标题"), max_length=TITLE_MAX_LENGTH)
+    # RESTRICT, not PROTECT: the root cannot be deleted on its own, but deleting the
+    # manual (which cascades to its sections, the root among them) is allowed.
     root = models.OneToOneField(
-        "Section", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "Section", on_delete=models.RESTRICT, null=True, blank=True, related_name="+"
     )
     is_template = models.BooleanField(_("团队模板"), default=False)
     template = models.ForeignKey(
@@ -229,7 +231,7 @@ class Section(MPTTModel):
     )
     origin_note = models.CharField(max_length=300, blank=True, default="")
     copied_at = models.DateTimeField(null=True, blank=True)
-    # Template updates (manuals.template_sync): the template section a cloned section came
+    # Template updates (manuals.team_templates.sync): the template section a cloned section came
     # from, the template's version it last took, and this copy's own version right after
     # (a higher ``version`` now means the agent edited it since).
     template_section = models.ForeignKey(
@@ -349,7 +351,7 @@ def image_upload_path(instance: Image, filename: str) -> str:
 
 
 class Image(models.Model):
-    """A picture in a manual's library, already checked and normalised (see manuals.images).
+    """A picture in a manual's library, checked and normalised (see manuals.images.pipeline).
 
     Served only through a permission-checked view, never straight from MEDIA_URL.
     """

@@ -18,7 +18,7 @@ from django.db.models import Case, F, IntegerField, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from manuals.models import TITLE_MAX_LENGTH, Manual, Revision, Section, Team, TreeLock
+from manuals.models import TITLE_MAX_LENGTH, Image, Manual, Revision, Section, Team, TreeLock
 from manuals.signals import sections_changed, sections_deleted
 
 # Word stops at 9 heading levels; a manual deeper than this is a mistake, not an outline.
@@ -167,6 +167,31 @@ def create_manual(
         manual.root = root
         manual.save(update_fields=["root"])
     return manual
+
+
+@retry_deadlocks
+def delete_manual(*, manual: Manual) -> None:
+    """Delete a manual for good: its sections, revisions, pictures and print editions; the
+    index forgets its sections and the picture files go once the deletion commits."""
+    with transaction.atomic():
+        manual = lock_manual(manual.pk)
+        manual_id = manual.pk
+        section_ids = list(Section.objects.filter(manual=manual).values_list("id", flat=True))
+        files = [
+            f.name
+            for image in Image.objects.filter(manual=manual)
+            for f in (image.file, image.thumbnail)
+            if f
+        ]
+        manual.delete()
+        sections_deleted.send(sender=Section, manual_id=manual_id, section_ids=section_ids)
+
+        def remove_files() -> None:
+            storage = Image._meta.get_field("file").storage
+            for name in files:
+                storage.delete(name)
+
+        transaction.on_commit(remove_files)
 
 
 def _target_depth_ok(target: Section, position: str, subtree_height: int) -> None:
@@ -441,7 +466,7 @@ def purge_section(*, section: Section, user=None) -> None:
         deleted_ids = _subtree_ids(section)
         if manual.is_template:
             # Clones' copies lose their link to these rows; they keep the news that the
-            # template removed them (manuals.template_removals offers them to the agent).
+            # template removed them (manuals.team_templates.removals offers them to the agent).
             Section.objects.filter(template_section_id__in=deleted_ids).update(
                 template_removed_at=timezone.now()
             )

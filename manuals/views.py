@@ -11,38 +11,12 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from manuals import tree
-from manuals.casebook import (
-    CasebookError,
-    can_curate,
-    casebook_for,
-    mark_excellent,
-    unmark_excellent,
-)
-from manuals.dashboard import team_activity
+from manuals.access import lead_of, manual_for, section_for
+from manuals.bulk import create_blank_manual
 from manuals.diff import diff_sections
 from manuals.forms import MoveForm, NewSectionForm, SectionForm
 from manuals.models import ExcellentCase, Manual, Revision, Section, member_of
 from manuals.outline import breadcrumbs, render_outline
-
-
-def _manual_for(request: HttpRequest, manual_id: int, *, write: bool = False) -> Manual:
-    """Lookup + permission + 404 in one place: no view can forget the check."""
-    manuals = Manual.objects.select_related("owner", "team", "owner__member")
-    manuals = manuals.writable_by(request.user) if write else manuals.readable_by(request.user)
-    return get_object_or_404(manuals, pk=manual_id)
-
-
-def _section_for(
-    request: HttpRequest, manual_id: int, section_id: int, *, write: bool = False
-) -> Section:
-    manual = _manual_for(request, manual_id, write=write)
-    sections = Section.objects.filter(manual=manual, level__gt=0).select_related("manual")
-    if not write:
-        sections = sections.readable_by(request.user).live()
-    section = get_object_or_404(sections, pk=section_id)
-    section.manual = manual
-    return section
-
 
 SHIFT_BUTTONS = [
     ("up", _lazy("上移"), "↑"),
@@ -99,23 +73,23 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def manual_detail(request: HttpRequest, manual_id: int) -> HttpResponse:
-    manual = _manual_for(request, manual_id)
+    manual = manual_for(request, manual_id)
     context = _manual_context(request, manual, None)
     return render(request, "manuals/manual.html", context)
 
 
 @login_required
 def section_detail(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
-    section = _section_for(request, manual_id, section_id)
+    section = section_for(request, manual_id, section_id)
     context = _manual_context(request, section.manual, section)
     context["excellent"] = ExcellentCase.objects.filter(section=section).first()
-    context["can_curate"] = can_curate(request.user, section)
+    context["can_curate"] = lead_of(request.user, section.manual.team_id) is not None
     return render(request, "manuals/section.html", context)
 
 
 @login_required
 def edit_section(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
-    section = _section_for(request, manual_id, section_id, write=True)
+    section = section_for(request, manual_id, section_id, write=True)
     if section.trashed_at is not None:
         raise Http404
     conflict = None
@@ -156,7 +130,7 @@ def edit_section(request: HttpRequest, manual_id: int, section_id: int) -> HttpR
 @login_required
 @require_POST
 def add_section(request: HttpRequest, manual_id: int) -> HttpResponse:
-    manual = _manual_for(request, manual_id, write=True)
+    manual = manual_for(request, manual_id, write=True)
     form = NewSectionForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -201,7 +175,7 @@ def _tree_result(request, section: Section, error: str | None) -> HttpResponse:
 @login_required
 @require_POST
 def move_section(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
-    section = _section_for(request, manual_id, section_id, write=True)
+    section = section_for(request, manual_id, section_id, write=True)
     form = MoveForm(request.POST)
     if not form.is_valid():
         return _tree_result(request, section, _("移动请求不完整。"))
@@ -224,7 +198,7 @@ def move_section(request: HttpRequest, manual_id: int, section_id: int) -> HttpR
 def shift_section(
     request: HttpRequest, manual_id: int, section_id: int, direction: str
 ) -> HttpResponse:
-    section = _section_for(request, manual_id, section_id, write=True)
+    section = section_for(request, manual_id, section_id, write=True)
     try:
         tree.shift_section(section=section, direction=direction, user=request.user)
     except tree.TreeError as error:
@@ -235,7 +209,7 @@ def shift_section(
 @login_required
 @require_POST
 def trash_section(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
-    section = _section_for(request, manual_id, section_id, write=True)
+    section = section_for(request, manual_id, section_id, write=True)
     try:
         tree.trash_section(section=section, user=request.user)
     except tree.TreeError as error:
@@ -249,7 +223,7 @@ def trash_section(request: HttpRequest, manual_id: int, section_id: int) -> Http
 
 @login_required
 def trash(request: HttpRequest, manual_id: int) -> HttpResponse:
-    manual = _manual_for(request, manual_id, write=True)
+    manual = manual_for(request, manual_id, write=True)
     items = (
         manual.sections.filter(trashed_root=True)
         .select_related("updated_by", "parent")
@@ -268,7 +242,7 @@ def trash(request: HttpRequest, manual_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def restore_section(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
-    section = _section_for(request, manual_id, section_id, write=True)
+    section = section_for(request, manual_id, section_id, write=True)
     try:
         section = tree.restore_section(section=section, user=request.user)
     except tree.TreeError as error:
@@ -281,7 +255,7 @@ def restore_section(request: HttpRequest, manual_id: int, section_id: int) -> Ht
 @login_required
 @require_POST
 def purge_section(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
-    section = _section_for(request, manual_id, section_id, write=True)
+    section = section_for(request, manual_id, section_id, write=True)
     try:
         tree.purge_section(section=section, user=request.user)
     except tree.TreeError as error:
@@ -293,7 +267,7 @@ def purge_section(request: HttpRequest, manual_id: int, section_id: int) -> Http
 
 @login_required
 def history(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
-    section = _section_for(request, manual_id, section_id)
+    section = section_for(request, manual_id, section_id)
     revisions = list(section.revisions.select_related("author"))
     context = _manual_context(request, section.manual, section)
     context["revisions"] = revisions
@@ -312,7 +286,7 @@ def history(request: HttpRequest, manual_id: int, section_id: int) -> HttpRespon
 def restore_revision(
     request: HttpRequest, manual_id: int, section_id: int, version: int
 ) -> HttpResponse:
-    section = _section_for(request, manual_id, section_id, write=True)
+    section = section_for(request, manual_id, section_id, write=True)
     revision = get_object_or_404(Revision, section=section, version=version)
     try:
         tree.restore_revision(
@@ -338,61 +312,6 @@ def new_manual(request: HttpRequest) -> HttpResponse:
     if member is None:
         raise Http404
     title = _("%(name)s的工作手册") % {"name": member.name}
-    manual = tree.create_manual(owner=request.user, title=title)
-    for chapter in STANDARD_CHAPTERS:
-        tree.add_section(
-            manual=manual,
-            content=tree.SectionContent(title=str(chapter[0]), kind=chapter[1]),
-            user=request.user,
-        )
+    manual = create_blank_manual(owner=request.user, title=title)
     messages.success(request, _("你的手册已创建。"))
     return redirect("manuals:manual", manual_id=manual.pk)
-
-
-STANDARD_CHAPTERS = [
-    (_lazy("管理制度"), Section.Kind.RULE),
-    (_lazy("工作复盘"), Section.Kind.RETROSPECTIVE),
-    (_lazy("项目资料"), Section.Kind.PROJECT),
-    (_lazy("学习工具"), Section.Kind.TOOL),
-]
-
-
-@login_required
-def team_dashboard(request: HttpRequest) -> HttpResponse:
-    member = member_of(request.user)
-    if member is None or not member.is_lead:
-        raise Http404
-    rows = team_activity(team=member.team)
-    return render(request, "manuals/team.html", {"team": member.team, "rows": rows})
-
-
-@login_required
-def casebook(request: HttpRequest) -> HttpResponse:
-    member = member_of(request.user)
-    if member is None:
-        raise Http404
-    kind = request.GET.get("kind", "")
-    if kind not in Section.Kind.values:
-        kind = ""
-    cases = casebook_for(request.user, kind=kind)
-    return render(
-        request,
-        "manuals/casebook.html",
-        {"cases": cases, "kind": kind, "kinds": Section.Kind.choices, "is_lead": member.is_lead},
-    )
-
-
-@login_required
-@require_POST
-def mark_case(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
-    section = _section_for(request, manual_id, section_id)
-    try:
-        if request.POST.get("action") == "unmark":
-            unmark_excellent(section=section, user=request.user)
-            messages.success(request, _("已从优秀案例中移除。"))
-        else:
-            mark_excellent(section=section, user=request.user, note=request.POST.get("note", ""))
-            messages.success(request, _("已评为优秀案例。"))
-    except CasebookError as error:
-        messages.error(request, str(error))
-    return redirect("manuals:section", manual_id=manual_id, section_id=section_id)

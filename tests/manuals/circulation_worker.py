@@ -26,9 +26,9 @@ AGENTS = ["cc-amy", "cc-ben", "cc-cai", "cc-dan"]
 def setup() -> dict:
     from django.contrib.auth import get_user_model
 
-    from manuals.cloning import clone_template
-    from manuals.default_template import ensure_default_template
     from manuals.models import Member, Team
+    from manuals.team_templates.cloning import clone_template
+    from manuals.team_templates.default_template import ensure_default_template
 
     User = get_user_model()
     team = Team.objects.create(name=TEAM)
@@ -45,11 +45,11 @@ def setup() -> dict:
 def work(seed: int, ops: int) -> dict:
     from django.contrib.auth import get_user_model
 
-    from manuals import template_sync
-    from manuals.circulation import copy_into_my_manual
-    from manuals.cloning import clone_template
-    from manuals.handover import hand_over_subtree
+    from manuals.circulation.copying import copy_into_my_manual
+    from manuals.circulation.handover import hand_over_subtree
     from manuals.models import Manual, Section
+    from manuals.team_templates import sync as template_sync
+    from manuals.team_templates.cloning import clone_template
     from manuals.tree import EditConflict, SectionContent, TreeError, add_section
     from manuals.tree import save_section_content as save
 

@@ -1,7 +1,7 @@
 import pytest
 
-from manuals.cloning import clone_template
-from manuals.default_template import ensure_default_template
+from manuals.team_templates.cloning import clone_template
+from manuals.team_templates.default_template import ensure_default_template
 
 
 @pytest.fixture

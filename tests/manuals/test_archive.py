@@ -6,9 +6,9 @@ from hashlib import sha256 as _sha256
 import pytest
 from django.utils import timezone
 
-from manuals.archive import export_archive
-from manuals.images import store_image
-from manuals.importing import ImportRefused, import_document, read_document
+from manuals.documents.archive import export_archive
+from manuals.documents.importing import ImportRefused, import_document, read_document
+from manuals.images.pipeline import store_image
 from manuals.integrity import check_trees
 from manuals.models import Image, Revision, Section
 from manuals.tree import SectionContent, save_section_content, trash_section

@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 from PIL import Image as PILImage
 
-from manuals.circulation import CopyRefused, copy_into_my_manual
-from manuals.handover import (
+from manuals.circulation.copying import CopyRefused, copy_into_my_manual
+from manuals.circulation.handover import (
     COPY,
     MOVE,
     HandoverRefused,
@@ -15,7 +15,7 @@ from manuals.handover import (
     set_archived,
     transfer_manual,
 )
-from manuals.images import image_html, store_image
+from manuals.images.pipeline import image_html, store_image
 from manuals.integrity import check_trees
 from manuals.models import Activity, Image, Revision, Section
 from manuals.tree import SectionContent, TreeError, add_section, save_section_content

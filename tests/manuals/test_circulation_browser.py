@@ -2,10 +2,10 @@
 
 import pytest
 
-from manuals.cloning import clone_template
-from manuals.default_template import ensure_default_template
 from manuals.integrity import check_trees
 from manuals.models import Manual, Section
+from manuals.team_templates.cloning import clone_template
+from manuals.team_templates.default_template import ensure_default_template
 from manuals.tree import SectionContent, add_section, save_section_content, trash_section
 from tests.conftest import log_in, section_titled
 

@@ -2,12 +2,12 @@
 
 import pytest
 
-from manuals.circulation import copy_into_my_manual
-from manuals.cloning import clone_template
-from manuals.default_template import ensure_default_template
-from manuals.handover import MOVE, hand_over_subtree, set_archived, transfer_manual
+from manuals.circulation.copying import copy_into_my_manual
+from manuals.circulation.handover import MOVE, hand_over_subtree, set_archived, transfer_manual
 from manuals.models import Section
-from manuals.template_sync import accept_change
+from manuals.team_templates.cloning import clone_template
+from manuals.team_templates.default_template import ensure_default_template
+from manuals.team_templates.sync import accept_change
 from manuals.tree import SectionContent, save_section_content
 from search.index import check_index, rebuild_index
 from search.results import search_sections

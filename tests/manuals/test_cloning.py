@@ -7,11 +7,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from PIL import Image as PILImage
 
-from manuals.cloning import CloneRefused, clone_template, start_my_manual
-from manuals.default_template import DEFAULT_OUTLINE, ensure_default_template
-from manuals.images import image_html, store_image
+from manuals.images.pipeline import image_html, store_image
 from manuals.integrity import check_trees
 from manuals.models import Image, Manual, Revision, Section
+from manuals.team_templates.cloning import CloneRefused, clone_template, start_my_manual
+from manuals.team_templates.default_template import DEFAULT_OUTLINE, ensure_default_template
 from manuals.tree import SectionContent, add_section, create_manual, trash_section
 from tests.conftest import section_titled
 

@@ -4,9 +4,9 @@ import subprocess
 import docx
 from docx.oxml.ns import qn
 
-from manuals.docx_export import export_docx
-from manuals.images import store_image
-from manuals.importing import import_document, read_document
+from manuals.documents.docx_export import export_docx
+from manuals.documents.importing import import_document, read_document
+from manuals.images.pipeline import store_image
 from manuals.models import Section
 from manuals.tree import SectionContent, add_section, trash_section
 from tests.conftest import section_titled

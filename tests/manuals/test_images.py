@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 from PIL import Image as PILImage
 
-from manuals import images
-from manuals.images import ImageRejected, image_html, store_image
+from manuals.images import pipeline as images
+from manuals.images.pipeline import ImageRejected, image_html, store_image
 from manuals.models import Image, Section
 from manuals.sanitize import sanitize_html
 from tests.conftest import PASSWORD

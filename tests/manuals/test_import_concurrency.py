@@ -36,7 +36,7 @@ UNDER = """
 import sys, django
 django.setup()
 from pathlib import Path
-from manuals.importing import import_document, read_document
+from manuals.documents.importing import import_document, read_document
 from manuals.models import Manual, Section
 manual = Manual.objects.get(pk=int(sys.argv[1]))
 target = Section.objects.get(manual=manual, title=sys.argv[2])

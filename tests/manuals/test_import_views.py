@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from manuals import import_jobs
+from manuals.documents import jobs as import_jobs
 from manuals.integrity import check_trees
 from manuals.models import DocumentImport, Manual, Section
 from tests.conftest import section_titled

@@ -2,9 +2,9 @@ import zipfile
 
 import pytest
 
-from manuals.importing import ImportRefused, import_document, read_document
+from manuals.documents.importing import ImportRefused, import_document, read_document
+from manuals.documents.markdown import export_markdown, export_markdown_zip
 from manuals.integrity import check_trees
-from manuals.markdown import export_markdown, export_markdown_zip
 from manuals.models import Image, Section
 from tests.conftest import section_titled
 from tests.manuals.documents import outline_of, png_bytes
@@ -96,7 +96,7 @@ def test_markdown_export_keeps_the_outline_and_imports_back(alice, alice_manual,
 
 
 def test_markdown_zip_export_carries_the_pictures(alice, alice_manual, tmp_path):
-    from manuals.images import store_image
+    from manuals.images.pipeline import store_image
 
     image = store_image(manual=alice_manual, data=png_bytes(), original_name="a.png", user=alice)
     section = section_titled(alice_manual, "项目资料")

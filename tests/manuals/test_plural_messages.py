@@ -5,9 +5,9 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 
-from manuals.cloning import clone_template
-from manuals.default_template import ensure_default_template
-from manuals.importing import read_document
+from manuals.documents.importing import read_document
+from manuals.team_templates.cloning import clone_template
+from manuals.team_templates.default_template import ensure_default_template
 from manuals.tree import SectionContent, save_section_content
 from tests.conftest import section_titled
 from tests.manuals.documents import pandoc_docx

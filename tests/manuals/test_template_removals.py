@@ -3,11 +3,11 @@
 import pytest
 from django.urls import reverse
 
-from manuals.cloning import clone_template
 from manuals.integrity import check_trees
 from manuals.models import Section
-from manuals.template_removals import RemovalRefused, decide_removed, removed_sections
-from manuals.template_sync import NEW, pending_updates, template_status
+from manuals.team_templates.cloning import clone_template
+from manuals.team_templates.removals import RemovalRefused, decide_removed, removed_sections
+from manuals.team_templates.sync import NEW, pending_updates, template_status
 from manuals.tree import (
     SectionContent,
     add_section,

@@ -3,10 +3,10 @@
 import pytest
 from django.urls import reverse
 
-from manuals.cloning import clone_template
 from manuals.integrity import check_trees
 from manuals.models import Manual, Revision, Section
-from manuals.template_sync import (
+from manuals.team_templates.cloning import clone_template
+from manuals.team_templates.sync import (
     CHANGED,
     KEEP_MINE,
     MERGE,
@@ -246,7 +246,7 @@ def test_deleting_a_template_with_clones_is_refused_and_retiring_keeps_them(
 
 
 def test_a_template_without_clones_can_be_deleted(client, lena):
-    from manuals.team_templates import create_template
+    from manuals.team_templates.curation import create_template
 
     spare = create_template(lead=lena, title="试用模板", start_from="blank")
     client.force_login(lena)

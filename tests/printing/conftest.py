@@ -6,7 +6,7 @@ import pytest
 from pypdf import PdfReader
 
 from manuals.bulk import NewSection, insert_sections
-from manuals.images import store_image
+from manuals.images.pipeline import store_image
 from manuals.tree import create_manual
 
 

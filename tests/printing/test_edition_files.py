@@ -8,7 +8,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from manuals.models import Manual
-from manuals.team_templates import create_template
+from manuals.team_templates.curation import create_template
 from printing import jobs
 from printing.booklet import BookletOptions
 from printing.jobs import request_edition, run_edition

@@ -55,7 +55,7 @@ def test_the_fetcher_serves_theme_files_and_this_manuals_pictures(fetcher, tmp_p
 
 
 def test_hostile_html_prints_without_fetching_anything(alice, carol, tmp_path):
-    from manuals.images import store_image
+    from manuals.images.pipeline import store_image
 
     other = create_manual(owner=carol, title="别人的手册")
     secret = store_image(manual=other, data=picture_bytes(), original_name="secret.jpg")

@@ -1,0 +1,5 @@
+"""Copying a colleague's section, handover, transfer and archive of a manual.
+
+A feature folder of manuals/: a Django app without models of its own (they live in
+manuals.models), so that its commands and template tags sit beside its code.
+"""

@@ -1,0 +1,205 @@
+"""Uploads on their way into a manual: analyse → preview → import (or cancel).
+
+Small files are analysed and imported during the request; large ones go to the background
+worker (queue "imports"). The import itself is one database transaction, so its progress
+cannot be written to the database where the page would see it (SQLite has one writer):
+the worker writes it to a small JSON file beside the upload instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_tasks import task
+
+from manuals.documents.importing import ImportRefused, import_document, read_document
+from manuals.models import DocumentImport, Section
+
+# Above these an upload is analysed / imported by the background worker.
+INLINE_ANALYSE_BYTES = getattr(settings, "LANBITOU_INLINE_ANALYSE_BYTES", 2 * 1024 * 1024)
+INLINE_IMPORT_SECTIONS = getattr(settings, "LANBITOU_INLINE_IMPORT_SECTIONS", 300)
+INLINE_IMPORT_IMAGES = getattr(settings, "LANBITOU_INLINE_IMPORT_IMAGES", 30)
+ABANDONED_AFTER = timedelta(days=1)
+PHASES = {"analyse": _("正在分析文档"), "images": _("正在处理图片"),
+          "sections": _("正在写入章节")}  # fmt: skip
+
+
+def _progress_path(job: DocumentImport) -> Path:
+    return Path(settings.MEDIA_ROOT) / "imports" / "progress" / f"{job.pk}.json"
+
+
+def write_progress(job: DocumentImport, phase: str, done: int, total: int) -> None:
+    path = _progress_path(job)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"phase": phase, "done": done, "total": total}))
+    os.replace(temporary, path)
+
+
+def read_progress(job: DocumentImport) -> dict:
+    try:
+        progress = json.loads(_progress_path(job).read_text())
+    except (OSError, ValueError):
+        progress = {"phase": "", "done": 0, "total": 0}
+    progress["label"] = str(PHASES.get(progress.get("phase", ""), ""))
+    total = progress.get("total") or 0
+    # Pictures take most of the time; sections are written in one go at the end.
+    if progress.get("phase") == "images" and total:
+        progress["percent"] = int(90 * progress["done"] / total)
+    elif progress.get("phase") == "sections":
+        progress["percent"] = 90 if progress["done"] < total else 100
+    else:
+        progress["percent"] = 0
+    return progress
+
+
+def start_upload(*, owner, upload: UploadedFile) -> DocumentImport:
+    """Keep the uploaded file and analyse it now, or in the background if it is large."""
+    max_bytes = settings.LANBITOU_MAX_UPLOAD_BYTES
+    if upload.size > max_bytes:
+        raise ImportRefused(
+            _("文件太大：最大 %(max)d MB，这个文件有 %(size).1f MB。")
+            % {"max": max_bytes // (1024 * 1024), "size": upload.size / (1024 * 1024)}
+        )
+    if upload.size == 0:
+        raise ImportRefused(_("文件是空的，请重新选择。"))
+    _forget_abandoned(owner)
+    name = Path(upload.name or "document").name[-200:]
+    job = DocumentImport(owner=owner, original_name=name, size_bytes=upload.size)
+    suffix = Path(name).suffix.lower()[:10]
+    job.file.save(f"upload{suffix}", upload, save=False)
+    job.save()
+    if upload.size <= INLINE_ANALYSE_BYTES:
+        analyse(job)
+    else:
+        transaction.on_commit(lambda: analyse_task.enqueue(job.pk))
+    return job
+
+
+def _forget_abandoned(owner) -> None:
+    """Uploads previewed but never imported keep no file for longer than a day."""
+    stale = DocumentImport.objects.filter(
+        owner=owner,
+        status__in=[DocumentImport.Status.ANALYSING, DocumentImport.Status.READY],
+        created_at__lt=timezone.now() - ABANDONED_AFTER,
+    )
+    for job in stale:
+        DocumentImport.objects.filter(pk=job.pk).update(
+            status=DocumentImport.Status.CANCELLED, finished_at=timezone.now()
+        )
+        _discard_file(job)
+
+
+def analyse(job: DocumentImport) -> DocumentImport:
+    try:
+        parsed = read_document(Path(job.file.path), name=job.original_name)
+    except ImportRefused as refused:
+        return _fail(job, str(refused))
+    except OSError:
+        return _fail(job, _("上传的文件已不在了（可能已取消），请重新上传。"))
+    parsed.precheck_images()
+    summary = parsed.summary()
+    # Only an upload still waiting for its analysis moves on (it may have been cancelled).
+    DocumentImport.objects.filter(pk=job.pk, status=DocumentImport.Status.ANALYSING).update(
+        summary=summary, title=summary["title"][:200], status=DocumentImport.Status.READY
+    )
+    job.refresh_from_db()
+    return job
+
+
+def _fail(job: DocumentImport, message: str) -> DocumentImport:
+    job.status = DocumentImport.Status.FAILED
+    job.error = message
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "error", "finished_at"])
+    _discard_file(job)
+    return job
+
+
+def _discard_file(job: DocumentImport) -> None:
+    if job.file:
+        job.file.delete(save=False)
+        DocumentImport.objects.filter(pk=job.pk).update(file="")
+    _progress_path(job).unlink(missing_ok=True)
+
+
+def runs_in_background(job: DocumentImport) -> bool:
+    summary = job.summary or {}
+    return (
+        job.size_bytes > INLINE_ANALYSE_BYTES
+        or summary.get("sections", 0) > INLINE_IMPORT_SECTIONS
+        or summary.get("images", 0) > INLINE_IMPORT_IMAGES
+    )
+
+
+def confirm(*, job: DocumentImport, title: str, target: Section | None) -> DocumentImport:
+    """The user chose where the document goes: import now or queue it."""
+    updated = DocumentImport.objects.filter(pk=job.pk, status=DocumentImport.Status.READY).update(
+        status=DocumentImport.Status.QUEUED, title=title[:200], target=target
+    )
+    if not updated:
+        raise ImportRefused(_("这个导入已经开始或已经结束了。"))
+    job.refresh_from_db()
+    if runs_in_background(job):
+        write_progress(job, "images", 0, job.summary.get("images", 0))
+        transaction.on_commit(lambda: import_task.enqueue(job.pk))
+        return job
+    return run(job)
+
+
+def run(job: DocumentImport) -> DocumentImport:
+    if job.status != DocumentImport.Status.QUEUED:
+        return job
+    DocumentImport.objects.filter(pk=job.pk).update(status=DocumentImport.Status.RUNNING)
+    try:
+        parsed = read_document(Path(job.file.path), name=job.original_name)
+        manual = import_document(
+            parsed=parsed,
+            owner=job.owner,
+            title=job.title or None,
+            target=job.target,
+            progress=lambda phase, done, total: write_progress(job, phase, done, total),
+        )
+    except ImportRefused as refused:
+        return _fail(job, str(refused))
+    except Exception:
+        _fail(job, _("导入时发生意外错误，什么都没有导入。请稍后再试，或把文档发给管理员检查。"))
+        raise
+    job.status = DocumentImport.Status.DONE
+    job.manual = manual
+    job.warnings = parsed.warnings
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "manual", "warnings", "finished_at"])
+    _discard_file(job)
+    return job
+
+
+def cancel(job: DocumentImport) -> None:
+    updated = DocumentImport.objects.filter(
+        pk=job.pk, status__in=[DocumentImport.Status.ANALYSING, DocumentImport.Status.READY]
+    ).update(status=DocumentImport.Status.CANCELLED, finished_at=timezone.now())
+    if not updated:
+        raise ImportRefused(_("导入已经开始，不能再取消了。"))
+    _discard_file(job)
+
+
+@task(queue_name="imports")
+def analyse_task(job_id: int) -> None:
+    job = DocumentImport.objects.filter(pk=job_id, status=DocumentImport.Status.ANALYSING).first()
+    if job is not None:
+        analyse(job)
+
+
+@task(queue_name="imports")
+def import_task(job_id: int) -> None:
+    job = DocumentImport.objects.filter(pk=job_id).first()
+    if job is not None:
+        run(job)
