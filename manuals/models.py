@@ -7,6 +7,9 @@ children are the chapters. Every tree write goes through the functions in
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -18,6 +21,8 @@ from mptt.models import MPTTModel, TreeForeignKey
 from manuals.sanitize import SanitizedHTMLField, SanitizedQuerySet
 
 TITLE_MAX_LENGTH = 200
+
+T = TypeVar("T")
 # What Manual.outline() loads per section: enough to draw, nest and link the outline.
 OUTLINE_FIELDS = (
     "id", "parent_id", "manual_id", "tree_id", "lft", "rght", "level", "title", "kind",
@@ -161,6 +166,44 @@ class SectionQuerySet(SanitizedQuerySet):
     def live(self) -> SectionQuerySet:
         return self.filter(trashed_at__isnull=True)
 
+    # Tree reads. Nested-set numbers stay in this module and the tree modules (tree.py,
+    # bulk.py, integrity.py): everyone else asks these.
+    def subtree_of(self, section: Section, *, include_self: bool = True) -> SectionQuerySet:
+        """``section`` (unless ``include_self`` is False) and everything below it."""
+        if include_self:
+            bounds = Q(lft__gte=section.lft, rght__lte=section.rght)
+        else:
+            bounds = Q(lft__gt=section.lft, rght__lt=section.rght)
+        return self.filter(bounds, tree_id=section.tree_id)
+
+    def within(self, sections) -> SectionQuerySet:
+        """Everything strictly below any of ``sections`` (one query, whatever their count)."""
+        inside = Q(pk__in=[])
+        for section in sections:
+            inside |= Q(tree_id=section.tree_id, lft__gt=section.lft, rght__lt=section.rght)
+        return self.filter(inside)
+
+    def ancestors_of(self, section: Section, *, include_self: bool = False) -> SectionQuerySet:
+        """The sections above ``section`` (the hidden root included), top first when
+        ordered with ``in_outline_order()``."""
+        if include_self:
+            bounds = Q(lft__lte=section.lft, rght__gte=section.rght)
+        else:
+            bounds = Q(lft__lt=section.lft, rght__gt=section.rght)
+        return self.filter(bounds, tree_id=section.tree_id)
+
+    def before(self, section: Section) -> SectionQuerySet:
+        """Sections that end before ``section`` starts (earlier siblings and their subtrees,
+        earlier chapters), in the same tree."""
+        return self.filter(tree_id=section.tree_id, rght__lt=section.lft)
+
+    def in_outline_order(self, *, reverse: bool = False, live_first: bool = False):
+        """Tree order (pre-order); ``live_first``: every live row before any trashed one."""
+        order = ["-lft" if reverse else "lft"]
+        if live_first:
+            order.insert(0, F("trashed_at").asc(nulls_first=True))
+        return self.order_by(*order)
+
     def readable_by(self, user) -> SectionQuerySet:
         """The one place that says who may read which section.
 
@@ -185,6 +228,9 @@ class SectionQuerySet(SanitizedQuerySet):
 
 
 class Section(MPTTModel):
+    # What nest() and the tree queries need of a row loaded with only()/values().
+    TREE_FIELDS = ("tree_id", "level", "lft", "rght")
+
     class Kind(models.TextChoices):
         RULE = "rule", _("规则制度")
         RETROSPECTIVE = "retrospective", _("工作复盘")
@@ -546,3 +592,28 @@ class ExcellentCase(models.Model):
 
     def __str__(self) -> str:
         return str(self.section)
+
+
+def walk(sections: Iterable[T]) -> Iterator[tuple[T, list[T]]]:
+    """Each section (given in tree order) with its shown ancestors, outermost first.
+
+    Only the given sections count: one whose parent was left out (not readable, trashed,
+    not printed) hangs under its nearest ancestor that is there, so depths never skip.
+    Rows may be Section instances or ``values()`` dicts with ``lft`` and ``rght``.
+    """
+    open_: list[tuple[int, T]] = []  # (rght, section) of the ancestors still open
+    for section in sections:
+        lft, rght = (
+            (section["lft"], section["rght"])
+            if isinstance(section, dict)
+            else (section.lft, section.rght)
+        )
+        while open_ and open_[-1][0] < lft:
+            open_.pop()
+        yield section, [s for _r, s in open_]
+        open_.append((rght, section))
+
+
+def nest(sections: Iterable[T]) -> list[tuple[T, int]]:
+    """Pair each section (in tree order) with its depth among the given ones (1 = top)."""
+    return [(section, len(above) + 1) for section, above in walk(sections)]

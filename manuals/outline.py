@@ -13,24 +13,17 @@ from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from manuals.models import Manual, Section
+from manuals.models import Manual, Section, nest
 
 
-def nest(sections: list[Section]) -> list[tuple[Section, int]]:
-    """Pair each section (in tree order) with its display depth (1 = chapter).
-
-    Sections whose ancestors were filtered out (not readable) hang under the nearest
-    ancestor that is shown.
-    """
-    shown: list[tuple[Section, int]] = []
-    stack: list[tuple[int, int]] = []  # (rght, depth) of open ancestors that are shown
-    for section in sections:
-        while stack and stack[-1][0] < section.lft:
-            stack.pop()
-        depth = stack[-1][1] + 1 if stack else 1
-        shown.append((section, depth))
-        stack.append((section.rght, depth))
-    return shown
+def readable_outline(*, manual: Manual, user=None) -> list[tuple[int, Section]]:
+    """(depth, section) for every live section ``user`` may read (all when user is None),
+    in outline order: what an export contains. A readable section under a hidden one moves
+    up to its nearest readable ancestor, so depths never skip."""
+    sections = Section.objects.filter(manual=manual, level__gt=0).live()
+    if user is not None:
+        sections = sections.readable_by(user)
+    return [(depth, section) for section, depth in nest(sections.in_outline_order())]
 
 
 def render_outline(
@@ -89,6 +82,4 @@ def render_outline(
 
 def breadcrumbs(section: Section, outline: list[Section]) -> list[Section]:
     """Ancestors of ``section`` among the outline's rows (no extra query)."""
-    return [
-        s for s in outline if s.lft < section.lft and section.rght < s.rght and s.pk != section.pk
-    ]
+    return [s for s in outline if s.is_ancestor_of(section)]

@@ -1,8 +1,9 @@
-"""Signals for derived data (the search index, cached print chapters).
+"""Signals for derived data: the search index (``search.indexing`` receives them).
 
-Sent by every write path in manuals (tree.py, cloning, imports, handover), including
-bulk ones that bypass model signals. Receivers should defer work with
-``transaction.on_commit``.
+Sent by every write path of manuals (tree.py, bulk inserts, clones, template updates,
+copies, handovers, imports, deleting a manual), including those that bypass model
+signals. Receivers defer their work with ``transaction.on_commit``. Printed chapters need
+no signal: the chapter cache is keyed by content.
 """
 
 from django.dispatch import Signal

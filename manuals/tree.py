@@ -242,6 +242,7 @@ def add_section(
     return section
 
 
+@retry_deadlocks
 def move_section(*, section: Section, target: Section, position: str, user=None) -> Section:
     """Move a section with its whole subtree next to or under ``target``."""
     if position not in POSITIONS:
@@ -323,6 +324,7 @@ def _siblings(section: Section):
     ).order_by("lft")
 
 
+@retry_deadlocks
 def shift_section(*, section: Section, direction: str, user=None) -> Section:
     """Keyboard/button moves: up, down, indent (under the previous sibling), outdent."""
     if direction not in {"up", "down", "indent", "outdent"}:
@@ -406,6 +408,7 @@ def restore_revision(*, revision: Revision, expected_version: int, user=None) ->
     )
 
 
+@retry_deadlocks
 def trash_section(*, section: Section, user=None) -> Section:
     """Move a section and its subtree to the trash; it keeps its place in the tree."""
     with transaction.atomic():
@@ -428,6 +431,7 @@ def trash_section(*, section: Section, user=None) -> Section:
     return fresh_section(section.pk)
 
 
+@retry_deadlocks
 def restore_section(*, section: Section, user=None) -> Section:
     """Bring a trashed subtree back where it was, or to the end if that place is gone."""
     with transaction.atomic():
@@ -455,6 +459,7 @@ def restore_section(*, section: Section, user=None) -> Section:
     return fresh_section(section.pk)
 
 
+@retry_deadlocks
 def purge_section(*, section: Section, user=None) -> None:
     """Delete a trashed subtree for good (only from the trash)."""
     with transaction.atomic():

@@ -230,8 +230,8 @@ def trash(request: HttpRequest, manual_id: int) -> HttpResponse:
         .order_by("-trashed_at")
     )
     trashed = [
-        (item, manual.sections.filter(tree_id=item.tree_id, lft__gt=item.lft, rght__lt=item.rght,
-                                      trashed_at=item.trashed_at).count())
+        (item, manual.sections.subtree_of(item, include_self=False)
+               .filter(trashed_at=item.trashed_at).count())
         for item in items
     ]  # fmt: skip
     context = _manual_context(request, manual, None)

@@ -16,8 +16,7 @@ from django.utils.translation import gettext as _
 from manuals import tree
 from manuals.bulk import NewSection, insert_sections
 from manuals.images.copies import copy_images, delete_files, rewrite_image_refs
-from manuals.models import Activity, Manual, Revision, Section
-from manuals.outline import nest
+from manuals.models import Activity, Manual, Revision, Section, nest
 from manuals.tree import TreeError
 
 NOTE_MAX = 300
@@ -42,14 +41,14 @@ def origin_note_for(source: Section, path: list[str]) -> str:
 
 
 def _source_rows(source: Section, *, user, with_children: bool) -> list[Section]:
-    rows = Section.objects.filter(tree_id=source.tree_id, trashed_at__isnull=True)
+    rows = Section.objects.live()
     if with_children:
-        rows = rows.filter(lft__gte=source.lft, rght__lte=source.rght)
+        rows = rows.subtree_of(source)
     else:
         rows = rows.filter(pk=source.pk)
     if user is not None:
         rows = rows.readable_by(user)
-    rows = list(rows.order_by("lft"))
+    rows = list(rows.in_outline_order())
     if not rows or rows[0].pk != source.pk:
         raise CopyRefused(_("这一节是同事的私有内容，或已被删除，不能复制。"))
     return rows
@@ -57,10 +56,9 @@ def _source_rows(source: Section, *, user, with_children: bool) -> list[Section]
 
 def _ancestor_titles(source: Section) -> list[str]:
     return list(
-        Section.objects.filter(
-            tree_id=source.tree_id, lft__lt=source.lft, rght__gt=source.rght, level__gt=0
-        )
-        .order_by("lft")
+        Section.objects.ancestors_of(source)
+        .filter(level__gt=0)
+        .in_outline_order()
         .values_list("title", flat=True)
     )
 
@@ -102,7 +100,7 @@ def copy_subtree(
                 parent = Section.objects.filter(pk=parent.pk, manual=target).first()
                 if parent is None:
                     raise CopyRefused(_("目标位置不在这本手册里。"))
-                if source.tree_id == parent.tree_id and source.lft <= parent.lft <= source.rght:
+                if parent.is_descendant_of(source, include_self=True):
                     raise CopyRefused(_("不能把章节复制到它自己的下面。"))
             rows = _source_rows(source, user=reader, with_children=with_children)
             note = origin_note_for(source, _ancestor_titles(source))

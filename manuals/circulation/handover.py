@@ -15,7 +15,7 @@ from manuals import tree
 from manuals.access import lead_of, owner_or_lead
 from manuals.circulation.copying import copy_subtree
 from manuals.models import Activity, Manual, Section, member_of
-from manuals.tree import TreeError
+from manuals.tree import TreeError, retry_deadlocks
 
 COPY = "copy"
 MOVE = "move"
@@ -57,22 +57,19 @@ def _landing_place(source: Section, to_manual: Manual) -> Section | None:
     if source.level <= 1:
         return None
     chapter_title = (
-        Section.objects.filter(
-            tree_id=source.tree_id, level=1, lft__lt=source.lft, rght__gt=source.rght
-        )
-        .values_list("title", flat=True)
-        .first()
+        Section.objects.ancestors_of(source).filter(level=1).values_list("title", flat=True).first()
     )
     return (
         Section.objects.filter(
             manual=to_manual, level=1, title=chapter_title, trashed_at__isnull=True
         )
-        .order_by("lft")
+        .in_outline_order()
         .first()
     )
 
 
 @tree.retry_deadlocks
+@retry_deadlocks
 def hand_over_subtree(
     *, section: Section, to_manual: Manual, mode: str, note: str = "", user
 ) -> Activity:
@@ -132,6 +129,7 @@ def _check_lead(user, manual: Manual) -> None:
         raise HandoverRefused(_("团队模板请在“团队模板”页面管理。"))
 
 
+@retry_deadlocks
 def transfer_manual(
     *, manual: Manual, successor, note: str = "", user, reopen: bool = False
 ) -> Activity:
@@ -169,6 +167,7 @@ def transfer_manual(
     return activity
 
 
+@retry_deadlocks
 def set_archived(*, manual: Manual, archived: bool, note: str = "", user) -> Activity:
     """Archive a manual read-only (readable as before, writable by nobody) or reopen it."""
     _check_lead(user, manual)

@@ -16,8 +16,7 @@ from manuals.access import lead_of, manual_for, section_for
 from manuals.circulation import handover
 from manuals.circulation.copying import copy_into_my_manual
 from manuals.circulation.forms import ArchiveForm, CopySectionForm, HandoverForm, TransferForm
-from manuals.models import Activity, Manual, Section
-from manuals.outline import nest
+from manuals.models import Activity, Manual, Section, nest
 from manuals.tree import TreeError
 
 # Templates are curated on their own pages, never handed over from.
@@ -66,9 +65,7 @@ def copy_section(request: HttpRequest, manual_id: int, section_id: int) -> HttpR
                     % {"title": section.title, "n": len(rows)},
                 )
                 return redirect("manuals:section", manual_id=target.pk, section_id=rows[0].pk)
-    children = Section.objects.filter(
-        tree_id=section.tree_id, lft__gt=section.lft, rght__lt=section.rght
-    ).live()
+    children = Section.objects.subtree_of(section, include_self=False).live()
     context = {
         "section": section,
         "manual": section.manual,

@@ -69,7 +69,9 @@ def _section_fields(section: Section, usernames: dict[int, str]) -> dict:
 def export_archive(*, manual: Manual) -> bytes:
     """Everything in the manual, trash and revisions included."""
     usernames = dict(get_user_model().objects.values_list("pk", "username"))
-    sections = list(Section.objects.filter(manual=manual).select_related("origin").order_by("lft"))
+    sections = list(
+        Section.objects.filter(manual=manual).select_related("origin").in_outline_order()
+    )
     root, chapters = sections[0], sections[1:]
     revisions: dict[str, list] = {}
     for revision in Revision.objects.filter(section__manual=manual).order_by("section", "version"):

@@ -16,8 +16,8 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Inches, Pt, RGBColor
 
-from manuals.exporting import readable_outline
 from manuals.models import Image, Manual
+from manuals.outline import readable_outline
 
 WORD_MAX_HEADING = 9
 MAX_PICTURE_WIDTH = Inches(6)

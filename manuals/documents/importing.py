@@ -22,7 +22,7 @@ from django.utils.translation import ngettext
 from manuals.bulk import NewSection, insert_sections
 from manuals.models import Image, Manual, Section
 from manuals.signals import sections_changed
-from manuals.tree import create_manual, lock_manual
+from manuals.tree import create_manual, lock_manual, retry_deadlocks
 
 # A manual is designed for 5,000 sections; a document with far more is not an outline.
 MAX_SECTIONS = 20_000
@@ -226,6 +226,7 @@ def _store_images(
     return stored
 
 
+@retry_deadlocks
 def import_document(
     *,
     parsed: ParsedDocument,

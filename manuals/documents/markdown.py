@@ -30,6 +30,7 @@ from manuals.documents.importing import (
     placeholder,
 )
 from manuals.models import TITLE_MAX_LENGTH, Image, Manual
+from manuals.outline import readable_outline
 
 MAX_MARKDOWN_BYTES = 50 * 1024 * 1024
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
@@ -216,7 +217,6 @@ class _ImageCollector:
 # -- export -------------------------------------------------------------------------------
 def export_markdown(*, manual: Manual, user=None, assets: str = "assets") -> tuple[str, dict]:
     """The manual as Markdown text and its pictures as {relative path: bytes}."""
-    from manuals.exporting import readable_outline
 
     files: dict[str, bytes] = {}
     paths: dict[int, str] = {}

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from manuals import tree
 from manuals.bulk import NewSection, insert_sections
 from manuals.images.copies import copy_images, delete_files, rewrite_image_refs
-from manuals.models import Manual, Section, member_of
+from manuals.models import Manual, Section, member_of, nest
 from manuals.team_templates.default_template import (
     ensure_default_template,
     fill_with_default_outline,
@@ -104,23 +104,15 @@ def clone_template(*, template: Manual, owner, title: str | None = None) -> Manu
 def _template_outline(template: Manual) -> list[dict]:
     return list(
         Section.objects.filter(manual=template, level__gt=0, trashed_at__isnull=True)
-        .order_by("lft")
-        .values("id", "level", "lft", "rght", "title", "body", "kind", "visibility", "version")
+        .in_outline_order()
+        .values("id", "title", "body", "kind", "visibility", "version", *Section.TREE_FIELDS)
     )
 
 
 def _depths(rows: list[dict]) -> list[int]:
     """Outline depth of each live row; a row whose parent is trashed (and left out) hangs
     under its nearest live ancestor, so the clone never has a gap in its levels."""
-    depths: list[int] = []
-    stack: list[tuple[int, int]] = []  # (rght, depth) of open ancestors
-    for row in rows:
-        while stack and stack[-1][0] < row["lft"]:
-            stack.pop()
-        depth = stack[-1][1] + 1 if stack else 1
-        depths.append(depth)
-        stack.append((row["rght"], depth))
-    return depths
+    return [depth for _row, depth in nest(rows)]
 
 
 def start_my_manual(*, user) -> Manual:

@@ -13,7 +13,7 @@ from manuals.access import lead_of
 from manuals.bulk import create_blank_manual
 from manuals.models import Manual, Section
 from manuals.team_templates.default_template import fill_with_default_outline
-from manuals.tree import TreeError
+from manuals.tree import TreeError, retry_deadlocks
 
 
 def _check_lead(user, team_id: int) -> None:
@@ -35,6 +35,7 @@ def create_template(*, lead, title: str, start_from: str = "default") -> Manual:
     return template
 
 
+@retry_deadlocks
 def set_template_retired(*, template: Manual, retired: bool, user) -> Manual:
     """Retire a template (new hires no longer see it; clones keep everything) or bring it
     back. Retired templates are read-only like any archived manual."""
@@ -58,6 +59,7 @@ def clone_counts(templates) -> dict[int, int]:
     return dict(rows)
 
 
+@retry_deadlocks
 def delete_template(*, template: Manual, user) -> None:
     """Delete a template nobody has cloned yet. One with clones is refused: they point at
     it for updates, so the lead retires it instead (nothing is lost either way)."""

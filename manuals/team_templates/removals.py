@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from manuals import tree
 from manuals.models import Manual, Section
-from manuals.tree import TreeError
+from manuals.tree import TreeError, retry_deadlocks
 
 KEEP = "keep"
 DELETE = "delete"
@@ -56,7 +56,7 @@ def _outermost(rows: list) -> list:
     """``rows`` (of one tree, in tree order) without those inside an earlier one."""
     outer: list = []
     for row in rows:
-        if not outer or row.lft > outer[-1].rght:
+        if not outer or not outer[-1].is_ancestor_of(row):
             outer.append(row)
     return outer
 
@@ -66,14 +66,11 @@ def removed_sections(*, manual: Manual) -> list[RemovedSection]:
     if manual.is_template:
         return []
     rows = _outermost(
-        list(_live(manual.pk).filter(REMOVED).select_related("template_section").order_by("lft"))
+        list(_live(manual.pk).filter(REMOVED).select_related("template_section").in_outline_order())
     )
     if not rows:
         return []
-    inside = Q()
-    for row in rows:
-        inside |= Q(lft__gt=row.lft, rght__lt=row.rght)
-    nested = list(_live(manual.pk).filter(inside).values_list("lft", flat=True))
+    nested = list(_live(manual.pk).within(rows).only("id", *Section.TREE_FIELDS))
     parents = dict(
         Section.objects.filter(pk__in={r.parent_id for r in rows}, level__gt=0).values_list(
             "pk", "title"
@@ -82,7 +79,7 @@ def removed_sections(*, manual: Manual) -> list[RemovedSection]:
     return [
         RemovedSection(
             copy=row,
-            subsections=sum(1 for lft in nested if row.lft < lft < row.rght),
+            subsections=sum(1 for inner in nested if row.is_ancestor_of(inner)),
             parent_title=parents.get(row.parent_id, ""),
         )
         for row in rows
@@ -98,8 +95,8 @@ def removed_counts(*, manual_ids: list[int]) -> dict[int, int]:
     rows = (
         Section.objects.filter(REMOVED, manual_id__in=manual_ids, level__gt=0)
         .filter(trashed_at__isnull=True)
-        .only("manual_id", "lft", "rght")
-        .order_by("manual_id", "lft")
+        .only("manual_id", *Section.TREE_FIELDS)
+        .in_outline_order()  # each manual's rows stay in its tree order below
     )
     by_manual: dict[int, list[Section]] = {}
     for row in rows:
@@ -107,6 +104,7 @@ def removed_counts(*, manual_ids: list[int]) -> dict[int, int]:
     return {pk: len(_outermost(found)) for pk, found in by_manual.items()}
 
 
+@retry_deadlocks
 def decide_removed(*, manual: Manual, section_id: int, decision: str, user) -> Section:
     """Keep the agent's copy as their own section, or move it (with its subtree) to their
     trash. Refused when the template has brought the section back meanwhile."""
@@ -122,9 +120,7 @@ def decide_removed(*, manual: Manual, section_id: int, decision: str, user) -> S
         if decision == DELETE:
             return tree.trash_section(section=copy, user=user)
         # The subtree's removed copies become the agent's own: no link, no sync state.
-        Section.objects.filter(
-            REMOVED, tree_id=copy.tree_id, lft__gte=copy.lft, rght__lte=copy.rght
-        ).update(
+        Section.objects.subtree_of(copy).filter(REMOVED).update(
             template_section=None,
             template_version=None,
             synced_version=None,

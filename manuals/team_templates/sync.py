@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.translation import gettext as _
@@ -66,14 +65,13 @@ class PendingUpdate:
 def _template_rows(template: Manual, *, with_bodies: bool = True) -> list[Section]:
     rows = Section.objects.filter(manual=template, level__gt=0, trashed_at__isnull=True)
     if not with_bodies:
-        rows = rows.only("id", "title", "parent_id", "version", "lft", "rght", "tree_id")
-    return list(rows.order_by("lft"))
+        rows = rows.only("id", "title", "parent_id", "version", *Section.TREE_FIELDS)
+    return list(rows.in_outline_order())
 
 
-LIVE_FIRST = (F("trashed_at").asc(nulls_first=True), "lft")
 COPY_FIELDS = (
     "id", "manual_id", "parent_id", "template_section_id", "template_version", "trashed_at",
-    "version", "synced_version", "lft",
+    "version", "synced_version", *Section.TREE_FIELDS,
 )  # fmt: skip
 
 
@@ -83,7 +81,7 @@ def _copies(manual: Manual, *, with_bodies: bool = True) -> dict[int, Section]:
     rows = Section.objects.filter(manual=manual, template_section__isnull=False)
     if not with_bodies:
         rows = rows.only(*COPY_FIELDS)
-    for row in rows.order_by(*LIVE_FIRST):
+    for row in rows.in_outline_order(live_first=True):
         copies.setdefault(row.template_section_id, row)
     return copies
 
@@ -197,7 +195,7 @@ def template_status(*, template: Manual) -> list[CloneStatus]:
     copy_rows = (
         Section.objects.filter(manual_id__in=list(copies_by_manual), template_section__isnull=False)
         .only(*COPY_FIELDS)
-        .order_by(*LIVE_FIRST)
+        .in_outline_order(live_first=True)
     )
     for row in copy_rows:
         copies_by_manual[row.manual_id].setdefault(row.template_section_id, row)
@@ -304,10 +302,9 @@ def _place_for(manual: Manual, row: Section, copies: dict[int, Section]) -> tupl
     """Right after the copy of the template's previous sibling, else first under the copy
     of its parent, else a new chapter at the end."""
     previous = (
-        Section.objects.filter(
-            tree_id=row.tree_id, parent_id=row.parent_id, rght__lt=row.lft, trashed_at__isnull=True
-        )
-        .order_by("-lft")
+        Section.objects.before(row)
+        .filter(parent_id=row.parent_id, trashed_at__isnull=True)
+        .in_outline_order(reverse=True)
         .first()
     )
     parent_copy = copies.get(row.parent_id)
