@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import calendar
 import os
+from datetime import datetime
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -147,6 +150,11 @@ class PrintSchedule(models.Model):
     paper = models.CharField(_("纸张"), max_length=2, choices=Paper.choices, default=Paper.A5)
     scope = models.CharField(_("范围"), max_length=10, choices=Scope.choices, default=Scope.ALL)
     next_run_at = models.DateTimeField(_("下次打印"))
+    # The lead's day of the month (in the site's time zone): a run moved to a short month's
+    # last day (31 → 30 April) goes back to it in the months that have it.
+    day_of_month = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(31)]
+    )
     last_run_at = models.DateTimeField(null=True, blank=True)
     enabled = models.BooleanField(_("启用"), default=True)
     created_by = models.ForeignKey(
@@ -160,16 +168,27 @@ class PrintSchedule(models.Model):
     def __str__(self) -> str:
         return f"{self.team} {self.every}"
 
-    def following(self, after):
-        """The next run after ``after``: same day of month, ``every`` months later."""
-        months = self.MONTHS[self.every]
-        when = self.next_run_at
+    def run_next_at(self, when: datetime) -> None:
+        """The lead chose the next run; the runs after it fall on the same day of the month."""
+        self.next_run_at = when
+        self.day_of_month = timezone.localtime(when, timezone.get_default_timezone()).day
+
+    def following(self, after: datetime) -> datetime:
+        """The first run later than ``after``, ``every`` months on from ``next_run_at``.
+
+        Counted in the site's time zone: on ``day_of_month`` (or the month's last day, if it
+        is shorter) at the local time of day of ``next_run_at``, whatever the UTC offset then.
+        """
+        zone = timezone.get_default_timezone()
+        start = timezone.localtime(self.next_run_at, zone)
+        step = self.MONTHS[self.every]
+        when, months = self.next_run_at, 0
         while when <= after:
-            month = when.month - 1 + months
-            year = when.year + month // 12
-            month = month % 12 + 1
-            day = min(when.day, 28)
-            when = when.replace(year=year, month=month, day=day)
+            months += step
+            years, month_index = divmod(start.month - 1 + months, 12)
+            year, month = start.year + years, month_index + 1
+            day = min(self.day_of_month, calendar.monthrange(year, month)[1])
+            when = start.replace(year=year, month=month, day=day)
         return when
 
     @staticmethod
