@@ -45,7 +45,8 @@ class Scope(models.TextChoices):
 
 class EditionQuerySet(models.QuerySet):
     def readable_by(self, user) -> EditionQuerySet:
-        """Editions of readable manuals; one with private sections only for owner and leads."""
+        """Editions of readable manuals; one of all sections (not only the shared ones) only
+        for the manual's owner and the team's leads."""
         member = member_of(user)
         if member is None:
             return self.none()
@@ -82,7 +83,8 @@ class Edition(models.Model):
         verbose_name=_("只打印这一章"),
     )  # fmt: skip
     image_style = models.CharField(_("图片风格"), max_length=20, blank=True, default="")
-    # The booklet's own words (contents, chapter labels) are in the requester's language.
+    # The booklet's own words (contents, chapter labels) are in the requester's language;
+    # a scheduled run has no requester and uses the site's (settings.LANGUAGE_CODE).
     language = models.CharField(
         _("语言"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
@@ -134,7 +136,8 @@ class Edition(models.Model):
 
 
 class PrintSchedule(models.Model):
-    """A lead's standing order: print every manual of the team every so often."""
+    """A lead's standing order: print every live manual of the team (not its templates or
+    archived manuals) every month, quarter, half-year or year."""
 
     class Every(models.TextChoices):
         MONTH = "month", _("每月")
