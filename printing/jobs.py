@@ -10,6 +10,7 @@ stdout and the task records it.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pickle
 import queue
@@ -45,6 +46,8 @@ from printing.render import cache_dir, render_booklet_pdf, workers
 TIME_LIMIT = getattr(settings, "LANBITOU_PRINT_TIME_LIMIT", 900)  # seconds
 # Resident memory of the render process and its chapter workers together.
 MEMORY_LIMIT_MB = getattr(settings, "LANBITOU_PRINT_MEMORY_MB", 1536)
+
+log = logging.getLogger(__name__)
 
 
 def may_print_everything(manual: Manual, user) -> bool:
@@ -205,6 +208,7 @@ def _run_child(edition_id: int, spec: Path, time_limit: int) -> dict:
     )  # fmt: skip
     lines: queue.Queue = queue.Queue()
     errors: list[str] = []
+    output: list[str] = []  # what the child printed that is not a report
     threading.Thread(target=lambda: [lines.put(x) for x in child.stdout], daemon=True).start()
     threading.Thread(target=lambda: errors.extend(child.stderr), daemon=True).start()
     deadline = time.monotonic() + time_limit
@@ -217,8 +221,7 @@ def _run_child(edition_id: int, spec: Path, time_limit: int) -> dict:
         except subprocess.TimeoutExpired:
             finished = False
         while not lines.empty():
-            line = lines.get()
-            message = json.loads(line) if line.startswith("{") else {}
+            message = _report(lines.get(), edition_id, output)
             if "progress" in message and time.monotonic() - last_progress > 0.5:
                 last_progress = time.monotonic()
                 _set(edition_id, progress=message["progress"],
@@ -238,17 +241,31 @@ def _run_child(edition_id: int, spec: Path, time_limit: int) -> dict:
                     % {"n": time_limit}}  # fmt: skip
     time.sleep(0.1)  # let the reader threads drain
     while not lines.empty():
-        line = lines.get()
-        if line.startswith("{"):
-            outcome.update(json.loads(line))
+        outcome.update(_report(lines.get(), edition_id, output))
     if "pages" in outcome or outcome.get("error"):
         return outcome
     stderr = "".join(errors)
     if child.returncode in (-signal.SIGKILL, -signal.SIGSEGV) or "MemoryError" in stderr:
         return {"error": _("超出内存限制（%(n)d MB），已停止。请分章节打印或联系管理员。")
                 % {"n": MEMORY_LIMIT_MB}}  # fmt: skip
-    last = stderr.strip().splitlines()[-1:] or [str(child.returncode)]
+    last = stderr.strip().splitlines()[-1:] or output[-1:] or [str(child.returncode)]
     return {"error": _("生成失败：%(reason)s") % {"reason": last[0][:300]}}
+
+
+def _report(line: str, edition_id: int, output: list[str]) -> dict:
+    """The JSON report on one line of the render process's stdout, or {} for anything else
+    it printed (a library's chatter, a half-written line), which is logged and kept."""
+    if line.startswith("{"):
+        try:
+            message = json.loads(line)
+        except ValueError:
+            message = None
+        if isinstance(message, dict):
+            return message
+    if line.strip():
+        output.append(line.strip())
+        log.warning("Render process of edition %s printed: %s", edition_id, line.strip()[:500])
+    return {}
 
 
 def progress_note(note: str) -> str:

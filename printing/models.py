@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import calendar
 import os
+from datetime import datetime
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -42,7 +45,8 @@ class Scope(models.TextChoices):
 
 class EditionQuerySet(models.QuerySet):
     def readable_by(self, user) -> EditionQuerySet:
-        """Editions of readable manuals; one with private sections only for owner and leads."""
+        """Editions of readable manuals; one of all sections (not only the shared ones) only
+        for the manual's owner and the team's leads."""
         member = member_of(user)
         if member is None:
             return self.none()
@@ -79,7 +83,8 @@ class Edition(models.Model):
         verbose_name=_("只打印这一章"),
     )  # fmt: skip
     image_style = models.CharField(_("图片风格"), max_length=20, blank=True, default="")
-    # The booklet's own words (contents, chapter labels) are in the requester's language.
+    # The booklet's own words (contents, chapter labels) are in the requester's language;
+    # a scheduled run has no requester and uses the site's (settings.LANGUAGE_CODE).
     language = models.CharField(
         _("语言"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
@@ -131,7 +136,8 @@ class Edition(models.Model):
 
 
 class PrintSchedule(models.Model):
-    """A lead's standing order: print every manual of the team every so often."""
+    """A lead's standing order: print every live manual of the team (not its templates or
+    archived manuals) every month, quarter, half-year or year."""
 
     class Every(models.TextChoices):
         MONTH = "month", _("每月")
@@ -147,6 +153,11 @@ class PrintSchedule(models.Model):
     paper = models.CharField(_("纸张"), max_length=2, choices=Paper.choices, default=Paper.A5)
     scope = models.CharField(_("范围"), max_length=10, choices=Scope.choices, default=Scope.ALL)
     next_run_at = models.DateTimeField(_("下次打印"))
+    # The lead's day of the month (in the site's time zone): a run moved to a short month's
+    # last day (31 → 30 April) goes back to it in the months that have it.
+    day_of_month = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(31)]
+    )
     last_run_at = models.DateTimeField(null=True, blank=True)
     enabled = models.BooleanField(_("启用"), default=True)
     created_by = models.ForeignKey(
@@ -160,16 +171,27 @@ class PrintSchedule(models.Model):
     def __str__(self) -> str:
         return f"{self.team} {self.every}"
 
-    def following(self, after):
-        """The next run after ``after``: same day of month, ``every`` months later."""
-        months = self.MONTHS[self.every]
-        when = self.next_run_at
+    def run_next_at(self, when: datetime) -> None:
+        """The lead chose the next run; the runs after it fall on the same day of the month."""
+        self.next_run_at = when
+        self.day_of_month = timezone.localtime(when, timezone.get_default_timezone()).day
+
+    def following(self, after: datetime) -> datetime:
+        """The first run later than ``after``, ``every`` months on from ``next_run_at``.
+
+        Counted in the site's time zone: on ``day_of_month`` (or the month's last day, if it
+        is shorter) at the local time of day of ``next_run_at``, whatever the UTC offset then.
+        """
+        zone = timezone.get_default_timezone()
+        start = timezone.localtime(self.next_run_at, zone)
+        step = self.MONTHS[self.every]
+        when, months = self.next_run_at, 0
         while when <= after:
-            month = when.month - 1 + months
-            year = when.year + month // 12
-            month = month % 12 + 1
-            day = min(when.day, 28)
-            when = when.replace(year=year, month=month, day=day)
+            months += step
+            years, month_index = divmod(start.month - 1 + months, 12)
+            year, month = start.year + years, month_index + 1
+            day = min(self.day_of_month, calendar.monthrange(year, month)[1])
+            when = start.replace(year=year, month=month, day=day)
         return when
 
     @staticmethod

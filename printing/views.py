@@ -127,6 +127,8 @@ def schedule(request):
     )
     if request.method == "POST" and form.is_valid():
         saved = form.save(commit=False)
+        if current is None or "next_run_at" in form.changed_data:
+            saved.run_next_at(saved.next_run_at)
         saved.team = member.team
         saved.created_by = saved.created_by or request.user
         saved.save()

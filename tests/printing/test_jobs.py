@@ -1,9 +1,12 @@
 """The background job: a fresh process per edition, with progress, time and memory limits."""
 
+import logging
+import os
+
 import pytest
 from django_tasks_db.models import DBTaskResult
 
-from manuals.tree import create_manual
+from manuals.tree import SectionContent, add_section, create_manual
 from printing import jobs
 from printing.booklet import BookletOptions, PrintError
 from printing.jobs import request_edition, run_edition
@@ -96,6 +99,54 @@ def test_a_manual_emptied_after_queueing_fails_with_the_reason(alice):
     assert run_edition(edition_id=edition.pk) == Edition.Status.FAILED
     edition.refresh_from_db()
     assert "没有可打印的章节" in edition.failure_reason
+
+
+@pytest.fixture
+def render_prelude(tmp_path, monkeypatch):
+    """Python code that each render process runs first (as its sitecustomize module)."""
+
+    def install(code: str) -> None:
+        site = tmp_path / "site"
+        site.mkdir(exist_ok=True)
+        (site / "sitecustomize.py").write_text(code)
+        paths = [str(site), *filter(None, [os.environ.get("PYTHONPATH")])]
+        monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
+
+    return install
+
+
+@pytest.fixture
+def one_page_manual(alice):
+    manual = create_manual(owner=alice, title="一页手册")
+    add_section(manual=manual, content=SectionContent(title="开场白", body="<p>您好</p>"))
+    return manual
+
+
+def test_stray_brace_lines_on_the_render_process_output_do_not_stop_the_job(
+    one_page_manual, alice, render_prelude, caplog
+):
+    # Anything in the render process may print; a line that only looks like a report (or
+    # two reports run together) once crashed the job and left the edition "rendering".
+    render_prelude(
+        'print("{ not a report", flush=True)\n'
+        'print(\'{"progress": 7, "note": "chapters"}{"progress"\', flush=True)\n'
+    )
+    edition, _ = request_edition(manual=one_page_manual, user=alice, options=BookletOptions())
+    with caplog.at_level(logging.WARNING, logger="printing.jobs"):
+        assert run_edition(edition_id=edition.pk) == Edition.Status.DONE
+    edition.refresh_from_db()
+    assert edition.page_count >= 2 and edition.file.size == edition.size_bytes
+    assert "{ not a report" in caplog.text
+
+
+def test_a_render_process_that_dies_after_a_stray_line_fails_with_that_line(
+    one_page_manual, alice, render_prelude
+):
+    render_prelude('import os\nprint("{ half a report", flush=True)\nos._exit(3)\n')
+    edition, _ = request_edition(manual=one_page_manual, user=alice, options=BookletOptions())
+    assert run_edition(edition_id=edition.pk) == Edition.Status.FAILED
+    edition.refresh_from_db()
+    assert "{ half a report" in edition.failure_reason and not edition.file
 
 
 def test_the_memory_watch_survives_processes_exiting_while_it_walks_the_tree():

@@ -140,8 +140,8 @@ def test_only_a_lead_sets_the_team_schedule_and_print_due_runs_it(
 def test_print_due_command_reports_what_it_queued(alice_manual, lena, capsys):
     from django.core.management import call_command
 
-    PrintSchedule.objects.create(
-        team=lena.member.team, every="month", next_run_at=timezone.now() - timedelta(days=1)
-    )
+    schedule = PrintSchedule(team=lena.member.team, every="month")
+    schedule.run_next_at(timezone.now() - timedelta(days=1))
+    schedule.save()
     call_command("print_due")
     assert "1 edition(s) queued" in capsys.readouterr().out
