@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh Debian machine:
 #   make run   — install what is missing, migrate, load demo data once, start web + worker
-#   make test  — the same set-up, then ruff and the whole test suite
+#   make test  — the same set-up, then ruff, the import contracts and the whole test suite
 SHELL := /bin/bash
 PY := .venv/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -25,6 +25,7 @@ run: setup
 test: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	.venv/bin/lint-imports --no-cache
 	$(PY) -m pytest
 
 setup: system-packages venv migrate

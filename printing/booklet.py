@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
-from manuals.models import Image, Manual, Section, member_of
+from manuals.models import Image, Manual, Section, member_of, nest
 from manuals.sanitize import sanitize_html
 from printing.print_images import STYLES, print_copy, print_images_dir
 from printing.theming import Theme, get_theme
@@ -142,22 +142,15 @@ def _sections(manual: Manual, options: BookletOptions, user) -> list[Section]:
         top = Section.objects.filter(manual=manual, pk=options.subtree_id).live().first()
         if top is None or (user is not None and not top.readable_by(user)):
             raise PrintError(_("选定的章节不存在或你无权打印。"))
-        sections = sections.filter(tree_id=top.tree_id, lft__gte=top.lft, rght__lte=top.rght)
+        sections = sections.subtree_of(top)
     return list(
-        sections.only("id", "title", "body", "kind", "level", "lft", "rght").order_by("lft")
+        sections.only("id", "title", "body", "kind", *Section.TREE_FIELDS).in_outline_order()
     )
 
 
 def _depths(sections: list[Section]) -> list[int]:
     """Depth among the printed sections: a hidden parent does not leave a hole."""
-    stack: list[Section] = []
-    depths = []
-    for section in sections:
-        while stack and stack[-1].rght < section.lft:
-            stack.pop()
-        stack.append(section)
-        depths.append(len(stack))
-    return depths
+    return [depth for _section, depth in nest(sections)]
 
 
 class _ImageResolver:

@@ -36,7 +36,8 @@ from django.utils.translation import (
 from django.utils.translation import gettext as _
 from django_tasks import task
 
-from manuals.models import Manual, Section, member_of
+from manuals.access import owner_or_lead
+from manuals.models import Manual, Section
 from manuals.tree import lock_manual
 from printing.booklet import BookletOptions, PrintError, assemble_booklet
 from printing.cleanup import remove_edition_files
@@ -51,10 +52,8 @@ log = logging.getLogger(__name__)
 
 
 def may_print_everything(manual: Manual, user) -> bool:
-    member = member_of(user)
-    if member is None or member.team_id != manual.team_id:
-        return False
-    return manual.owner_id == user.pk or member.is_lead
+    """Private sections are printed only for the manual's owner or the team's lead."""
+    return owner_or_lead(user, manual)
 
 
 def request_edition(
@@ -114,7 +113,7 @@ def assemble_check(*, manual: Manual, options: BookletOptions, user) -> None:
         top = sections.filter(pk=options.subtree_id).first()
         if top is None:
             raise PrintError(_("选定的章节不存在或你无权打印。"))
-        sections = sections.filter(tree_id=top.tree_id, lft__gte=top.lft, rght__lte=top.rght)
+        sections = sections.subtree_of(top)
     if not sections.exists():
         raise PrintError(_("没有可打印的章节：这本手册是空的，或所选范围内没有章节。"))
 

@@ -9,17 +9,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
-from manuals.models import Manual, member_of
+from manuals.access import lead_required, manual_for
 from printing.booklet import PrintError
 from printing.forms import PrintForm, ScheduleForm
 from printing.jobs import fail_stale_editions, may_print_everything, request_edition
 from printing.models import Edition, PrintSchedule
 
 
-def _lookup(request, *, manual_id=None, edition_id=None):
-    """The one place that says who may print a manual or see an edition (else 404)."""
-    if manual_id is not None:
-        return get_object_or_404(Manual.objects.readable_by(request.user), pk=manual_id)
+def _edition_for(request, edition_id: int) -> Edition:
+    """An edition the user may see (Edition.objects.readable_by), else 404."""
     return get_object_or_404(
         Edition.objects.readable_by(request.user).select_related("manual"), pk=edition_id
     )
@@ -52,7 +50,7 @@ def edition_json(edition: Edition) -> dict:
 @login_required
 @require_http_methods(["GET", "POST"])
 def request_print(request, manual_id: int):
-    manual = _lookup(request, manual_id=manual_id)
+    manual = manual_for(request, manual_id)
     can_print_all = may_print_everything(manual, request.user)
     outline = manual.outline(user=request.user)
     form = PrintForm(request.POST or None, outline=outline, can_print_all=can_print_all)
@@ -79,7 +77,7 @@ def request_print(request, manual_id: int):
 @require_GET
 def edition_detail(request, edition_id: int):
     fail_stale_editions()
-    edition = _lookup(request, edition_id=edition_id)
+    edition = _edition_for(request, edition_id)
     return render(request, "printing/edition.html", {"edition": edition})
 
 
@@ -87,13 +85,13 @@ def edition_detail(request, edition_id: int):
 @require_GET
 def edition_status(request, edition_id: int):
     fail_stale_editions()
-    return JsonResponse(edition_json(_lookup(request, edition_id=edition_id)))
+    return JsonResponse(edition_json(_edition_for(request, edition_id)))
 
 
 @login_required
 @require_GET
 def download(request, edition_id: int):
-    edition = _lookup(request, edition_id=edition_id)
+    edition = _edition_for(request, edition_id)
     if edition.status != Edition.Status.DONE or not edition.file:
         raise Http404(_("这份印刷版还没有生成。"))
     try:
@@ -114,10 +112,9 @@ def archive(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@lead_required
 def schedule(request):
-    member = member_of(request.user)
-    if member is None or not member.is_lead:
-        raise Http404
+    member = request.lead
     current = PrintSchedule.objects.filter(team=member.team).first()
     first_run = timezone.localtime().replace(second=0, microsecond=0)
     form = ScheduleForm(

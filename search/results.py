@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from manuals.models import Manual, Section, member_of
+from manuals.models import Manual, Section, member_of, walk
 from search.analysis import find_all, highlight_parts, html_to_text, snippet_parts
 from search.engine import Filters, Match, Scope, search_index
 from search.folding import fold
@@ -311,10 +311,7 @@ def find_in_manual(*, user, manual: Manual, query: str | None) -> ManualFind:
         # Bounded by one manual, so the database can answer while the index is rebuilt.
         result.unavailable = True
         texts = _manual_texts(manual, user)
-    titles_above: list[Section] = []
-    for section in outline:
-        while titles_above and titles_above[-1].rght < section.lft:
-            titles_above.pop()
+    for section, titles_above in walk(outline):
         if section.pk in texts:
             title, text = texts[section.pk]
             count = _occurrences(title + "\n" + text, terms)
@@ -324,7 +321,6 @@ def find_in_manual(*, user, manual: Manual, query: str | None) -> ManualFind:
                     "path": [a.title for a in titles_above],
                 })  # fmt: skip
                 result.total += count
-        titles_above.append(section)
     return result
 
 

@@ -7,24 +7,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
-from manuals.models import Manual, Section, member_of
+from manuals.access import lead_of, manual_for
+from manuals.models import Section
 from search.folding import fold_map
 from search.index import index_exists, rebuild_requested
 from search.indexing import request_rebuild
 from search.results import build_query, find_in_manual, search_sections
 
 
-def _manual_for(request: HttpRequest, manual_id: int) -> Manual:
-    """The one lookup + permission check of this app: unreadable manuals are 404."""
-    manual = Manual.objects.readable_by(request.user).filter(pk=manual_id).first()
-    if manual is None:
-        raise Http404
-    return manual
-
-
 def _may_rebuild(user) -> bool:
-    member = member_of(user)
-    return user.is_staff or (member is not None and member.is_lead)
+    return user.is_staff or lead_of(user) is not None
 
 
 def _page_number(raw: str | None) -> int:
@@ -85,7 +77,7 @@ def rebuild(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def find(request: HttpRequest, manual_id: int) -> JsonResponse:
-    manual = _manual_for(request, manual_id)
+    manual = manual_for(request, manual_id)
     found = find_in_manual(user=request.user, manual=manual, query=request.GET.get("q", ""))
     sections = [
         {**s, "url": reverse("manuals:section", kwargs={"manual_id": manual.pk,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import json
 import os
 import pwd
 import shutil
@@ -97,3 +98,24 @@ def running_postgres(bin_dir: Path, *, database: str = "lanbitou") -> Iterator[s
                 timeout=60,
             )
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# What the multi-process tests share: the repository their workers run in, the
+# environment that points a worker at the test server, and the JSON line a worker ends with.
+REPO = Path(__file__).resolve().parent.parent
+
+
+def worker_env(url: str, data_dir: Path) -> dict:
+    """The environment of a worker process using ``url`` and its own data directory."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=url,
+        DJANGO_SETTINGS_MODULE="config.settings",
+        LANBITOU_DATA_DIR=str(data_dir),
+    )
+    return env
+
+
+def last_json_line(stdout: str) -> dict:
+    """A worker prints its result as the last line of its output, as JSON."""
+    return json.loads(stdout.strip().splitlines()[-1])

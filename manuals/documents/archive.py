@@ -30,7 +30,12 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from manuals.bulk import NewSection
-from manuals.documents.importing import ImportRefused, ParsedDocument, PendingImage
+from manuals.documents.types import (
+    ImportRefused,
+    ParsedDocument,
+    PendingImage,
+    resolve_placeholders,
+)
 from manuals.models import Image, Manual, Member, Revision, Section
 
 FORMAT = "lanbitou-manual-archive"
@@ -257,8 +262,6 @@ def _mark_images(body: str) -> str:
 
 
 def _finish(manifest, keys, bodies, revisions, manual, rows, stored, parsed) -> None:
-    from manuals.documents.importing import resolve_placeholders
-
     names = {key: image.name for key, image in parsed.images.items()}
     team_users = dict(
         Member.objects.filter(team_id=manual.team_id).values_list("user__username", "user_id")

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from lxml import etree
 
-from manuals.documents.importing import ParsedDocument, PendingImage, placeholder
+from manuals.documents.types import ParsedDocument, PendingImage, placeholder
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"

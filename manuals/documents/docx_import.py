@@ -17,7 +17,7 @@ from lxml import etree
 
 from manuals.bulk import NewSection
 from manuals.documents.docx_content import BodyWriter, W, paragraph_text, w
-from manuals.documents.importing import HeadingDepths, ImportRefused, ParsedDocument
+from manuals.documents.types import HeadingDepths, ImportRefused, ParsedDocument
 from manuals.models import TITLE_MAX_LENGTH
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

@@ -20,7 +20,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import task
 
-from manuals.documents.importing import ImportRefused, import_document, read_document
+from manuals.documents.importing import import_document, read_document
+from manuals.documents.types import ImportRefused
 from manuals.models import DocumentImport, Section
 
 # Above these an upload is analysed / imported by the background worker.

@@ -22,7 +22,7 @@ from markdown_it import MarkdownIt
 from markdownify import markdownify
 
 from manuals.bulk import NewSection
-from manuals.documents.importing import (
+from manuals.documents.types import (
     HeadingDepths,
     ImportRefused,
     ParsedDocument,

@@ -17,8 +17,8 @@ from manuals.documents import jobs as import_jobs
 from manuals.documents.archive import export_archive
 from manuals.documents.docx_export import export_docx
 from manuals.documents.forms import ImportDestinationForm, ImportUploadForm
-from manuals.documents.importing import ImportRefused
 from manuals.documents.markdown import export_markdown, pack_markdown
+from manuals.documents.types import ImportRefused
 from manuals.models import DocumentImport, Manual, Section, member_of
 
 PREVIEW_OUTLINE_ROWS = 400

@@ -7,7 +7,8 @@ import pytest
 from django.utils import timezone
 
 from manuals.documents.archive import export_archive
-from manuals.documents.importing import ImportRefused, import_document, read_document
+from manuals.documents.importing import import_document, read_document
+from manuals.documents.types import ImportRefused
 from manuals.images.pipeline import store_image
 from manuals.integrity import check_trees
 from manuals.models import Image, Revision, Section

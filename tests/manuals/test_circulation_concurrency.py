@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.manuals.test_concurrency import REPO, _env, _json_from, postgres_url  # noqa: F401
+from tests.pgserver import REPO, last_json_line, worker_env
 
 pytestmark = pytest.mark.postgres
 WORKERS = 4
@@ -21,8 +21,8 @@ def _start(args, env, stdin=None):
     )  # fmt: skip
 
 
-def test_lead_and_agents_racing_on_templates_and_handovers_lose_nothing(postgres_url, tmp_path):  # noqa: F811
-    env = _env(postgres_url, tmp_path)
+def test_lead_and_agents_racing_on_templates_and_handovers_lose_nothing(postgres_url, tmp_path):
+    env = worker_env(postgres_url, tmp_path)
     migrate = subprocess.run(
         [sys.executable, "manage.py", "migrate", "-v", "0"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
@@ -36,7 +36,7 @@ def test_lead_and_agents_racing_on_templates_and_handovers_lose_nothing(postgres
     for proc in procs:
         out, err = proc.communicate(timeout=600)
         assert proc.returncode == 0, err
-        results.append(_json_from(out))
+        results.append(last_json_line(out))
     errors = [e for r in results for e in r["errors"]]
     assert errors == [], "\n".join(errors)
     kinds = {k for r in results for k in r["done"]}
@@ -46,6 +46,6 @@ def test_lead_and_agents_racing_on_templates_and_handovers_lose_nothing(postgres
     proc = _start(["verify"], env, stdin=True)
     out, err = proc.communicate(json.dumps(written), timeout=300)
     assert proc.returncode == 0, err
-    end = _json_from(out)
+    end = last_json_line(out)
     assert end["problems"] == []
     assert end["lost"] == [], "an agent's saved text is in no revision of its section"

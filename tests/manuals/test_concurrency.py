@@ -4,45 +4,18 @@ django-mptt corrupts nested sets under concurrent writes unless every write lock
 manual and works on fresh rows; this is the test that the locking in manuals.tree holds.
 """
 
-import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from tests.pgserver import postgres_bin_dir, running_postgres
+from tests.pgserver import REPO, last_json_line, worker_env
 
-REPO = Path(__file__).resolve().parents[2]
 WORKERS = 8
 OPS_PER_WORKER = 150
 SECONDS_PER_WORKER = 90
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture(scope="module")
-def postgres_url():
-    bin_dir = postgres_bin_dir()
-    if bin_dir is None:
-        pytest.skip("PostgreSQL server binaries are not installed (make test installs them)")
-    with running_postgres(bin_dir) as url:
-        yield url
-
-
-def _env(url: str, data_dir: Path) -> dict:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=url,
-        DJANGO_SETTINGS_MODULE="config.settings",
-        LANBITOU_DATA_DIR=str(data_dir),
-    )
-    return env
-
-
-def _json_from(stdout: str) -> dict:
-    return json.loads(stdout.strip().splitlines()[-1])
 
 
 def _worker(command: list[str], env: dict) -> subprocess.Popen:
@@ -60,11 +33,11 @@ def _run(command: list[str], env: dict) -> dict:
     proc = _worker(command, env)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
-    return _json_from(out)
+    return last_json_line(out)
 
 
 def test_eight_processes_editing_the_same_manuals_leave_every_tree_intact(postgres_url, tmp_path):
-    env = _env(postgres_url, tmp_path)
+    env = worker_env(postgres_url, tmp_path)
     migrate = subprocess.run(
         [sys.executable, "manage.py", "migrate", "-v", "0"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
@@ -80,7 +53,7 @@ def test_eight_processes_editing_the_same_manuals_leave_every_tree_intact(postgr
     for proc in procs:
         out, err = proc.communicate(timeout=600)
         assert proc.returncode == 0, err
-        results.append(_json_from(out))
+        results.append(last_json_line(out))
 
     errors = [e for r in results for e in r["errors"]]
     assert errors == [], "\n".join(errors)
@@ -105,7 +78,7 @@ def test_eight_processes_editing_the_same_manuals_leave_every_tree_intact(postgr
 
 def test_the_database_refuses_two_sections_with_the_same_bounds(postgres_url, tmp_path):
     """The deferrable unique constraints make a corrupt tree fail at commit."""
-    env = _env(postgres_url, tmp_path)
+    env = worker_env(postgres_url, tmp_path)
     script = """
 import django, json
 django.setup()
@@ -133,7 +106,7 @@ print(json.dumps({"outcome": outcome}))
         [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stderr
-    outcome = _json_from(proc.stdout)["outcome"]
+    outcome = last_json_line(proc.stdout)["outcome"]
     assert outcome.startswith("refused"), outcome
     assert "section_unique_lft" in outcome
     assert _run(["verify"], env)["problems"] == []

@@ -7,7 +7,8 @@ from django.core.files.storage import default_storage
 from docx.oxml import parse_xml
 from docx.shared import Inches
 
-from manuals.documents.importing import ImportRefused, import_document, read_document
+from manuals.documents.importing import import_document, read_document
+from manuals.documents.types import ImportRefused
 from manuals.integrity import check_trees
 from manuals.models import Image, Manual, Section
 from manuals.tree import trash_section

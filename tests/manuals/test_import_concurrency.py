@@ -10,9 +10,8 @@ import pytest
 from docx import Document
 
 from tests.manuals.documents import png_bytes
-from tests.manuals.test_concurrency import _env, postgres_url  # noqa: F401 (fixture)
+from tests.pgserver import REPO, worker_env
 
-REPO = Path(__file__).resolve().parents[2]
 HEADINGS = 120
 
 pytestmark = pytest.mark.postgres
@@ -68,8 +67,8 @@ def _finish(proc) -> str:
     return out
 
 
-def test_simultaneous_imports_leave_every_tree_intact(postgres_url, tmp_path):  # noqa: F811
-    env = _env(postgres_url, tmp_path)
+def test_simultaneous_imports_leave_every_tree_intact(postgres_url, tmp_path):
+    env = worker_env(postgres_url, tmp_path)
     _finish(_manage(env, "manage.py", "migrate", "-v", "0"))
     shared = int(_finish(_manage(env, "-c", SETUP)).strip())
 

@@ -2,8 +2,9 @@ import zipfile
 
 import pytest
 
-from manuals.documents.importing import ImportRefused, import_document, read_document
+from manuals.documents.importing import import_document, read_document
 from manuals.documents.markdown import export_markdown, export_markdown_zip
+from manuals.documents.types import ImportRefused
 from manuals.integrity import check_trees
 from manuals.models import Image, Section
 from tests.conftest import section_titled

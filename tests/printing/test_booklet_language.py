@@ -7,6 +7,7 @@ text is printed as written.
 import re
 
 from django.conf import settings
+from django.db import connection
 from django.urls import reverse
 
 from manuals.bulk import NewSection, insert_sections
@@ -97,23 +98,25 @@ def test_assembling_follows_the_active_language_by_default(alice, tmp_path):
     assert "Contents" in page_texts(result.path)[1]
 
 
-def test_progress_notes_are_in_the_requesters_language(client, alice, monkeypatch):
-    from printing import jobs
+class ProgressNotes(list):
+    """Every progress note written to an edition row: what the edition page shows."""
 
-    notes: list[str] = []
-    record = jobs._set
+    def __call__(self, execute, sql, params, many, context):
+        if sql.startswith('UPDATE "printing_edition"') and '"progress_note" = ' in sql:
+            columns = re.findall(r'"(\w+)" = %s', sql.split(" WHERE ")[0])
+            note = params[columns.index("progress_note")]
+            if note:
+                self.append(note)
+        return execute(sql, params, many, context)
 
-    def spy(edition_id, **fields):  # records what the edition page would show
-        if fields.get("progress_note"):
-            notes.append(fields["progress_note"])
-        return record(edition_id, **fields)
 
-    monkeypatch.setattr(jobs, "_set", spy)
-    manual = small_manual(alice)
-    print_as(client, alice, manual, "en")
-    english = list(notes)
-    notes.clear()
-    print_as(client, alice, small_manual(alice), "zh-hans")
+def test_progress_notes_are_in_the_requesters_language(client, alice):
+    notes = ProgressNotes()
+    with connection.execute_wrapper(notes):
+        print_as(client, alice, small_manual(alice), "en")
+        english = list(notes)
+        notes.clear()
+        print_as(client, alice, small_manual(alice), "zh-hans")
     assert "Typesetting chapters" in english[:2]
     assert all(not HAN.search(note) for note in english), english
     assert "正在排版章节" in notes[:2]

@@ -3,7 +3,8 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from manuals.documents.importing import ImportRefused, import_document, read_document
+from manuals.documents.importing import import_document, read_document
+from manuals.documents.types import ImportRefused
 from manuals.models import member_of
 
 
