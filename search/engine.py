@@ -223,13 +223,6 @@ def current_reader():
     return reader
 
 
-def forget_reader() -> None:
-    cached = getattr(_local, "reader", None)
-    if cached is not None:
-        cached[0].close()
-        _local.reader = None
-
-
 @dataclass
 class _SegmentHits:
     seg: _Segment
