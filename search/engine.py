@@ -11,20 +11,17 @@ passed the permission filter, so no count or snippet can leak an unreadable sect
 
 from __future__ import annotations
 
-import pickle
 import re
 import threading
-import zlib
-from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
-from whoosh.codec.whoosh3 import W3Codec
 
 from search.analysis import is_gram, query_grams, word_token
-from search.codec import MAX_COUNT, posting_arrays
+from search.codec import MAX_COUNT
 from search.index import ACCESS_SHARED, ACCESS_TEMPLATE, IndexUnavailable, index_dir, open_index
+from search.whoosh_store import Reader, Segment, open_reader
 
 _NEWLINE = re.compile(b"\n")
 META_COLUMNS = ("c_section", "c_manual", "c_owner", "c_team", "c_access", "c_updated", "c_kind")
@@ -73,44 +70,17 @@ class Outcome:
     by_manual: Counter = field(default_factory=Counter)
 
 
-class _Segment:
+class _SegmentData:
     """Per-segment document columns, loaded once (segments never change, only deletions)."""
 
-    def __init__(self, leaf) -> None:
-        self.size = leaf.doc_count_all()
-        self.columns = {
-            name: np.asarray(array("q", leaf.column_reader(name)), dtype=np.int64)
-            for name in META_COLUMNS
-        }
+    def __init__(self, segment: Segment) -> None:
+        self.size = segment.size
+        self.columns = {name: segment.int_column(name) for name in META_COLUMNS}
         # Dense codes for counting results per owner and per manual with bincount.
         self.owners, self.owner_code = np.unique(self.columns["c_owner"], return_inverse=True)
         self.manuals, self.manual_code = np.unique(self.columns["c_manual"], return_inverse=True)
         self.allowed_cache: dict[Scope, np.ndarray] = {}
         self.live_cache: dict[tuple[Scope, int], np.ndarray] = {}
-        self._layouts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-
-    def _varbytes(self, leaf, fieldname: str) -> tuple[memoryview | bytes, np.ndarray, np.ndarray]:
-        """A VarBytes column as one buffer, with each document's start and length in it.
-
-        The buffer is a view of the memory-mapped segment file (Whoosh's own column
-        reader copies the whole column into memory on every open); the offsets are read
-        once per segment.
-        """
-        data = _column_bytes(leaf, fieldname)
-        if fieldname not in self._layouts:
-            self._layouts[fieldname] = _varbytes_layout(data, self.size)
-        return (data, *self._layouts[fieldname])
-
-    def folded_text(self, leaf) -> tuple[memoryview | bytes, np.ndarray, np.ndarray]:
-        """Every document's folded title and text (schema: c_folded)."""
-        return self._varbytes(leaf, "c_folded")
-
-    def stored_fields(self, leaf, docnum: int) -> dict:
-        """A document's stored fields (Whoosh's reader for them would copy the segment's
-        whole stored column on every reader reopen)."""
-        data, starts, lengths = self._varbytes(leaf, "_stored")
-        start, length = int(starts[docnum]), int(lengths[docnum])
-        return pickle.loads(zlib.decompress(data[start : start + length])) if length else {}
 
     def allowed(self, scope: Scope, deleted: frozenset[int]) -> np.ndarray:
         """Boolean mask of the live documents ``scope`` may read."""
@@ -140,64 +110,24 @@ class _Segment:
         return live
 
 
-def _column_bytes(leaf, fieldname: str) -> memoryview | bytes:
-    """A column file of the segment, without copying it when the segment is mapped."""
-    perdoc = leaf._perdoc  # Whoosh's per-document reader of this segment
-    storage = perdoc._storage
-    filename = W3Codec.column_filename(perdoc._segment, fieldname)
-    compound = getattr(storage, "a", storage)  # an OverlayStorage puts the segment file first
-    source = getattr(compound, "_source", None)  # the compound segment file's mmap
-    if source is not None and compound.file_exists(filename):
-        offset, length = compound.range(filename)
-        return memoryview(source)[offset : offset + length]
-    handle = storage.open_file(filename)
-    try:
-        return handle.read()
-    finally:
-        handle.close()
-
-
-def _varbytes_layout(data: memoryview | bytes, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """(offsets, lengths) of the values in a Whoosh VarBytesColumn file.
-
-    The layout is Whoosh's (``columns.VarBytesColumn``): the values, then the big-endian
-    lengths array, optionally the offsets array, then type codes ("X" marks offsets).
-    """
-    last = len(data) - 1
-    code = chr(data[last])
-    offsets = None
-    if code == "X":
-        code, offsets_code = chr(data[last - 2]), chr(data[last - 1])
-        dtype = np.dtype(offsets_code).newbyteorder(">")
-        last = last - 2 - count * dtype.itemsize
-        offsets = np.frombuffer(data[last : last + count * dtype.itemsize], dtype=dtype)
-    dtype = np.dtype(code).newbyteorder(">")
-    start = last - count * dtype.itemsize
-    lengths = np.frombuffer(data[start:last], dtype=dtype).astype(np.int64)
-    if offsets is None:
-        offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-    return offsets.astype(np.int64), lengths
-
-
-_segments: dict[str, _Segment] = {}
+_segments: dict[str, _SegmentData] = {}
 _segments_lock = threading.Lock()
 _local = threading.local()
 
 
-def _segment(leaf) -> _Segment:
-    segid = leaf.segment().segment_id()
+def _segment_data(segment: Segment) -> _SegmentData:
     with _segments_lock:
-        seg = _segments.get(segid)
+        seg = _segments.get(segment.key)
     if seg is None:
-        seg = _Segment(leaf)
+        seg = _SegmentData(segment)
         with _segments_lock:
             if len(_segments) > 256:
                 _segments.clear()
-            _segments[segid] = seg
+            _segments[segment.key] = seg
     return seg
 
 
-def current_reader():
+def current_reader() -> Reader:
     """This thread's reader, reopened when the index changed or was swapped by a rebuild."""
     directory = index_dir()
     try:
@@ -206,9 +136,9 @@ def current_reader():
         raise IndexUnavailable(str(exc)) from exc
     cached = getattr(_local, "reader", None)
     if cached is not None:
-        reader, old_stamp, ix = cached
+        reader, old_stamp = cached
         try:
-            if old_stamp == stamp and ix.latest_generation() == reader.generation():
+            if old_stamp == stamp and reader.is_current():
                 return reader
         except Exception:
             pass
@@ -216,25 +146,17 @@ def current_reader():
         _local.reader = None
     ix = open_index(directory)
     try:
-        reader = ix.reader()
+        reader = open_reader(ix)
     except Exception as exc:
         raise IndexUnavailable(str(exc)) from exc
-    _local.reader = (reader, stamp, ix)
+    _local.reader = (reader, stamp)
     return reader
-
-
-def forget_reader() -> None:
-    cached = getattr(_local, "reader", None)
-    if cached is not None:
-        cached[0].close()
-        _local.reader = None
 
 
 @dataclass
 class _SegmentHits:
-    seg: _Segment
-    leaf: object
-    base: int
+    seg: _SegmentData
+    segment: Segment
     docs: np.ndarray  # docnums within the segment, ascending
     counts: np.ndarray  # occurrences of the terms, per doc
     titles: np.ndarray  # terms found in the title, per doc
@@ -262,7 +184,7 @@ def search_index(
         part = hits[i]
         cols = part.seg.columns
         doc = int(part.docs[d])
-        stored = part.seg.stored_fields(part.leaf, doc)
+        stored = part.segment.stored_fields(doc)
         matches.append(
             Match(
                 section_id=int(cols["c_section"][doc]),
@@ -284,7 +206,7 @@ def _top(hits: list[_SegmentHits], k: int) -> list[tuple[int, int]]:
     if not hits or k <= 0:
         return []
     keys = np.concatenate([part.keys() for part in hits])
-    docs = np.concatenate([part.docs + part.base for part in hits])
+    docs = np.concatenate([part.docs + part.segment.base for part in hits])
     parts = np.concatenate([np.full(len(part.docs), i) for i, part in enumerate(hits)])
     positions = np.concatenate([np.arange(len(part.docs)) for part in hits])
     if len(keys) > k:
@@ -302,7 +224,7 @@ def search_ids(*, terms: list[str], scope: Scope, filters: Filters | None = None
     return {pk for part in hits for pk in part.seg.columns["c_section"][part.docs].tolist()}
 
 
-def _matches(reader, terms: list[str], scope: Scope, filters: Filters):
+def _matches(reader: Reader, terms: list[str], scope: Scope, filters: Filters):
     """Per segment: the readable documents containing every term, with their counts."""
     terms = [t for t in dict.fromkeys(terms) if t]
     hits: list[_SegmentHits] = []
@@ -310,11 +232,9 @@ def _matches(reader, terms: list[str], scope: Scope, filters: Filters):
     by_manual: Counter = Counter()
     if not terms and not filters.any:
         return hits, by_owner, by_manual
-    for leaf, base in reader.leaf_readers():
-        if leaf.segment() is None:  # an index without segments (nothing indexed yet)
-            continue
-        seg = _segment(leaf)
-        deleted = leaf.deleted_docs_set if leaf.has_deletions() else frozenset()
+    for segment in reader.segments():
+        seg = _segment_data(segment)
+        deleted = segment.deleted()
         present = seg.allowed(scope, deleted)
         if filters.any:
             present = present & _filter_mask(seg, filters)
@@ -326,21 +246,21 @@ def _matches(reader, terms: list[str], scope: Scope, filters: Filters):
             if not present.any():
                 break
             if is_gram(term):
-                ids, weights = posting_arrays(leaf, "grams", term)
+                ids, weights = segment.postings("grams", term)
                 present = present & _mask(seg.size, ids)
                 counts[ids] += weights.astype(np.int64)
-                titles[posting_arrays(leaf, "tgrams", term)[0]] += 1
+                titles[segment.postings("tgrams", term)[0]] += 1
             else:
-                present = present & _candidates(leaf, "grams", seg.size, term)
-                checks.append(_Check(term, *_proven(leaf, seg.size, term, counts, titles)))
+                present = present & _candidates(segment, "grams", seg.size, term)
+                checks.append(_Check(term, *_proven(segment, seg.size, term, counts, titles)))
         docs = np.flatnonzero(present)
         if len(docs) and checks:
-            docs = _verify(leaf, seg, docs, checks, counts, titles)
+            docs = _verify(segment, docs, checks, counts, titles)
         if not len(docs):
             continue
         by_owner.update(_tally(seg.owners, seg.owner_code[docs]))
         by_manual.update(_tally(seg.manuals, seg.manual_code[docs]))
-        hits.append(_SegmentHits(seg=seg, leaf=leaf, base=base, docs=docs, counts=counts[docs],
+        hits.append(_SegmentHits(seg=seg, segment=segment, docs=docs, counts=counts[docs],
                                  titles=titles[docs]))  # fmt: skip
     return hits, by_owner, by_manual
 
@@ -357,11 +277,11 @@ def _mask(size: int, ids: np.ndarray) -> np.ndarray:
     return mask
 
 
-def _candidates(leaf, fieldname: str, size: int, term: str) -> np.ndarray:
+def _candidates(segment: Segment, fieldname: str, size: int, term: str) -> np.ndarray:
     """Mask of the documents holding every gram of ``term`` (a superset of the answer)."""
     found = np.ones(size, dtype=bool)
     for gram in query_grams(term):
-        ids = posting_arrays(leaf, fieldname, gram)[0]
+        ids = segment.postings(fieldname, gram)[0]
         if not len(ids):
             return np.zeros(size, dtype=bool)
         found &= _mask(size, ids)
@@ -378,19 +298,19 @@ class _Check:
     title_maybe: np.ndarray  # documents whose title holds every gram of the term
 
 
-def _proven(leaf, size: int, term: str, counts, titles):
-    title_maybe = _candidates(leaf, "tgrams", size, term)
+def _proven(segment: Segment, size: int, term: str, counts, titles):
+    title_maybe = _candidates(segment, "tgrams", size, term)
     word = word_token(term)
     if word is None:
         return None, None, title_maybe
-    ids, weights = posting_arrays(leaf, "grams", word)
+    ids, weights = segment.postings("grams", word)
     counts[ids] += weights.astype(np.int64)
-    title_ids = posting_arrays(leaf, "tgrams", word)[0]
+    title_ids = segment.postings("tgrams", word)[0]
     titles[title_ids] += 1
     return _mask(size, ids), _mask(size, title_ids), title_maybe
 
 
-def _filter_mask(seg: _Segment, filters: Filters) -> np.ndarray:
+def _filter_mask(seg: _SegmentData, filters: Filters) -> np.ndarray:
     cols = seg.columns
     mask = np.ones(seg.size, dtype=bool)
     if filters.owner_id is not None:
@@ -404,13 +324,13 @@ def _filter_mask(seg: _Segment, filters: Filters) -> np.ndarray:
     return mask
 
 
-def _verify(leaf, seg: _Segment, docs: np.ndarray, checks: list[_Check], counts, titles):
+def _verify(segment: Segment, docs: np.ndarray, checks: list[_Check], counts, titles):
     """The documents among ``docs`` whose folded text really contains every term checked.
 
     A document a word token proves is not read, unless its title might hold the term
     inside a longer word (the title mark then needs the text).
     """
-    text, starts, lengths = seg.folded_text(leaf)
+    text, starts, lengths = segment.bytes_column("c_folded")  # folded "title\ntext"
     keep = np.ones(len(docs), dtype=bool)
     for check in checks:
         pattern = re.compile(re.escape(check.term.encode("utf-8", "surrogatepass")))

@@ -1,4 +1,5 @@
-"""The Whoosh index on disk: schema, the single writer, indexing and rebuilding.
+"""The index on disk: the single writer, indexing and rebuilding (``whoosh_store`` holds
+the schema and everything else that knows Whoosh).
 
 One document per live, non-root section. Whoosh allows one writer at a time, so every
 write goes through ``writer_lock()`` — an ``fcntl`` lock on a file beside the index that
@@ -24,13 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from whoosh import columns, fields, index
-from whoosh.reading import SegmentReader
-from whoosh.writing import NO_MERGE
 
 from manuals.models import Section
+from search import whoosh_store
 from search.analysis import html_to_text
-from search.codec import BulkGramWriter, GramField, segment_writer
 from search.folding import fold
 
 log = logging.getLogger(__name__)
@@ -57,26 +55,6 @@ class IndexUnavailable(Exception):
     """The index directory is missing, unreadable or from another schema version."""
 
 
-def make_schema() -> fields.Schema:
-    return fields.Schema(
-        id=fields.ID(stored=True, unique=True),
-        manual=fields.ID(),
-        title=fields.STORED(),
-        text=fields.STORED(),
-        grams=GramField(),
-        tgrams=GramField(),
-        c_section=fields.COLUMN(columns.NumericColumn("q")),
-        c_manual=fields.COLUMN(columns.NumericColumn("q")),
-        c_owner=fields.COLUMN(columns.NumericColumn("q")),
-        c_team=fields.COLUMN(columns.NumericColumn("q")),
-        c_access=fields.COLUMN(columns.NumericColumn("B")),
-        c_updated=fields.COLUMN(columns.NumericColumn("q")),
-        c_kind=fields.COLUMN(columns.NumericColumn("B")),
-        # Folded "title\ntext" as UTF-8: verification is a bytes search, no unpickling.
-        c_folded=fields.COLUMN(columns.VarBytesColumn()),
-    )
-
-
 def index_dir() -> Path:
     return Path(settings.SEARCH_INDEX_DIR)
 
@@ -93,21 +71,21 @@ def _version_path(directory: Path) -> Path:
     return directory / "SCHEMA_VERSION"
 
 
-def open_index(directory: Path | None = None) -> index.Index:
+def open_index(directory: Path | None = None) -> whoosh_store.Index:
     directory = directory or index_dir()
     try:
         if _version_path(directory).read_text().strip() != str(SCHEMA_VERSION):
             raise IndexUnavailable(f"{directory}: index from another version")
-        return index.open_dir(str(directory))
+        return whoosh_store.open_dir(directory)
     except IndexUnavailable:
         raise
     except Exception as exc:  # missing dir, empty dir, truncated TOC, unpickling errors…
         raise IndexUnavailable(f"{directory}: {exc}") from exc
 
 
-def create_index(directory: Path) -> index.Index:
+def create_index(directory: Path) -> whoosh_store.Index:
     directory.mkdir(parents=True, exist_ok=True)
-    ix = index.create_in(str(directory), make_schema())
+    ix = whoosh_store.create_in(directory)
     _version_path(directory).write_text(str(SCHEMA_VERSION))
     return ix
 
@@ -234,19 +212,19 @@ def index_sections(*, section_ids: Iterable[int], wait: float | None = None) -> 
         except IndexUnavailable:
             queue_pending(ids)  # kept for after the rebuild
             raise
-        _write(ix, ids, mergetype=NO_MERGE)
-        if _crowded_tiers(ix._segments(), MERGE_INLINE_AT):
+        _write(ix, ids, mergetype=whoosh_store.NO_MERGE)
+        if _crowded_tiers(whoosh_store.segment_sizes(ix), MERGE_INLINE_AT):
             try:
-                segment_writer(ix).commit(mergetype=_merge_crowded_tiers)
+                whoosh_store.segment_writer(ix).commit(mergetype=_merge_crowded_tiers)
             except Exception:  # the edits are in; the worker or the next writer merges
                 log.exception("search: merging small segments failed")
     return True
 
 
-def _write(ix: index.Index, ids: set[int], *, mergetype) -> None:
+def _write(ix: whoosh_store.Index, ids: set[int], *, mergetype) -> None:
     """One writer commit for ``ids``; on failure they go back to the pending file, so
     the next writer (or a rebuild) still indexes them."""
-    writer = segment_writer(ix)
+    writer = whoosh_store.segment_writer(ix)
     try:
         _apply(writer, ids)
         writer.commit(mergetype=mergetype)
@@ -257,39 +235,34 @@ def _write(ix: index.Index, ids: set[int], *, mergetype) -> None:
         raise
 
 
-def _tier(segment) -> int | None:
-    count = segment.doc_count_all()
-    tier = int(math.log(max(count, 1), TIER_BASE))
+def _tier(size: int) -> int | None:
+    """The tier of a segment of ``size`` documents; None for big ones."""
+    tier = int(math.log(max(size, 1), TIER_BASE))
     return tier if tier < SMALL_TIERS else None
 
 
-def _crowded_tiers(segments, limit: int) -> set[int]:
+def _crowded_tiers(sizes: list[int], limit: int) -> set[int]:
     tiers: dict[int, int] = {}
-    for segment in segments:
-        tier = _tier(segment)
+    for size in sizes:
+        tier = _tier(size)
         if tier is not None:
             tiers[tier] = tiers.get(tier, 0) + 1
     return {tier for tier, count in tiers.items() if count >= limit}
 
 
-def _merge_crowded_tiers(writer, segments):
-    """Whoosh merge policy: merge each small tier holding MERGE_AT segments or more."""
-    crowded = _crowded_tiers(segments, MERGE_AT)
-    kept = []
-    for segment in segments:
-        if _tier(segment) in crowded:
-            reader = SegmentReader(writer.storage, writer.schema, segment)
-            writer.add_reader(reader)
-            reader.close()
-        else:
-            kept.append(segment)
-    return kept
+def _in_crowded_tiers(sizes: list[int]) -> list[bool]:
+    """Merge policy: merge each small tier holding MERGE_AT segments or more."""
+    crowded = _crowded_tiers(sizes, MERGE_AT)
+    return [_tier(size) in crowded for size in sizes]
+
+
+_merge_crowded_tiers = whoosh_store.merge_policy(_in_crowded_tiers)
 
 
 def merge_wanted() -> bool:
     """Whether small segments have piled up enough for the worker to merge them."""
     try:
-        return bool(_crowded_tiers(open_index()._segments(), MERGE_AT))
+        return bool(_crowded_tiers(whoosh_store.segment_sizes(open_index()), MERGE_AT))
     except IndexUnavailable:
         return False
 
@@ -298,7 +271,7 @@ def merge_segments() -> bool:
     """Merge crowded tiers of small segments (and index pending edits on the way)."""
     with writer_lock():
         ix = open_index()
-        if not _crowded_tiers(ix._segments(), MERGE_AT):
+        if not _crowded_tiers(whoosh_store.segment_sizes(ix), MERGE_AT):
             return False
         _write(ix, _take_pending(), mergetype=_merge_crowded_tiers)
     if has_pending():  # edits that waited on the lock while we merged
@@ -319,9 +292,7 @@ def indexed_ids_of_manual(manual_id: int) -> set[int]:
         ix = open_index()
     except IndexUnavailable:
         return set()
-    with ix.searcher() as searcher:
-        docs = searcher.document_numbers(manual=str(manual_id))
-        return {int(searcher.stored_fields(d)["id"]) for d in docs}
+    return whoosh_store.indexed_ids(ix, manual_id=manual_id)
 
 
 def index_exists() -> bool:
@@ -384,22 +355,22 @@ def rebuild_index(
         shutil.rmtree(fresh, ignore_errors=True)
         ix = create_index(fresh)
         total = indexable_sections().count()
-        writer = BulkGramWriter(ix)
+        writer = whoosh_store.BulkGramWriter(ix)
         done = 0
         try:
             for row in _rows().iterator(chunk_size=batch):
                 writer.add_bulk(_document(row))
                 done += 1
                 if done % REBUILD_SEGMENT == 0:  # bounds the memory the gram arrays take
-                    writer.commit(mergetype=NO_MERGE)
-                    writer = BulkGramWriter(ix)
+                    writer.commit(mergetype=whoosh_store.NO_MERGE)
+                    writer = whoosh_store.BulkGramWriter(ix)
                 if progress and done % batch == 0:
                     progress(done, total)
         except BaseException:
             writer.cancel()
             shutil.rmtree(fresh, ignore_errors=True)
             raise
-        writer.commit(mergetype=NO_MERGE)
+        writer.commit(mergetype=whoosh_store.NO_MERGE)
         if progress:
             progress(done, total)
         old = target.with_name(target.name + f".old-{os.getpid()}")
@@ -410,7 +381,7 @@ def rebuild_index(
         # Edits that waited on the lock while we rebuilt.
         pending = _take_pending()
         if pending:
-            _write(open_index(), pending, mergetype=NO_MERGE)
+            _write(open_index(), pending, mergetype=whoosh_store.NO_MERGE)
     clear_rebuild_requested()
     if has_pending():
         index_sections(section_ids=[])
@@ -433,12 +404,8 @@ def check_index() -> Drift:
     ix = open_index()
     expected = {row[0]: _fingerprint(_document(row)) for row in _rows().iterator(chunk_size=2000)}
     seen: dict[int, tuple] = {}
-    with ix.searcher() as searcher:
-        reader = searcher.reader()
-        cols = {name: reader.column_reader(name) for name in FINGERPRINT_COLUMNS}
-        for docnum, stored in reader.iter_docs():
-            values = tuple(cols[name][docnum] for name in FINGERPRINT_COLUMNS)
-            seen[int(stored["id"])] = (stored["title"], stored["text"], *values)
+    for stored, values in whoosh_store.documents(ix, FINGERPRINT_COLUMNS):
+        seen[int(stored["id"])] = (stored["title"], stored["text"], *values)
     missing = sorted(set(expected) - set(seen))
     extra = sorted(set(seen) - set(expected))
     stale = sorted(pk for pk in set(seen) & set(expected) if seen[pk] != expected[pk])

@@ -1,7 +1,8 @@
 """The search interface the rest of the site uses: team-wide search and find-in-manual.
 
-Views and commands call ``search_sections`` and ``find_in_manual``; only this module and
-``search.engine`` know that Whoosh is underneath.
+Views and the ``search`` command call ``search_sections`` and ``find_in_manual``. Here the
+index's matches become hits, checked against the database; the index itself is
+``search.engine``'s business, and only ``search.whoosh_store`` knows it is Whoosh.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ class SearchResults:
 
     @property
     def groups(self) -> list[Group]:
-        """The page's hits grouped by agent and manual, groups in the order of their best hit."""
+        """The page's hits grouped by manual, an agent's manuals together: agents in the
+        order of their best hit, and each agent's manuals in the order of theirs."""
         groups: dict[int, Group] = {}
         for hit in self.hits:
             group = groups.get(hit.manual_id)

@@ -4,12 +4,12 @@ import random
 
 import pytest
 
-from bench.corpus import populate
 from manuals.models import Section
 from search.analysis import html_to_text
 from search.folding import fold
 from search.index import index_sections, rebuild_index
 from search.results import search_sections
+from tests.search.corpus import populate
 
 pytestmark = pytest.mark.django_db
 

@@ -54,9 +54,10 @@ def test_edits_never_merge_in_the_request_and_the_worker_merges_small_segments(
 ):
     from manuals.tree import SectionContent, save_section_content
     from search.index import MERGE_AT, open_index
+    from search.whoosh_store import segment_sizes
 
     def segments() -> int:
-        return len(open_index()._segments())
+        return len(segment_sizes(open_index()))
 
     after_rebuild = segments()
     section = section_titled(alice_manual, "考勤制度")
