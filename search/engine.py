@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from search.analysis import is_gram, query_grams, word_token
-from search.codec import MAX_COUNT
 from search.index import ACCESS_SHARED, ACCESS_TEMPLATE, IndexUnavailable, index_dir, open_index
+from search.packing import MAX_COUNT
 from search.whoosh_store import Reader, Segment, open_reader
 
 _NEWLINE = re.compile(b"\n")

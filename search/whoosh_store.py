@@ -12,7 +12,7 @@ The rest of ``search`` uses the index through this interface:
 
 Whoosh stores a posting block as a pickled tuple of Python ints and floats: about 11 bytes
 a posting, and every block costs a tuple of objects to read. ``SearchCodec`` writes each
-block's ids and weights packed instead (``search.codec``): 1–3 bytes a posting, turned
+block's ids and weights packed instead (``search.packing``): 1–3 bytes a posting, turned
 into a numpy array without a Python object per posting. Whoosh's own readers (merges,
 deletions by term) still get the ints and floats they expect through ``PackedLeafMatcher``.
 
@@ -44,7 +44,7 @@ from whoosh.reading import SegmentReader
 from whoosh.writing import NO_MERGE, PostingPool, SegmentWriter
 
 from search.analysis import gram_counts
-from search.codec import COUNT_BITS, MAX_COUNT, pack_ids, pack_weights, unpack_ids, unpack_weights
+from search.packing import COUNT_BITS, MAX_COUNT, pack_ids, pack_weights, unpack_ids, unpack_weights
 
 __all__ = [
     "NO_MERGE", "BulkGramWriter", "Index", "Reader", "Segment", "create_in", "documents",

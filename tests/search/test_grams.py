@@ -12,9 +12,9 @@ import pytest
 from manuals.models import Section
 from manuals.tree import SectionContent, save_section_content
 from search.analysis import html_to_text
-from search.codec import pack_ids, pack_weights, unpack_ids, unpack_weights
 from search.folding import fold
 from search.index import check_index, index_sections, rebuild_index
+from search.packing import pack_ids, pack_weights, unpack_ids, unpack_weights
 from search.results import search_sections
 from tests.conftest import build_manual
 
