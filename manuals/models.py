@@ -138,11 +138,12 @@ class Manual(models.Model):
         return Manual.objects.writable_by(user).filter(pk=self.pk).exists()
 
     def readable_in_full_by(self, user) -> bool:
-        """Owner, the team's lead, or anyone in the team for a template: every section."""
+        """The owner, or anyone in the team for a template: every section, private ones
+        included (the lead reads only what is shared with the lead or the team)."""
         member = member_of(user)
         if member is None or member.team_id != self.team_id:
             return False
-        return self.owner_id == user.pk or member.is_lead or self.is_template
+        return self.owner_id == user.pk or self.is_template
 
     def live_sections(self) -> SectionQuerySet:
         return Section.objects.filter(manual=self).live()
@@ -205,26 +206,31 @@ class SectionQuerySet(SanitizedQuerySet):
         return self.order_by(*order)
 
     def readable_by(self, user) -> SectionQuerySet:
-        """The one place that says who may read which section.
+        """The one place that says who may read which section (README "Who reads what").
 
-        Owners read all of their own manual; a lead reads every section of their team;
-        an agent reads teammates' shared sections and the team's templates; nobody reads
-        another team's manuals.
+        The owner reads all of their own manual; everyone in the team reads its templates
+        and the sections shared with the team (团队共享); the team's lead also reads those
+        shared with the lead (主管可见); a section kept to oneself (仅自己) is read by its
+        owner alone. Nobody reads another team's manuals.
         """
-        member = member_of(user)
-        if member is None:
-            return self.none()
-        team_q = Q(manual__team_id=member.team_id)
-        if member.is_lead:
-            return self.filter(team_q)
-        return self.filter(
-            team_q
-            & (
-                Q(manual__owner_id=user.pk)
-                | Q(visibility=Section.Visibility.SHARED)
-                | Q(manual__is_template=True)
-            )
-        )
+        return self.filter(readable_q(user, prefix="manual__"))
+
+
+def readable_q(user, *, prefix: str) -> Q:
+    """The reading rule as a condition on rows with a ``visibility`` whose manual is at
+    ``prefix`` (sections: "manual__"; revisions: "section__manual__"). Revisions use their
+    own visibility: what the section was when that version was saved."""
+    member = member_of(user)
+    if member is None:
+        return Q(pk__in=[])
+    shown = [Section.Visibility.SHARED]
+    if member.is_lead:
+        shown.append(Section.Visibility.LEAD)
+    return Q(**{f"{prefix}team_id": member.team_id}) & (
+        Q(**{f"{prefix}owner_id": user.pk})
+        | Q(visibility__in=shown)
+        | Q(**{f"{prefix}is_template": True})
+    )
 
 
 class Section(MPTTModel):
@@ -240,6 +246,7 @@ class Section(MPTTModel):
 
     class Visibility(models.TextChoices):
         PRIVATE = "private", _("仅自己")
+        LEAD = "lead", _("主管可见")
         SHARED = "shared", _("团队共享")
 
     manual = models.ForeignKey(Manual, on_delete=models.CASCADE, related_name="sections")
@@ -307,6 +314,16 @@ class Section(MPTTModel):
             models.CheckConstraint(condition=Q(lft__gte=1), name="section_lft_positive"),
             models.CheckConstraint(condition=Q(rght__gt=F("lft")), name="section_rght_after_lft"),
             models.CheckConstraint(condition=Q(level__gte=0), name="section_level_nonnegative"),
+            # Every write path (imports, restores, copies, bulk inserts) stores only known
+            # kinds and visibilities: they end up in pages, classes and the reading rule.
+            models.CheckConstraint(
+                condition=Q(kind__in=["rule", "retrospective", "project", "tool", "note"]),
+                name="section_kind_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(visibility__in=["private", "lead", "shared"]),
+                name="section_visibility_known",
+            ),
             models.CheckConstraint(
                 condition=Q(parent__isnull=True, level=0) | Q(parent__isnull=False, level__gt=0),
                 name="section_root_iff_level_zero",
@@ -352,6 +369,13 @@ class Section(MPTTModel):
         return Section.objects.readable_by(user).filter(pk=self.pk).exists()
 
 
+class RevisionQuerySet(SanitizedQuerySet):
+    def readable_by(self, user) -> RevisionQuerySet:
+        """Versions the user could read when they were saved: a version saved as 仅自己 stays
+        the owner's even after the section is shared (history and diffs ask this)."""
+        return self.filter(readable_q(user, prefix="section__manual__"))
+
+
 class Revision(models.Model):
     """The state of a section after one save; restore writes a new revision."""
 
@@ -367,12 +391,19 @@ class Revision(models.Model):
     note = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = SanitizedQuerySet.as_manager()
+    objects = RevisionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-version"]
         constraints = [
-            models.UniqueConstraint(fields=["section", "version"], name="revision_unique_version")
+            models.UniqueConstraint(fields=["section", "version"], name="revision_unique_version"),
+            models.CheckConstraint(
+                condition=Q(kind__in=Section.Kind.values), name="revision_kind_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(visibility__in=Section.Visibility.values),
+                name="revision_visibility_known",
+            ),
         ]
 
     def __str__(self) -> str:

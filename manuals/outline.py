@@ -33,7 +33,7 @@ def render_outline(
     # Per-row costs add up over 5,000 rows: translate the kind labels once, and escape with
     # the standard library (Django's escape() adds a lazy-string wrapper to every call).
     kinds = {kind: html.escape(str(label)) for kind, label in Section.Kind.choices}
-    private = Section.Visibility.PRIVATE
+    private, lead_only = Section.Visibility.PRIVATE, Section.Visibility.LEAD
     toggle = html.escape(_("折叠/展开"))
     parts: list[str] = ['<ul class="outline-tree" role="tree">']
     open_depth = 1
@@ -44,15 +44,18 @@ def render_outline(
             open_depth -= 1
         next_depth = nested[index + 1][1] if index + 1 < len(nested) else 0
         has_children = next_depth > depth
-        classes = ["outline-item", f"kind-{section.kind}"]
-        section_id = section.id
+        # The database admits only known kinds, but every attribute is escaped anyway.
+        classes = ["outline-item", "kind-" + html.escape(section.kind, quote=True)]
+        section_id = int(section.id)
         if section_id == current_id:
             classes.append("current")
         if section.visibility == private:
             classes.append("private")
+        elif section.visibility == lead_only:
+            classes.append("lead-only")
         parts.append(
             f'<li class="{" ".join(classes)}" role="treeitem" data-id="{section_id}" '
-            f'data-level="{depth}" aria-level="{depth}"'
+            f'data-level="{int(depth)}" aria-level="{int(depth)}"'
             + (' aria-expanded="true"' if has_children else "")
             + (' draggable="true"' if editable else "")
             + ">"

@@ -395,9 +395,23 @@ def save_section_content(
     return section
 
 
-def restore_revision(*, revision: Revision, expected_version: int, user=None) -> Section:
+def restore_revision(
+    *,
+    revision: Revision,
+    expected_version: int,
+    user=None,
+    with_visibility: bool = False,
+    with_kind: bool = False,
+) -> Section:
+    """Bring back an old version's title and text as a new version. The section keeps its
+    current visibility and kind unless the owner asks for the old ones too (never silently:
+    an old 仅自己 version restored must not become shared, nor a shared one private)."""
+    current = fresh_section(revision.section_id)
     content = SectionContent(
-        title=revision.title, body=revision.body, kind=revision.kind, visibility=revision.visibility
+        title=revision.title,
+        body=revision.body,
+        kind=revision.kind if with_kind else current.kind,
+        visibility=revision.visibility if with_visibility else current.visibility,
     )
     return save_section_content(
         section=revision.section,

@@ -268,7 +268,9 @@ def purge_section(request: HttpRequest, manual_id: int, section_id: int) -> Http
 @login_required
 def history(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
     section = section_for(request, manual_id, section_id)
-    revisions = list(section.revisions.select_related("author"))
+    # Only versions the reader could read when they were saved (a colleague never sees
+    # what the section held while it was 仅自己).
+    revisions = list(section.revisions.readable_by(request.user).select_related("author"))
     context = _manual_context(request, section.manual, section)
     context["revisions"] = revisions
     older = request.GET.get("a")
@@ -293,6 +295,8 @@ def restore_revision(
             revision=revision,
             expected_version=int(request.POST.get("expected_version", 0)),
             user=request.user,
+            with_visibility=request.POST.get("with_visibility") == "1",
+            with_kind=request.POST.get("with_kind") == "1",
         )
     except tree.EditConflict:
         messages.error(request, _("这一节刚被修改过，请查看最新版本后再恢复。"))

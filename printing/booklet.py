@@ -197,9 +197,21 @@ class _ImageResolver:
         return "", html
 
 
-def _cover_image(manual: Manual, resolver: _ImageResolver) -> Path | None:
+IMAGE_ID = re.compile(r"/images/(\d+)/")
+
+
+def _cover_image(
+    manual: Manual, resolver: _ImageResolver, *, shown_in: list[Section] | None
+) -> Path | None:
+    """The newest 封面照片 picture. A booklet of part of the manual (``shown_in``: its
+    sections) takes only a cover that one of them shows: the picture library itself is
+    the owner's, and a reader must not find a picture in print they cannot open."""
+    candidates = resolver.by_id.values()
+    if shown_in is not None:
+        ids = {int(m) for s in shown_in for m in IMAGE_ID.findall(s.body)}
+        candidates = [i for i in candidates if i.pk in ids]
     covers = sorted(
-        (i for i in resolver.by_id.values() if i.purpose == Image.Purpose.COVER),
+        (i for i in candidates if i.purpose == Image.Purpose.COVER),
         key=lambda i: (i.created_at, i.pk),
         reverse=True,
     )
@@ -221,6 +233,15 @@ def assemble_booklet(
         booklet = _assemble(manual=manual, options=options, user=user)
     booklet.language = language
     return booklet
+
+
+def _prints_everything(manual: Manual, options: BookletOptions, user) -> bool:
+    """Whether this booklet holds every section (only its owner may read it then)."""
+    return (
+        options.scope == "all"
+        and not options.subtree_id
+        and (user is None or manual.readable_in_full_by(user))
+    )
 
 
 def _assemble(*, manual: Manual, options: BookletOptions, user) -> Booklet:
@@ -294,7 +315,11 @@ def _assemble(*, manual: Manual, options: BookletOptions, user) -> Booklet:
         chapters=chapters,
         entries=entries,
         allowed_roots=roots,
-        cover_image=_cover_image(manual, resolver),
+        cover_image=_cover_image(
+            manual,
+            resolver,
+            shown_in=None if _prints_everything(manual, options, user) else sections,
+        ),
         owner_name=member.name if member else manual.owner.get_username(),
         team_name=manual.team.name,
         date_label=timezone.localdate().strftime("%Y-%m-%d"),

@@ -52,7 +52,9 @@ log = logging.getLogger(__name__)
 
 
 def may_print_everything(manual: Manual, user) -> bool:
-    """Private sections are printed only for the manual's owner or the team's lead."""
+    """Whether ``user`` may choose to print every section they can read, not only the
+    shared ones: the owner (all of it) and the team's lead (what is shared with the lead).
+    The sections themselves are always filtered by what the requester may read."""
     return owner_or_lead(user, manual)
 
 

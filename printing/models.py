@@ -10,11 +10,11 @@ from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from manuals.models import Manual, Section, Team, member_of
+from manuals.models import Manual, Member, Section, Team, member_of
 
 
 class EditionStorage(FileSystemStorage):
@@ -51,9 +51,17 @@ class EditionQuerySet(models.QuerySet):
         if member is None:
             return self.none()
         visible = self.filter(manual__in=Manual.objects.readable_by(user))
+        # What an edition holds: the shared sections (team), a template (team), or every
+        # section its requester could read. A scheduled run or the owner's own print of
+        # all sections holds private ones: the owner's alone.
+        readable = Q(manual__owner_id=user.pk) | Q(scope=Scope.SHARED) | Q(manual__is_template=True)
         if member.is_lead:
-            return visible
-        return visible.filter(Q(manual__owner_id=user.pk) | Q(scope=Scope.SHARED))
+            printed_by_a_lead = Q(
+                requested_by__member__role=Member.Role.LEAD,
+                requested_by__member__team_id=member.team_id,
+            ) & ~Q(requested_by_id=F("manual__owner_id"))
+            readable |= printed_by_a_lead
+        return visible.filter(readable)
 
     def active(self) -> EditionQuerySet:
         return self.filter(status__in=[Edition.Status.QUEUED, Edition.Status.RENDERING])

@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from search.analysis import is_gram, query_grams, word_token
-from search.index import ACCESS_SHARED, ACCESS_TEMPLATE, IndexUnavailable, index_dir, open_index
+from search.index import (
+    ACCESS_LEAD,
+    ACCESS_SHARED,
+    ACCESS_TEMPLATE,
+    IndexUnavailable,
+    index_dir,
+    open_index,
+)
 from search.packing import MAX_COUNT
 from search.whoosh_store import Reader, Segment, open_reader
 
@@ -88,9 +95,9 @@ class _SegmentData:
         if cached is None:
             cols = self.columns
             cached = cols["c_team"] == scope.team_id
-            if not scope.is_lead:
-                shared = (cols["c_access"] & (ACCESS_SHARED | ACCESS_TEMPLATE)) != 0
-                cached &= shared | (cols["c_owner"] == scope.user_id)
+            # The reading rule of Section.objects.readable_by, as bit masks.
+            shown = ACCESS_SHARED | ACCESS_TEMPLATE | (ACCESS_LEAD if scope.is_lead else 0)
+            cached &= ((cols["c_access"] & shown) != 0) | (cols["c_owner"] == scope.user_id)
             cached.flags.writeable = False
             if len(self.allowed_cache) > 64:
                 self.allowed_cache.clear()

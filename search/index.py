@@ -47,8 +47,9 @@ MERGE_AT = 8
 MERGE_INLINE_AT = 16
 LOCK_WAIT_INLINE = 2.0
 # Bit flags in the c_access column, read by the query's permission filter.
-ACCESS_SHARED = 1
-ACCESS_TEMPLATE = 2
+ACCESS_SHARED = 1  # 团队共享: the whole team reads it
+ACCESS_TEMPLATE = 2  # a team template: the whole team reads it
+ACCESS_LEAD = 4  # 主管可见 (or shared): the team's lead reads it
 
 
 class IndexUnavailable(Exception):
@@ -159,9 +160,11 @@ def _document(row) -> dict:
     pk, title, body, kind, visibility, updated, manual_id, owner_id, team_id, is_template = row
     text = html_to_text(body)
     folded = fold(title + "\n" + text)
-    access = (ACCESS_SHARED if visibility == Section.Visibility.SHARED else 0) | (
-        ACCESS_TEMPLATE if is_template else 0
-    )
+    access = ACCESS_TEMPLATE if is_template else 0
+    if visibility == Section.Visibility.SHARED:
+        access |= ACCESS_SHARED | ACCESS_LEAD
+    elif visibility == Section.Visibility.LEAD:
+        access |= ACCESS_LEAD
     return {
         "id": str(pk),
         "manual": str(manual_id),

@@ -139,7 +139,17 @@ def test_editor_page_is_english(english, alice, alice_manual):
     section = section_titled(alice_manual, "考勤制度")
     url = reverse("manuals:edit_section", args=[alice_manual.pk, section.pk])
     html = get_english(english, url)
-    for label in ("Title", "Kind", "Visibility", "Save", "Cancel", "Private", "Shared with team"):
+    for label in (
+        "Title",
+        "Kind",
+        "Visibility",
+        "Save",
+        "Cancel",
+        "Only me",
+        "Me and my lead",
+        "Shared with team",
+        "your team lead",
+    ):
         assert label in html
     assert chinese_chrome(html) == []
 

@@ -51,7 +51,10 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _section_fields(section: Section, usernames: dict[int, str]) -> dict:
+def _section_fields(section: Section, usernames: dict[int, str], origins: set[int]) -> dict:
+    # An origin in another manual goes out only while its owner may still read it (it may
+    # have become private since the copy): its id and title would say what is there.
+    origin = section.origin_id if section.origin_id in origins else None
     return {
         "key": f"s{section.pk}",
         "parent": f"s{section.parent_id}" if section.level > 1 else None,
@@ -64,8 +67,8 @@ def _section_fields(section: Section, usernames: dict[int, str]) -> dict:
         "updated_by": usernames.get(section.updated_by_id),
         "trashed_at": _when(section.trashed_at),
         "trashed_root": section.trashed_root,
-        "origin": section.origin_id,
-        "origin_title": section.origin.title if section.origin_id else None,
+        "origin": origin,
+        "origin_title": section.origin.title if origin else None,
         "origin_note": section.origin_note,
         "copied_at": _when(section.copied_at),
     }
@@ -78,6 +81,11 @@ def export_archive(*, manual: Manual) -> bytes:
         Section.objects.filter(manual=manual).select_related("origin").in_outline_order()
     )
     root, chapters = sections[0], sections[1:]
+    origins = set(
+        Section.objects.readable_by(manual.owner)
+        .filter(pk__in={s.origin_id for s in sections if s.origin_id})
+        .values_list("pk", flat=True)
+    )
     revisions: dict[str, list] = {}
     for revision in Revision.objects.filter(section__manual=manual).order_by("section", "version"):
         revisions.setdefault(f"s{revision.section_id}", []).append(
@@ -123,8 +131,8 @@ def export_archive(*, manual: Manual) -> bytes:
             "updated_at": _when(manual.updated_at),
             "owner": usernames.get(manual.owner_id),
         },
-        "root": _section_fields(root, usernames),
-        "sections": [_section_fields(s, usernames) for s in chapters],
+        "root": _section_fields(root, usernames, origins),
+        "sections": [_section_fields(s, usernames, origins) for s in chapters],
         "images": images,
         "files": {path: _sha(data) for path, data in files.items()},
     }
@@ -239,6 +247,11 @@ def _parse(manifest: dict, files: dict[str, bytes]) -> ParsedDocument:
                 copied_at=_time(entry.get("copied_at")),
             )
         )
+    for items in revisions.values():
+        for item in items:
+            if item["kind"] not in kinds or item["visibility"] not in visibilities:
+                raise ValueError(f"revision of {item['title']}: kind/visibility")
+            int(item["version"])
     unknown = set(revisions) - set(keys) - {manifest["root"]["key"]}
     if unknown:
         raise ValueError(f"revisions of unknown sections {sorted(unknown)[:3]}")
@@ -250,8 +263,8 @@ def _parse(manifest: dict, files: dict[str, bytes]) -> ParsedDocument:
             caption=image["caption"],
             purpose=image["purpose"],
         )
-    parsed.finish = lambda manual, rows, stored: _finish(
-        manifest, keys, bodies, revisions, manual, rows, stored, parsed
+    parsed.finish = lambda manual, rows, stored, whole_manual: _finish(
+        manifest, keys, bodies, revisions, manual, rows, stored, parsed, whole_manual
     )
     return parsed
 
@@ -261,7 +274,10 @@ def _mark_images(body: str) -> str:
     return IMAGE_REF.sub(lambda m: f"{m.group(1)}import:i{m.group(2)}", body)
 
 
-def _finish(manifest, keys, bodies, revisions, manual, rows, stored, parsed) -> None:
+def _finish(manifest, keys, bodies, revisions, manual, rows, stored, parsed, whole_manual):
+    """Revisions, authors, origins and picture details of the imported sections. Only an
+    archive imported as a manual of its own restores the manual's flags (template or not)
+    and its root; imported under a section it adds sections there and nothing else."""
     names = {key: image.name for key, image in parsed.images.items()}
     team_users = dict(
         Member.objects.filter(team_id=manual.team_id).values_list("user__username", "user_id")
@@ -271,24 +287,14 @@ def _finish(manifest, keys, bodies, revisions, manual, rows, stored, parsed) -> 
         return resolve_placeholders(_mark_images(html), stored, names)
 
     new_ids = dict(zip(keys, (row.pk for row in rows), strict=True))
-    new_ids[manifest["root"]["key"]] = manual.root_id
+    if whole_manual:
+        new_ids[manifest["root"]["key"]] = manual.root_id
+        _restore_manual(manifest, manual, parsed, team_users, body, bodies)
     old_ids = {int(key[1:]): new for key, new in new_ids.items()}
-
-    info, root = manifest["manual"], manifest["root"]
-    owner_is_lead = Member.objects.filter(user_id=manual.owner_id, role="lead").exists()
-    if info.get("is_template") and not owner_is_lead:
-        parsed.warn(_("原手册是团队模板；只有主管能拥有模板，已作为普通手册导入。"))
-    Manual.objects.filter(pk=manual.pk).update(
-        is_template=bool(info.get("is_template")) and owner_is_lead,
-        created_at=_time(info["created_at"]) or manual.created_at,
-        updated_at=_time(info["updated_at"]) or manual.updated_at,
-    )
-    Section.objects.filter(pk=manual.root_id).update(
-        body=body(bodies.get(root["key"], "")),
-        version=int(root["version"]),
-        created_at=_time(root["created_at"]),
-        updated_at=_time(root["updated_at"]),
-        updated_by_id=team_users.get(root["updated_by"]),
+    # An origin outside this archive is kept only if it is a section the importer may
+    # read in the same team (never a way to learn a title of another team's manual).
+    readable_origins = Section.objects.readable_by(manual.owner).filter(
+        manual__team_id=manual.team_id
     )
     # Authors and origins are kept where they still mean the same thing here.
     by_author: dict[int | None, list[int]] = {}
@@ -299,8 +305,8 @@ def _finish(manifest, keys, bodies, revisions, manual, rows, stored, parsed) -> 
         if origin is None:
             continue
         origin_id = old_ids.get(origin)
-        if origin_id is None:
-            same = Section.objects.filter(pk=origin, title=entry.get("origin_title"))
+        if origin_id is None and isinstance(origin, int):
+            same = readable_origins.filter(pk=origin, title=entry.get("origin_title"))
             origin_id = origin if same.exists() else None
         Section.objects.filter(pk=new_id).update(origin_id=origin_id)
     for author, ids in by_author.items():
@@ -319,10 +325,34 @@ def _finish(manifest, keys, bodies, revisions, manual, rows, stored, parsed) -> 
                 created_at=_time(item["created_at"]),
             )
             for key, items in revisions.items()
+            if key in new_ids
             for item in items
         ],
         batch_size=500,
     )
+    _restore_image_details(manifest, stored, team_users)
+
+
+def _restore_manual(manifest, manual, parsed, team_users, body, bodies) -> None:
+    info, root = manifest["manual"], manifest["root"]
+    owner_is_lead = Member.objects.filter(user_id=manual.owner_id, role="lead").exists()
+    if info.get("is_template") and not owner_is_lead:
+        parsed.warn(_("原手册是团队模板；只有主管能拥有模板，已作为普通手册导入。"))
+    Manual.objects.filter(pk=manual.pk).update(
+        is_template=bool(info.get("is_template")) and owner_is_lead,
+        created_at=_time(info["created_at"]) or manual.created_at,
+        updated_at=_time(info["updated_at"]) or manual.updated_at,
+    )
+    Section.objects.filter(pk=manual.root_id).update(
+        body=body(bodies.get(root["key"], "")),
+        version=int(root["version"]),
+        created_at=_time(root["created_at"]),
+        updated_at=_time(root["updated_at"]),
+        updated_by_id=team_users.get(root["updated_by"]),
+    )
+
+
+def _restore_image_details(manifest, stored, team_users) -> None:
     for image in manifest["images"]:
         stored_image = stored.get(image["key"])
         if stored_image is not None:

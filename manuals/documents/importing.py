@@ -132,7 +132,7 @@ def import_document(
                 revision_note=None if parsed.finish else _("导入"),
             )  # fmt: skip
             if parsed.finish:
-                parsed.finish(manual, rows, stored)
+                parsed.finish(manual, rows, stored, target is None)
             if progress:
                 progress("sections", len(sections), len(sections))
             section_ids = None if target is None else [row.pk for row in rows]

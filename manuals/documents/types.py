@@ -51,8 +51,9 @@ class ParsedDocument:
     sections: list[NewSection]
     images: dict[str, PendingImage] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    # Archives restore more than an outline (revisions, image details, the manual's flags).
-    finish: Callable[[Manual, list[Section], dict[str, Image]], None] | None = None
+    # Archives restore more than an outline: revisions and image details, and, when the
+    # archive becomes a new manual of its own (``whole_manual``), the manual's flags.
+    finish: Callable[[Manual, list[Section], dict[str, Image], bool], None] | None = None
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:

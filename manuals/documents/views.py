@@ -160,10 +160,11 @@ def export(request: HttpRequest, manual_id: int, fmt: str) -> HttpResponse:
     manual = manual_for(request, manual_id)
     if fmt not in EXPORT_FORMATS:
         raise Http404
-    # A reader gets what they may read; the archive (trash, history) only the owner or lead.
-    reader = None if owner_or_lead(request.user, manual) else request.user
+    # A reader gets what they may read. The archive (trash, every version) is for whoever
+    # reads the whole manual and manages it: its owner, or a lead for the team's template.
+    reader = None if manual.readable_in_full_by(request.user) else request.user
     if fmt == "archive":
-        if reader is not None:
+        if reader is not None or not owner_or_lead(request.user, manual):
             raise Http404
         data = export_archive(manual=manual)
     elif fmt == "docx":

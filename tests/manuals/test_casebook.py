@@ -26,14 +26,23 @@ def test_a_lead_marks_a_shared_case_and_the_team_finds_it(client, lena, bob, ali
     assert 'name="note"' not in section_page  # only the lead curates
 
 
-def test_a_private_case_stays_hidden_from_colleagues(client, lena, bob, alice_manual):
+def test_a_case_shared_with_the_lead_stays_hidden_from_colleagues(client, lena, bob, alice_manual):
     case = section_titled(alice_manual, "质检标准")
+    Section.objects.filter(pk=case.pk).update(visibility=Section.Visibility.LEAD)
     client.force_login(lena)
     mark(client, alice_manual, case, note="标准清楚")
     assert "质检标准" in client.get(reverse("manuals:casebook")).content.decode()
     client.force_login(bob)
     page = client.get(reverse("manuals:casebook")).content.decode()
     assert "质检标准" not in page and "标准清楚" not in page
+
+
+def test_the_lead_cannot_mark_what_is_kept_to_oneself(client, lena, alice_manual):
+    case = section_titled(alice_manual, "质检标准")  # 仅自己
+    client.force_login(lena)
+    url = reverse("manuals:mark_case", args=[alice_manual.pk, case.pk])
+    assert client.post(url, {"note": "x"}).status_code == 404
+    assert "质检标准" not in client.get(reverse("manuals:casebook")).content.decode()
 
 
 def test_agents_cannot_mark_and_other_teams_get_404(client, alice, carol, alice_manual):

@@ -185,7 +185,7 @@ def test_downloads_in_every_format(client, alice, alice_manual):
     assert "manifest.json" in zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
 
 
-def test_downloads_respect_who_may_read_what(client, alice_manual, bob, lena, carol):
+def test_downloads_respect_who_may_read_what(client, alice_manual, alice, bob, lena, carol):
     shared = section_titled(alice_manual, "工作复盘")
     Section.objects.filter(pk=shared.pk).update(visibility=Section.Visibility.SHARED)
     client.force_login(bob)
@@ -194,7 +194,15 @@ def test_downloads_respect_who_may_read_what(client, alice_manual, bob, lena, ca
     assert "工作复盘" in texts and "管理制度" not in texts
     archive_url = reverse("manuals:export_manual", args=[alice_manual.pk, "archive"])
     assert client.get(archive_url).status_code == 404
-    client.force_login(lena)
+    client.force_login(lena)  # the lead: what is shared with the lead, never the archive
+    Section.objects.filter(pk=section_titled(alice_manual, "项目资料").pk).update(
+        visibility=Section.Visibility.LEAD
+    )
+    response = client.get(reverse("manuals:export_manual", args=[alice_manual.pk, "docx"]))
+    texts = [p.text for p in docx.Document(io.BytesIO(response.content)).paragraphs]
+    assert "工作复盘" in texts and "项目资料" in texts and "管理制度" not in texts
+    assert client.get(archive_url).status_code == 404
+    client.force_login(alice)
     assert client.get(archive_url).status_code == 200
     client.force_login(carol)
     for fmt in ("docx", "md", "archive"):

@@ -30,7 +30,7 @@ def test_an_admin_deletes_a_manual_with_everything_in_it(alice, lena, alice_manu
     picture_row = store_image(manual=alice_manual, data=picture(), original_name="排班表.jpg")
     files = [picture_row.file.path, picture_row.thumbnail.path]
     rebuild_index()
-    assert titles(lena, "考勤制度的内容") == ["考勤制度"]
+    assert titles(alice, "考勤制度的内容") == ["考勤制度"]
     admin = get_user_model().objects.create_superuser("admin", password="x-admin-pw-9")
     client.force_login(admin)
     url = reverse("admin:manuals_manual_delete", args=[alice_manual.pk])
@@ -42,7 +42,7 @@ def test_an_admin_deletes_a_manual_with_everything_in_it(alice, lena, alice_manu
     assert not Revision.objects.filter(section_id=section.pk).exists()
     assert not Image.objects.filter(pk=picture_row.pk).exists()
     assert not any(os.path.exists(f) for f in files)
-    assert titles(lena, "考勤制度的内容") == []
+    assert titles(alice, "考勤制度的内容") == []
     assert check_trees() == [] and check_index().ok
 
 

@@ -215,11 +215,18 @@ def test_a_colleague_cannot_change_my_manual(client, bob, alice_manual, name):
     assert client.post(url("add_section", alice_manual), {"title": "x"}).status_code == 404
 
 
-def test_the_lead_reads_private_sections_but_cannot_edit(client, lena, alice_manual):
-    private = section_titled(alice_manual, "质检标准")
+def test_the_lead_reads_what_is_shared_with_the_lead_but_cannot_edit(
+    client, lena, bob, alice_manual
+):
+    for_lead = section_titled(alice_manual, "质检标准")
+    Section.objects.filter(pk=for_lead.pk).update(visibility=Section.Visibility.LEAD)
+    private = section_titled(alice_manual, "考勤制度")
     client.force_login(lena)
-    assert client.get(url("section", alice_manual, private)).status_code == 200
-    assert client.get(url("edit_section", alice_manual, private)).status_code == 404
+    assert client.get(url("section", alice_manual, for_lead)).status_code == 200
+    assert client.get(url("edit_section", alice_manual, for_lead)).status_code == 404
+    assert client.get(url("section", alice_manual, private)).status_code == 404
+    client.force_login(bob)
+    assert client.get(url("section", alice_manual, for_lead)).status_code == 404
 
 
 def test_anonymous_users_are_sent_to_log_in(client, alice_manual):

@@ -12,3 +12,9 @@ def fresh_index(db):
 
     build()
     return build
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """Run the on-commit callbacks (the index writes) of what the test does inside."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)

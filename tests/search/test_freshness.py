@@ -21,12 +21,6 @@ def titles(user, query):
     return [h.title for h in search_sections(user=user, query=query, per_page=100).hits]
 
 
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """Run the on-commit callbacks (the index writes) of what the test does inside."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 def test_an_edit_is_searchable_after_commit(alice, alice_manual, fresh_index, committed):
     section = section_titled(alice_manual, "质检标准")
     with committed():

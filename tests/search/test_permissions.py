@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from manuals.models import Section
-from manuals.tree import SectionContent, add_section, create_manual
+from manuals.tree import SectionContent, add_section, create_manual, save_section_content
 from search.results import find_in_manual, search_sections
 from tests.conftest import section_titled
 
@@ -50,9 +50,22 @@ def test_bobs_private_section_never_reaches_alice(manuals, alice):
     assert all(SECRET not in h.snippet_text for h in results.hits)
 
 
-def test_owner_and_lead_find_the_private_section(manuals, bob, lena):
+def test_only_the_owner_finds_a_section_kept_to_oneself(manuals, bob, lena):
     assert [h.title for h in search_sections(user=bob, query=SECRET).hits] == ["我的私房话"]
+    results = search_sections(user=lena, query=SECRET)
+    assert results.hits == [] and results.total == 0 and results.agents == []
+
+
+def test_the_lead_finds_what_is_shared_with_the_lead(manuals, bob, lena, alice, committed):
+    private, _shared = manuals
+    with committed():
+        save_section_content(
+            section=private, expected_version=private.version, user=bob,
+            content=SectionContent(title="我的私房话", body=f"<p>{SECRET} 给主管看</p>",
+                                   visibility=Section.Visibility.LEAD),
+        )  # fmt: skip
     assert [h.title for h in search_sections(user=lena, query=SECRET).hits] == ["我的私房话"]
+    assert search_sections(user=alice, query=SECRET).hits == []
 
 
 def test_other_team_sees_nothing_of_ours(manuals, carol):

@@ -42,14 +42,23 @@ def to_variant(rng: random.Random, text: str) -> str:
 @pytest.fixture
 def corpus(db, monkeypatch):
     lead, agents = populate(400, manuals=4, agents=2, seed=11)
+    # All three levels: every other private section is shared with the lead.
+    private = Section.objects.filter(level__gt=0, visibility=Section.Visibility.PRIVATE)
+    half = list(private.order_by("pk").values_list("pk", flat=True))[::2]
+    Section.objects.filter(pk__in=half).update(visibility=Section.Visibility.LEAD)
     # Several segments, as a large rebuild makes, and edits on top of them.
     monkeypatch.setattr("search.index.REBUILD_SEGMENT", 150)
     rebuild_index()
     edited = Section.objects.filter(level__gt=0).order_by("pk")[:5]
     index_sections(section_ids=[s.pk for s in edited])
+    # The reference is what the lead may read: the team's shared and lead-visible sections
+    # and the lead's own (the scan must find exactly those, nothing kept to oneself).
+    readable = Section.objects.readable_by(lead).filter(level__gt=0)
+    assert readable.filter(visibility=Section.Visibility.LEAD).exists()
+    assert readable.count() < Section.objects.filter(level__gt=0).count()
     texts = {
         pk: fold(t) + "\n" + fold(html_to_text(b))
-        for pk, t, b in Section.objects.filter(level__gt=0).values_list("id", "title", "body")
+        for pk, t, b in readable.values_list("id", "title", "body")
     }
     return lead, texts
 
