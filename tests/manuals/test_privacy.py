@@ -1,0 +1,171 @@
+"""Private means private: the audit's findings, each as the attack or the curious colleague
+tried it (issue "Private means private")."""
+
+import hashlib
+import io
+import json
+import zipfile
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+
+from manuals.documents.archive import export_archive
+from manuals.documents.importing import import_document, read_document
+from manuals.documents.types import ImportRefused
+from manuals.models import Manual, Revision, Section
+from manuals.outline import render_outline
+from manuals.tree import SectionContent, add_section, create_manual, save_section_content
+from tests.conftest import build_manual, section_titled
+
+XSS = '"><img src=x onerror=alert(1)>'
+
+
+def resigned(archive: bytes, edit) -> bytes:
+    """The archive after ``edit(files)`` changed its JSON files, checksums made to match
+    again: plain SHA-256 is no signature, anyone can do this."""
+    source = zipfile.ZipFile(io.BytesIO(archive))
+    files = {name: source.read(name) for name in source.namelist()}
+    edit(files)
+    manifest = json.loads(files["manifest.json"])
+    for name in manifest["files"]:
+        manifest["files"][name] = hashlib.sha256(files[name]).hexdigest()
+    files["manifest.json"] = json.dumps(manifest, ensure_ascii=False).encode()
+    files["manifest.sha256"] = (hashlib.sha256(files["manifest.json"]).hexdigest() + "\n").encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as package:
+        for name, data in files.items():
+            package.writestr(name, data)
+    return out.getvalue()
+
+
+def _json_edit(name, change):
+    def edit(files):
+        data = json.loads(files[name])
+        change(data)
+        files[name] = json.dumps(data, ensure_ascii=False).encode()
+
+    return edit
+
+
+def test_a_resigned_archive_with_html_in_a_revision_kind_is_refused(alice, alice_manual, tmp_path):
+    def poison(revisions):
+        for items in revisions.values():
+            items[0]["kind"] = XSS
+
+    path = tmp_path / "crafted.zip"
+    path.write_bytes(
+        resigned(export_archive(manual=alice_manual), _json_edit("revisions.json", poison))
+    )
+    with pytest.raises(ImportRefused):
+        import_document(parsed=read_document(path), owner=alice)
+    assert Manual.objects.filter(owner=alice).count() == 1
+    assert not Revision.objects.exclude(kind__in=Section.Kind.values).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_itself_refuses_an_unknown_kind_or_visibility(alice_manual):
+    section = section_titled(alice_manual, "考勤制度")
+    for field, value in (("kind", XSS), ("visibility", "everyone")):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Section.objects.filter(pk=section.pk).update(**{field: value})
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Revision.objects.filter(section=section).update(**{field: value})
+
+
+def test_the_outline_escapes_every_attribute(alice_manual):
+    sections = alice_manual.outline()
+    sections[0].kind = XSS  # as if a row had slipped past every check
+    html = render_outline(alice_manual, sections, current_id=None, editable=True)
+    assert "<img" not in html and "onerror=alert(1)&gt;" in html
+
+
+def test_history_never_shows_what_was_private_when_saved(client, alice, bob, lena, alice_manual):
+    section = section_titled(alice_manual, "考勤制度")
+    section = save_section_content(
+        section=section, expected_version=section.version, user=alice,
+        content=SectionContent(title="考勤制度", body="<p>我的手机 13800138000</p>"),
+    )  # fmt: skip
+    save_section_content(
+        section=section, expected_version=section.version, user=alice,
+        content=SectionContent(title="考勤制度", body="<p>迟到三次扣绩效</p>",
+                               visibility=Section.Visibility.SHARED),
+    )  # fmt: skip
+    url = reverse("manuals:history", args=[alice_manual.pk, section.pk])
+    for reader in (bob, lena):
+        client.force_login(reader)
+        page = client.get(url).content.decode()
+        assert "迟到三次扣绩效" in page
+        assert "13800138000" not in page
+        for version in (1, 2):  # asking for an old version by number gets nothing either
+            page = client.get(url, {"a": version, "b": 3}).content.decode()
+            assert "13800138000" not in page
+    client.force_login(alice)
+    assert "13800138000" in client.get(url, {"a": 2, "b": 3}).content.decode()
+
+
+def test_restoring_an_old_version_keeps_the_current_visibility(client, alice, alice_manual):
+    section = section_titled(alice_manual, "考勤制度")  # v1 is 仅自己
+    section = save_section_content(
+        section=section, expected_version=section.version, user=alice,
+        content=SectionContent(title="考勤制度", body="<p>新规</p>",
+                               visibility=Section.Visibility.SHARED, kind=Section.Kind.RULE),
+    )  # fmt: skip
+    client.force_login(alice)
+    history = reverse("manuals:history", args=[alice_manual.pk, section.pk])
+    page = client.get(history, {"a": 1, "b": 2}).content.decode()
+    assert "仅自己" in page and "团队共享" in page  # both shown in the comparison
+    restore = reverse("manuals:restore_revision", args=[alice_manual.pk, section.pk, 1])
+    client.post(restore, {"expected_version": section.version})
+    section.refresh_from_db()
+    assert section.body == "<p>考勤制度的内容</p>"
+    assert section.visibility == Section.Visibility.SHARED and section.kind == Section.Kind.RULE
+    client.post(restore, {"expected_version": section.version, "with_visibility": "1"})
+    section.refresh_from_db()
+    assert section.visibility == Section.Visibility.PRIVATE
+
+
+def test_an_archive_imported_under_a_section_changes_nothing_else(lena, tmp_path):
+    """A lead imports a template's archive under a section of her own manual: the manual
+    must not become a template (its private sections would be the team's to read)."""
+    mine = build_manual(lena, "林娜的工作手册", [("管理制度", []), ("项目资料", [])])
+    template = create_manual(owner=lena, title="团队模板", is_template=True)
+    add_section(manual=template, content=SectionContent(title="模板章节", body="<p>x</p>"))
+    path = tmp_path / "template.zip"
+    path.write_bytes(export_archive(manual=template))
+    root_before = Section.objects.get(pk=mine.root_id)
+    target = section_titled(mine, "项目资料")
+    import_document(parsed=read_document(path), owner=lena, target=target)
+    mine.refresh_from_db()
+    assert not mine.is_template
+    assert mine.title == "林娜的工作手册"
+    root_after = Section.objects.get(pk=mine.root_id)
+    assert (root_after.body, root_after.version) == (root_before.body, root_before.version)
+    assert not Revision.objects.filter(section_id=mine.root_id).exists()
+    assert section_titled(mine, "模板章节").parent_id == target.pk
+    # and the reverse: a normal manual's archive under a template leaves it a template
+    normal = tmp_path / "normal.zip"
+    normal.write_bytes(export_archive(manual=mine))
+    import_document(
+        parsed=read_document(normal), owner=lena, target=section_titled(template, "模板章节")
+    )
+    template.refresh_from_db()
+    assert template.is_template
+
+
+def test_an_archive_origin_outside_the_team_is_dropped(alice, carol, alice_manual, tmp_path):
+    other = create_manual(owner=carol, title="别组手册")
+    secret = add_section(manual=other, content=SectionContent(title="别组机密", body=""))
+
+    def point_into_other_team(manifest):
+        manifest["sections"][0]["origin"] = secret.pk
+        manifest["sections"][0]["origin_title"] = "别组机密"  # a guess the oracle confirmed
+
+    path = tmp_path / "oracle.zip"
+    path.write_bytes(
+        resigned(
+            export_archive(manual=alice_manual), _json_edit("manifest.json", point_into_other_team)
+        )
+    )
+    manual = import_document(parsed=read_document(path), owner=alice)
+    assert not Section.objects.filter(manual=manual, origin_id=secret.pk).exists()
