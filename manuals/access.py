@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 
 from manuals.models import Image, Manual, Member, Section, member_of
+from manuals.sanitize import referenced_image_ids
 
 
 def lead_of(user, team_id: int | None = None) -> Member | None:
@@ -96,11 +97,15 @@ def image_for(request: HttpRequest, image_id: int) -> Image:
         manual__in=Manual.objects.readable_by(request.user),
     )
     if not picture.manual.readable_in_full_by(request.user):
-        shown = (
+        # Bodies show only pictures of their own manual (tree writes make sure), so a
+        # section of this manual that really shows the picture decides; the text search
+        # only narrows the candidates, the <img> tags are then read.
+        candidates = (
             Section.objects.readable_by(request.user)
             .live()
             .filter(manual=picture.manual, body__contains=f"/images/{picture.pk}/")
+            .values_list("body", flat=True)
         )
-        if not shown.exists():
+        if not any(picture.pk in referenced_image_ids([body]) for body in candidates):
             raise Http404
     return picture

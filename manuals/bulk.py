@@ -26,11 +26,13 @@ from manuals.sanitize import SanitizedHTMLField, sanitize_html
 from manuals.tree import (
     MAX_DEPTH,
     TreeError,
+    check_choices,
     clean_title,
     create_manual,
     fresh_section,
     lock_manual,
     notify_changed,
+    own_pictures_only,
 )
 
 
@@ -120,6 +122,9 @@ def insert_sections(
             raise TreeError(_("回收站里的章节下面不能添加章节。"))
         check_depths(sections, base_level=parent.level)
         titles = [clean_title(item.title) for item in sections]
+        for item in sections:
+            check_choices(item.kind, item.visibility)
+        bodies = own_pictures_only(manual.pk, [item.body for item in sections])
 
         width = 2 * len(sections)
         start = parent.rght
@@ -131,7 +136,8 @@ def insert_sections(
         numbers = _number(sections, start)
         now = timezone.now()
         rows: list[Section] = []
-        for item, title, (lft, rght, _parent_index) in zip(sections, titles, numbers, strict=True):
+        rows_in = zip(sections, titles, bodies, numbers, strict=True)
+        for item, title, body, (lft, rght, _parent_index) in rows_in:
             rows.append(
                 Section(
                     manual_id=manual.pk,
@@ -140,7 +146,7 @@ def insert_sections(
                     lft=lft,
                     rght=rght,
                     title=title,
-                    body=item.body,
+                    body=body,
                     kind=item.kind,
                     visibility=item.visibility,
                     version=item.version,

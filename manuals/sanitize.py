@@ -10,10 +10,15 @@ and refuses the rest, which could assemble markup inside the database.
 
 from __future__ import annotations
 
+import html as html_lib
+import re
+from collections.abc import Iterable
+
 import nh3
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Case, Value, When
+from django.utils.translation import gettext as _
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "b", "em", "i", "u", "s",
@@ -34,16 +39,24 @@ ALLOWED_ATTRIBUTES = {
 URL_SCHEMES = {"http", "https", "mailto"}
 ALLOWED_CLASSES = {
     "figure": {"layout-full", "layout-side", "layout-float"},
-    "span": {"hl"},
+    "span": {"hl", "image-missing"},
     "div": {"note", "warning"},
     "p": {"note", "warning"},
 }
 
 
+# A picture's only allowed address: our image library (or an import's placeholder, filled
+# in before the body is stored). Anything else (remote, file:, data:, "/\\host/…" that a
+# browser reads as another host) would fetch from elsewhere: a tracking pixel at least.
+OWN_IMAGE_SRC = re.compile(r"/images/(?:\d+|import:[\w.-]+)/(?:thumb/)?")
+IMG_TAG = re.compile(r"<img\b[^>]*>", re.I)
+IMAGE_ID_ATTR = re.compile(r'data-image-id="(\d+)"')
+IMAGE_SRC_ATTR = re.compile(r'src="/images/(\d+)/(thumb/)?"')
+
+
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     if tag == "img" and attribute == "src":
-        # Pictures come from our own image library only: no remote or file: fetches.
-        if not value.startswith("/") or value.startswith("//"):
+        if not OWN_IMAGE_SRC.fullmatch(value):
             return None
     if tag == "a" and attribute == "target":
         return "_blank" if value == "_blank" else None
@@ -69,6 +82,35 @@ def sanitize_html(html: str | None) -> str:
     if cleaned.strip() in {"", "<p></p>", "<p><br></p>"}:
         return ""
     return cleaned
+
+
+def referenced_image_ids(bodies: Iterable[str]) -> set[int]:
+    """The library pictures these bodies show (their <img> tags, nothing else: a body that
+    merely mentions "/images/12/" in its text shows no picture)."""
+    ids: set[int] = set()
+    for body in bodies:
+        for tag in IMG_TAG.findall(body or ""):
+            ids.update(int(n) for n in IMAGE_ID_ATTR.findall(tag))
+            ids.update(int(m[0]) for m in IMAGE_SRC_ATTR.findall(tag))
+    return ids
+
+
+def drop_pictures_not_in(body: str, allowed: set[int]) -> str:
+    """Replace each picture of another library by a visible note. A body shows only pictures
+    of its own manual: a picture's readers follow the manual that owns it, so a body that
+    names a colleague's picture id must not make it readable where the body is."""
+    if not body or "<img" not in body:
+        return body
+
+    def one_tag(match: re.Match) -> str:
+        ids = {int(n) for n in IMAGE_ID_ATTR.findall(match.group(0))}
+        ids |= {int(m[0]) for m in IMAGE_SRC_ATTR.findall(match.group(0))}
+        if ids <= allowed:
+            return match.group(0)
+        note = html_lib.escape(_("（图片不可用：它不在这本手册的图片库里，请重新上传）"))
+        return f'<span class="image-missing">{note}</span>'
+
+    return IMG_TAG.sub(one_tag, body)
 
 
 class SanitizedHTMLField(models.TextField):

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from manuals.models import TITLE_MAX_LENGTH, Image, Manual, Revision, Section, Team, TreeLock
+from manuals.sanitize import drop_pictures_not_in, referenced_image_ids
 from manuals.signals import sections_changed, sections_deleted
 
 # Word stops at 9 heading levels; a manual deeper than this is a mistake, not an outline.
@@ -44,6 +45,26 @@ class SectionContent:
     body: str = ""
     kind: str = Section.Kind.NOTE
     visibility: str = Section.Visibility.PRIVATE
+
+
+def check_choices(kind: str, visibility: str) -> None:
+    """Only known kinds and visibilities are written (the database refuses others too)."""
+    if kind not in Section.Kind.values:
+        raise TreeError(_("未知的章节类型。"))
+    if visibility not in Section.Visibility.values:
+        raise TreeError(_("未知的可见范围。"))
+
+
+def own_pictures_only(manual_id: int, bodies: list[str]) -> list[str]:
+    """``bodies`` as they may be stored in this manual: each picture of another manual's
+    library becomes a visible note (see sanitize.drop_pictures_not_in). One query."""
+    wanted = referenced_image_ids(bodies)
+    if not wanted:
+        return bodies
+    own = set(Image.objects.filter(manual_id=manual_id, pk__in=wanted).values_list("pk", flat=True))
+    if own == wanted:
+        return bodies
+    return [drop_pictures_not_in(body, own) for body in bodies]
 
 
 def clean_title(title: str | None) -> str:
@@ -213,6 +234,7 @@ def add_section(
     if position not in POSITIONS:
         raise TreeError(_("未知的位置。"))
     title = clean_title(content.title)
+    check_choices(content.kind, content.visibility)
     with transaction.atomic():
         manual = lock_manual(manual.pk)
         _check_writable(manual, user)
@@ -228,7 +250,7 @@ def add_section(
         section = Section(
             manual=manual,
             title=title,
-            body=content.body,
+            body=own_pictures_only(manual.pk, [content.body])[0],
             kind=content.kind,
             visibility=content.visibility,
             created_at=now,
@@ -366,6 +388,7 @@ def save_section_content(
 ) -> Section:
     """Save an edit unless someone saved since ``expected_version`` (then EditConflict)."""
     title = clean_title(content.title)
+    check_choices(content.kind, content.visibility)
     with transaction.atomic():
         manual = lock_manual(section.manual_id)
         _check_writable(manual, user)
@@ -375,7 +398,7 @@ def save_section_content(
         if section.version != expected_version:
             raise EditConflict(section)
         section.title = title
-        section.body = content.body
+        section.body = own_pictures_only(manual.pk, [content.body])[0]
         section.kind = content.kind
         section.visibility = content.visibility
         section.version += 1

@@ -17,19 +17,7 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from manuals.models import Image, Manual
-
-_IMG_TAG = re.compile(r"<img\b[^>]*>", re.I)
-_IMAGE_ID = re.compile(r'data-image-id="(\d+)"')
-_IMAGE_SRC = re.compile(r'src="/images/(\d+)/(thumb/)?"')
-
-
-def referenced_image_ids(bodies: Iterable[str]) -> set[int]:
-    ids: set[int] = set()
-    for body in bodies:
-        for tag in _IMG_TAG.findall(body or ""):
-            ids.update(int(n) for n in _IMAGE_ID.findall(tag))
-            ids.update(int(m[0]) for m in _IMAGE_SRC.findall(tag))
-    return ids
+from manuals.sanitize import IMAGE_ID_ATTR, IMAGE_SRC_ATTR, IMG_TAG, referenced_image_ids
 
 
 def rewrite_image_refs(body: str, mapping: dict[int, int]) -> str:
@@ -51,9 +39,9 @@ def rewrite_image_refs(body: str, mapping: dict[int, int]) -> str:
             url = reverse("manuals:image", args=[mapping[old]])
             return f'src="{url}{m.group(2) or ""}"'
 
-        return _IMAGE_SRC.sub(new_src, _IMAGE_ID.sub(new_id, tag))
+        return IMAGE_SRC_ATTR.sub(new_src, IMAGE_ID_ATTR.sub(new_id, tag))
 
-    return _IMG_TAG.sub(one_tag, body)
+    return IMG_TAG.sub(one_tag, body)
 
 
 def copy_images(

@@ -10,13 +10,17 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
+from manuals.circulation.handover import hand_over_subtree
 from manuals.documents.archive import export_archive
 from manuals.documents.importing import import_document, read_document
 from manuals.documents.types import ImportRefused
-from manuals.models import Manual, Revision, Section
+from manuals.images.pipeline import image_html, store_image
+from manuals.models import Image, Manual, Revision, Section
 from manuals.outline import render_outline
+from manuals.sanitize import referenced_image_ids
 from manuals.tree import SectionContent, add_section, create_manual, save_section_content
 from tests.conftest import build_manual, section_titled
+from tests.manuals.test_images import picture as picture_bytes
 
 XSS = '"><img src=x onerror=alert(1)>'
 
@@ -169,3 +173,65 @@ def test_an_archive_origin_outside_the_team_is_dropped(alice, carol, alice_manua
     )
     manual = import_document(parsed=read_document(path), owner=alice)
     assert not Section.objects.filter(manual=manual, origin_id=secret.pk).exists()
+
+
+def test_a_colleagues_private_picture_does_not_travel_through_a_handover(
+    client, alice, bob, alice_manual, bob_manual
+):
+    private = section_titled(alice_manual, "考勤制度")  # 仅自己
+    picture = store_image(manual=alice_manual, data=picture_bytes(), original_name="身份证.jpg")
+    save_section_content(
+        section=private, expected_version=private.version, user=alice,
+        content=SectionContent(title="考勤制度", body=image_html(picture)),
+    )  # fmt: skip
+    url = reverse("manuals:image", args=[picture.pk])
+    client.force_login(bob)
+    assert client.get(url).status_code == 404
+    # Bob names alice's picture in his own section, shares it and hands it to her.
+    bait = add_section(
+        manual=bob_manual, user=bob,
+        content=SectionContent(title="交接给王丽", body=f'<p>看图</p><img src="{url}" '
+                               f'data-image-id="{picture.pk}">', visibility="shared"),
+    )  # fmt: skip
+    assert f"/images/{picture.pk}/" not in Section.objects.get(pk=bait.pk).body
+    hand_over_subtree(section=bait, to_manual=alice_manual, mode="copy", note="", user=bob)
+    landed = Section.objects.get(manual=alice_manual, title="交接给王丽")
+    assert f"/images/{picture.pk}/" not in landed.body
+    assert client.get(url).status_code == 404
+    # Mentioning the address in a shared section's text shows no picture either.
+    shared = section_titled(alice_manual, "质检标准")
+    save_section_content(
+        section=shared, expected_version=shared.version, user=alice,
+        content=SectionContent(title="质检标准", body=f"<p>截图在 {url} 里</p>",
+                               visibility="shared"),
+    )  # fmt: skip
+    assert client.get(url).status_code == 404
+    client.force_login(alice)
+    assert client.get(url).status_code == 200
+
+
+def test_a_handover_copies_the_givers_pictures_into_the_receivers_library(
+    client, alice, bob, alice_manual, bob_manual
+):
+    picture = store_image(manual=bob_manual, data=picture_bytes(), original_name="流程图.png")
+    given = add_section(
+        manual=bob_manual, user=bob,
+        content=SectionContent(title="退货流程", body=image_html(picture), visibility="shared"),
+    )  # fmt: skip
+    hand_over_subtree(section=given, to_manual=alice_manual, mode="copy", note="", user=bob)
+    landed = Section.objects.get(manual=alice_manual, title="退货流程")
+    (copy_id,) = referenced_image_ids([landed.body])
+    assert copy_id != picture.pk
+    assert Image.objects.get(pk=copy_id).manual_id == alice_manual.pk
+
+
+def test_an_image_address_must_be_our_own_library(alice, alice_manual):
+    section = section_titled(alice_manual, "考勤制度")
+    for src in ("/\\evil.example/pixel.gif", "//evil.example/p.gif", "/images/../x",
+                "https://evil.example/p.gif", "data:image/png;base64,AAAA"):  # fmt: skip
+        saved = save_section_content(
+            section=section, expected_version=section.version, user=alice,
+            content=SectionContent(title="考勤制度", body=f'<p>x</p><img src="{src}">'),
+        )  # fmt: skip
+        assert "evil" not in saved.body and "src=" not in saved.body, src
+        section = saved
