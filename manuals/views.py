@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
@@ -136,7 +138,7 @@ def add_section(request: HttpRequest, manual_id: int) -> HttpResponse:
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, error)
-        return redirect(request.POST.get("next") or manual_url(manual))
+        return redirect(_back_to(request, manual))
     data = form.cleaned_data
     target = None
     if data["target"]:
@@ -156,8 +158,18 @@ def add_section(request: HttpRequest, manual_id: int) -> HttpResponse:
         )
     except tree.TreeError as error:
         messages.error(request, str(error))
-        return redirect(request.POST.get("next") or manual_url(manual))
+        return redirect(_back_to(request, manual))
     return redirect("manuals:edit_section", manual_id=manual.pk, section_id=section.pk)
+
+
+def _back_to(request: HttpRequest, manual: Manual) -> str:
+    """The page to return to: ``next`` when it is one of ours, else the manual."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return manual_url(manual)
 
 
 def manual_url(manual: Manual) -> str:
@@ -319,3 +331,11 @@ def new_manual(request: HttpRequest) -> HttpResponse:
     manual = create_blank_manual(owner=request.user, title=title)
     messages.success(request, _("你的手册已创建。"))
     return redirect("manuals:manual", manual_id=manual.pk)
+
+
+def login_locked_out(request: HttpRequest, response=None, credentials=None) -> HttpResponse:
+    """What django-axes shows after too many wrong passwords (AXES_LOCKOUT_CALLABLE)."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(
+        request, "registration/locked_out.html", {"cooloff_minutes": minutes}, status=429
+    )

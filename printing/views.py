@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from manuals.access import lead_required, manual_for
 from printing.booklet import PrintError
 from printing.forms import PrintForm, ScheduleForm
-from printing.jobs import fail_stale_editions, may_print_everything, request_edition
+from printing.jobs import may_print_everything, request_edition
 from printing.models import Edition, PrintSchedule
 
 
@@ -76,7 +76,6 @@ def request_print(request, manual_id: int):
 @login_required
 @require_GET
 def edition_detail(request, edition_id: int):
-    fail_stale_editions()
     edition = _edition_for(request, edition_id)
     return render(request, "printing/edition.html", {"edition": edition})
 
@@ -84,7 +83,6 @@ def edition_detail(request, edition_id: int):
 @login_required
 @require_GET
 def edition_status(request, edition_id: int):
-    fail_stale_editions()
     return JsonResponse(edition_json(_edition_for(request, edition_id)))
 
 

@@ -177,14 +177,22 @@ class _SegmentHits:
 
 
 def search_index(
-    *, terms: list[str], scope: Scope, filters: Filters, offset: int = 0, limit: int = 20
+    *,
+    terms: list[str],
+    scope: Scope,
+    filters: Filters,
+    offset: int = 0,
+    limit: int = 20,
+    unreadable: frozenset[int] = frozenset(),
 ) -> Outcome:
     """Every readable section containing all folded ``terms``, ranked; one page loaded.
 
     With no terms but some filter, every readable section the filters let through.
+    ``unreadable``: sections the database says the asker may no longer read although the
+    index does not know yet (an edit still queued): neither shown nor counted.
     """
     reader = current_reader()
-    hits, by_owner, by_manual = _matches(reader, terms, scope, filters)
+    hits, by_owner, by_manual = _matches(reader, terms, scope, filters, unreadable)
     total = sum(len(part.docs) for part in hits)
     matches = []
     for i, d in _top(hits, offset + limit)[offset:]:
@@ -231,7 +239,13 @@ def search_ids(*, terms: list[str], scope: Scope, filters: Filters | None = None
     return {pk for part in hits for pk in part.seg.columns["c_section"][part.docs].tolist()}
 
 
-def _matches(reader: Reader, terms: list[str], scope: Scope, filters: Filters):
+def _matches(
+    reader: Reader,
+    terms: list[str],
+    scope: Scope,
+    filters: Filters,
+    unreadable: frozenset[int] = frozenset(),
+):
     """Per segment: the readable documents containing every term, with their counts."""
     terms = [t for t in dict.fromkeys(terms) if t]
     hits: list[_SegmentHits] = []
@@ -261,6 +275,9 @@ def _matches(reader: Reader, terms: list[str], scope: Scope, filters: Filters):
                 present = present & _candidates(segment, "grams", seg.size, term)
                 checks.append(_Check(term, *_proven(segment, seg.size, term, counts, titles)))
         docs = np.flatnonzero(present)
+        if len(docs) and unreadable:
+            gone = np.fromiter(unreadable, dtype=np.int64, count=len(unreadable))
+            docs = docs[~np.isin(seg.columns["c_section"][docs], gone)]
         if len(docs) and checks:
             docs = _verify(segment, docs, checks, counts, titles)
         if not len(docs):

@@ -131,6 +131,16 @@ def _take_pending() -> set[int]:
     return ids
 
 
+def pending_ids() -> set[int]:
+    """The sections waiting in the pending file (read, left there)."""
+    path = _pending_path()
+    if not path.exists():
+        return set()
+    with open(path) as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        return {int(line) for line in handle.read().split() if line.isdigit()}
+
+
 def has_pending() -> bool:
     path = _pending_path()
     return path.exists() and path.stat().st_size > 0

@@ -22,7 +22,7 @@ from manuals.models import Manual, Section, member_of, walk
 from search.analysis import find_all, highlight_parts, html_to_text, snippet_parts
 from search.engine import Filters, Match, Scope, search_index
 from search.folding import fold
-from search.index import KIND_BY_CODE, KIND_CODES, IndexUnavailable
+from search.index import KIND_BY_CODE, KIND_CODES, IndexUnavailable, pending_ids
 from search.query import ParsedQuery, parse_kind, parse_query, parse_since
 
 log = logging.getLogger(__name__)
@@ -151,6 +151,22 @@ def build_query(
     return parsed
 
 
+# How long an edit may wait before the index has it (a busy writer, a worker queue). Sections
+# changed within this window are checked against the database, so a section just made
+# private is neither shown nor counted while its index update waits.
+INDEX_LAG = datetime.timedelta(minutes=15)
+
+
+def recently_hidden_from(user, scope: Scope) -> frozenset[int]:
+    """Sections of the team changed lately (or waiting in the pending file) that ``user``
+    may not read now: one small query, whatever the index says about them."""
+    recent = Section.objects.filter(manual__team_id=scope.team_id, level__gt=0).filter(
+        Q(updated_at__gte=timezone.now() - INDEX_LAG) | Q(pk__in=pending_ids())
+    )
+    hidden = recent.exclude(pk__in=Section.objects.readable_by(user).live().values("pk"))
+    return frozenset(hidden.values_list("pk", flat=True)[:100_000])
+
+
 def search_sections(*, user, query: ParsedQuery | str, page: int = 1,
                     per_page: int = PER_PAGE) -> SearchResults:  # fmt: skip
     """One page of every section ``user`` may read that contains the query."""
@@ -167,6 +183,7 @@ def search_sections(*, user, query: ParsedQuery | str, page: int = 1,
         outcome = search_index(
             terms=parsed.folded_terms, scope=scope, filters=filters,
             offset=(results.page - 1) * per_page, limit=per_page,
+            unreadable=recently_hidden_from(user, scope),
         )  # fmt: skip
     except IndexUnavailable as exc:
         log.warning("search index unavailable: %s", exc)

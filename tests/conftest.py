@@ -6,6 +6,7 @@ carol (agent in another team).
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 
 from manuals.models import Member, Section, Team
 from manuals.tree import SectionContent, add_section, create_manual
@@ -148,3 +149,10 @@ def log_in(page, username: str) -> None:
 def _search_index_dir(settings, tmp_path):
     """Each test gets its own (initially missing) search index directory."""
     settings.SEARCH_INDEX_DIR = tmp_path / "data" / "index"
+
+
+def sign_in(client, username: str, password: str) -> bool:
+    """Log in through the real login page (throttling included), like a person would.
+    Django's ``client.login()`` skips the request that django-axes needs."""
+    client.post(reverse("login"), {"username": username, "password": password})
+    return "_auth_user_id" in client.session

@@ -54,13 +54,13 @@ def _source_rows(source: Section, *, user, with_children: bool) -> list[Section]
     return rows
 
 
-def _ancestor_titles(source: Section) -> list[str]:
-    return list(
-        Section.objects.ancestors_of(source)
-        .filter(level__gt=0)
-        .in_outline_order()
-        .values_list("title", flat=True)
-    )
+def _ancestor_titles(source: Section, *, reader) -> list[str]:
+    """The path above ``source`` as the copier may read it (a private chapter's title
+    must not travel in the origin note)."""
+    above = Section.objects.ancestors_of(source)
+    if reader is not None:
+        above = above.readable_by(reader)
+    return list(above.filter(level__gt=0).in_outline_order().values_list("title", flat=True))
 
 
 def copy_subtree(
@@ -103,7 +103,7 @@ def copy_subtree(
                 if parent.is_descendant_of(source, include_self=True):
                     raise CopyRefused(_("不能把章节复制到它自己的下面。"))
             rows = _source_rows(source, user=reader, with_children=with_children)
-            note = origin_note_for(source, _ancestor_titles(source))
+            note = origin_note_for(source, _ancestor_titles(source, reader=reader))
             mapping, written = copy_images(
                 bodies=[r.body for r in rows],
                 source_manual_ids=[source.manual_id],

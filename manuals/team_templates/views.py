@@ -21,7 +21,6 @@ from manuals.team_templates.curation import (
     delete_template,
     set_template_retired,
 )
-from manuals.team_templates.default_template import ensure_default_template
 from manuals.team_templates.forms import NewTemplateForm, UpdateDecisionForm
 from manuals.team_templates.removals import DELETE, decide_removed, removed_sections
 from manuals.team_templates.sync import (
@@ -82,7 +81,8 @@ def clone(request: HttpRequest, template_id: int) -> HttpResponse:
 def templates_home(request: HttpRequest) -> HttpResponse:
     """The lead's page: the team's templates, how many manuals came from each, who is behind."""
     member = request.lead
-    ensure_default_template(team=member.team)
+    # Read only: a team without a template gets one when its lead creates it here (the
+    # form offers our default content) or when a new hire starts a manual.
     templates = list(Manual.objects.filter(team=member.team, is_template=True).order_by("pk"))
     counts = clone_counts(templates)
     rows = []

@@ -10,7 +10,7 @@ from manuals.images import pipeline as images
 from manuals.images.pipeline import ImageRejected, image_html, store_image
 from manuals.models import Image, Section
 from manuals.sanitize import sanitize_html
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, sign_in
 
 
 def picture(fmt="JPEG", size=(640, 480), color=(200, 40, 40), mode="RGB", **save_kwargs) -> bytes:
@@ -158,7 +158,7 @@ def test_inserted_markup_survives_the_sanitiser(alice_manual):
 
 
 def login(client, user):
-    assert client.login(username=user.username, password=PASSWORD)
+    assert sign_in(client, user.username, PASSWORD)
     return client
 
 

@@ -4,6 +4,7 @@ tried it (issue "Private means private")."""
 import hashlib
 import io
 import json
+import re
 import zipfile
 
 import pytest
@@ -235,3 +236,31 @@ def test_an_image_address_must_be_our_own_library(alice, alice_manual):
         )  # fmt: skip
         assert "evil" not in saved.body and "src=" not in saved.body, src
         section = saved
+
+
+def test_html_pages_allow_no_inline_script(client, alice, alice_manual):
+    client.force_login(alice)
+    section = section_titled(alice_manual, "考勤制度")
+    for url in (
+        reverse("manuals:manual", args=[alice_manual.pk]),
+        reverse("manuals:edit_section", args=[alice_manual.pk, section.pk]),
+        reverse("login"),
+    ):
+        policy = client.get(url)["Content-Security-Policy"]
+        script_src = next(p for p in policy.split("; ") if p.startswith("script-src"))
+        assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src
+        assert "'self'" in script_src and "object-src 'none'" in policy
+
+
+def test_no_template_carries_an_inline_script_or_handler():
+    from pathlib import Path
+
+    found = []
+    for path in Path(__file__).resolve().parents[2].joinpath("templates").rglob("*.html"):
+        text = path.read_text()
+        found += [
+            f"{path.name}: <script> without src"
+            for _ in re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", text)
+        ]
+        found += [f"{path.name}: {m}" for m in re.findall(r"\son[a-z]+=\"", text)]
+    assert found == []

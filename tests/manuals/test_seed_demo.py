@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from manuals.integrity import check_trees
 from manuals.models import Manual, Member, Section, Team
-from tests.conftest import make_user
+from tests.conftest import make_user, sign_in
 
 
 def seed(*args) -> str:
@@ -45,9 +45,9 @@ def test_seed_demo_creates_the_team_its_people_and_a_manual_per_agent():
 def test_every_agent_logs_in_with_the_printed_password(client):
     password = printed_password(seed())
     for username in ("lena", "alice", "bob", "chen"):
-        assert client.login(username=username, password=password), username
+        assert sign_in(client, username, password), username
         client.logout()
-    assert not client.login(username="alice", password="wrong-password")
+    assert not sign_in(client, "alice", "wrong-password")
 
 
 @pytest.mark.django_db
@@ -69,7 +69,7 @@ def test_an_agent_signs_in_through_the_login_page_and_finds_her_manual(client):
 def test_a_chosen_password_is_used_and_printed(client):
     output = seed("--password", "qinghe-2024!")
     assert printed_password(output) == "qinghe-2024!"
-    assert client.login(username="chen", password="qinghe-2024!")
+    assert sign_in(client, "chen", "qinghe-2024!")
 
 
 @pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from printing.jobs import run_due_schedules
 from printing.models import PrintSchedule
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, sign_in
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -92,7 +92,7 @@ def test_a_run_long_overdue_goes_to_the_first_date_still_ahead(team):
 
 
 def test_the_lead_sets_the_day_and_editing_other_choices_keeps_it(client, lena):
-    assert client.login(username=lena.username, password=PASSWORD)
+    assert sign_in(client, lena.username, PASSWORD)
     url = reverse("printing:schedule")
     form = {"every": "month", "theme": "plain", "paper": "A5", "scope": "all", "enabled": "on"}
     client.post(url, {**form, "next_run_at": "2025-01-31T09:00"})

@@ -9,11 +9,11 @@ from django_tasks_db.models import DBTaskResult
 
 from printing.jobs import run_due_schedules, run_edition
 from printing.models import Edition, PrintSchedule
-from tests.conftest import PASSWORD, build_manual
+from tests.conftest import PASSWORD, build_manual, sign_in
 
 
 def login(client, user):
-    assert client.login(username=user.username, password=PASSWORD)
+    assert sign_in(client, user.username, PASSWORD)
     return client
 
 

@@ -7,6 +7,7 @@ from django.core.management import call_command
 
 from manuals.models import Section
 from manuals.tree import SectionContent, add_section, create_manual, save_section_content
+from search.index import writer_lock
 from search.results import find_in_manual, search_sections
 from tests.conftest import section_titled
 
@@ -106,3 +107,19 @@ def test_template_sections_are_readable_by_agents(alice, lena, fresh_index):
     add_section(manual=template, content=SectionContent(title="模板章节", body="<p>标准话术</p>"))
     fresh_index()
     assert [h.title for h in search_sections(user=alice, query="标准话术").hits] == ["模板章节"]
+
+
+def test_a_section_made_private_is_not_counted_while_its_index_update_waits(
+    manuals, alice, bob, committed
+):
+    _private, shared = manuals
+    assert search_sections(user=alice, query="机密").total == 1
+    with writer_lock():  # the index is busy: the edit waits in the queue
+        with committed():
+            save_section_content(
+                section=shared, expected_version=shared.version, user=bob,
+                content=SectionContent(title="共享经验", body=shared.body),  # now 仅自己
+            )  # fmt: skip
+    results = search_sections(user=alice, query="机密")
+    assert results.total == 0 and results.hits == [] and results.agents == []
+    assert search_sections(user=bob, query="机密").total == 2  # the owner still finds both
