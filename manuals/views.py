@@ -336,6 +336,4 @@ def new_manual(request: HttpRequest) -> HttpResponse:
 def login_locked_out(request: HttpRequest, response=None, credentials=None) -> HttpResponse:
     """What django-axes shows after too many wrong passwords (AXES_LOCKOUT_CALLABLE)."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-    return render(
-        request, "registration/locked_out.html", {"cooloff_minutes": minutes}, status=429
-    )
+    return render(request, "registration/locked_out.html", {"cooloff_minutes": minutes}, status=429)

@@ -3,6 +3,7 @@
 import pytest
 from django.conf import settings
 
+from manuals.models import Section
 from manuals.tree import SectionContent, add_section, create_manual
 from printing.booklet import BookletOptions, assemble_booklet
 from printing.fetcher import BookletURLFetcher, RefusedURL
@@ -78,8 +79,10 @@ def test_hostile_html_prints_without_fetching_anything(alice, carol, tmp_path):
     result = render_booklet_pdf(booklet=booklet, out_path=tmp_path / "x.pdf")
     text = "".join(page_texts(result.path))
     assert "root:" not in text
-    assert text.count("图片缺失") == 4  # each one shown as missing, with its alt text
-    assert "别人的图" in text  # shown as missing, not printed from another team's manual
+    assert text.count("图片缺失") == 3  # each one shown as missing, with its alt text
+    # another team's picture never even reached the body: a note says it is not available
+    stored = Section.objects.get(manual=manual, title="恶意内容").body
+    assert "图片不可用" in text and f"/images/{secret.pk}/" not in stored
     assert result.refused_urls == []  # nothing even reached the fetcher
     html = "".join(c.html for c in booklet.chapters)
     assert "/etc/" not in html and "10.0.0.1" not in html and str(settings.MEDIA_ROOT) not in html
