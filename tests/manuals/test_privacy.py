@@ -6,11 +6,14 @@ import io
 import json
 import re
 import zipfile
+from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 
+from manuals.circulation.copying import copy_into_my_manual
 from manuals.circulation.handover import hand_over_subtree
 from manuals.documents.archive import export_archive
 from manuals.documents.importing import import_document, read_document
@@ -20,6 +23,7 @@ from manuals.models import Image, Manual, Revision, Section
 from manuals.outline import render_outline
 from manuals.sanitize import referenced_image_ids
 from manuals.tree import SectionContent, add_section, create_manual, save_section_content
+from printing.models import Edition
 from tests.conftest import build_manual, section_titled
 from tests.manuals.test_images import picture as picture_bytes
 
@@ -264,3 +268,38 @@ def test_no_template_carries_an_inline_script_or_handler():
         ]
         found += [f"{path.name}: {m}" for m in re.findall(r"\son[a-z]+=\"", text)]
     assert found == []
+
+
+def test_a_copys_origin_note_names_no_private_ancestor(bob, alice, alice_manual, bob_manual):
+    case = section_titled(alice_manual, "2024-03 退款纠纷")  # under 工作复盘, both 仅自己
+    Section.objects.filter(pk=case.pk).update(visibility=Section.Visibility.SHARED)
+    (copied, *_rest) = copy_into_my_manual(
+        source=Section.objects.get(pk=case.pk), target_manual=bob_manual, parent=None, user=bob
+    )
+    assert "2024-03 退款纠纷" in copied.origin_note
+    assert "工作复盘" not in copied.origin_note
+
+
+def test_adding_a_section_never_redirects_to_another_site(client, alice, alice_manual):
+    client.force_login(alice)
+    url = reverse("manuals:add_section", args=[alice_manual.pk])
+    for target in ("https://evil.example/phish", "//evil.example/", "/\\\\evil.example/"):
+        response = client.post(url, {"title": "新一节", "next": target})
+        assert response.status_code == 302 and "evil" not in response["Location"], target
+    response = client.post(url, {"title": "再一节", "next": "/cases/"})
+    assert response["Location"] == "/cases/"
+
+
+def test_opening_pages_writes_nothing(client, lena, alice, alice_manual):
+    client.force_login(lena)
+    assert client.get(reverse("manuals:templates")).status_code == 200
+    assert not Manual.objects.filter(is_template=True).exists()  # a GET creates no template
+    stale = Edition.objects.create(
+        manual=alice_manual, requested_by=alice, status=Edition.Status.RENDERING,
+        started_at=timezone.now() - timedelta(days=1),
+    )  # fmt: skip
+    client.force_login(alice)
+    client.get(reverse("printing:status", args=[stale.pk]))
+    client.get(reverse("printing:edition", args=[stale.pk]))
+    stale.refresh_from_db()
+    assert stale.status == Edition.Status.RENDERING  # only the worker or a new print decides
