@@ -205,8 +205,11 @@ def _hits_for(user, matches: list[Match], terms: list[str]) -> list[Hit]:
         .live()
         .filter(pk__in=ids, level__gt=0)
         .select_related("manual", "manual__owner__member")
-        .only("id", "title", "kind", "parent_id", "updated_at", "manual_id",
-              "manual__title", "manual__owner__username", "manual__owner__member__display_name")
+        # Everything Member.name reads, or it loads the deferred fields row by row.
+        .only("id", "title", "kind", "parent_id", "updated_at", "manual_id", "manual__title",
+              "manual__owner__username", "manual__owner__first_name",
+              "manual__owner__last_name", "manual__owner__member__display_name",
+              "manual__owner__member__user_id")
     }  # fmt: skip
     paths = readable_paths(user, list(sections.values()))
     hits = []

@@ -1,0 +1,55 @@
+"""The results page costs a constant number of queries, whatever the hits."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from manuals.bulk import NewSection, insert_sections
+from manuals.models import Section
+from manuals.tree import create_manual
+from tests.conftest import make_user
+
+
+def agents_with_cases(team, prefix: str, n_agents: int, per_agent: int):
+    """Agents named like real people: no display name, a first and last name (so a name
+    comes from the user row, as for accounts made in the admin)."""
+    for i in range(n_agents):
+        agent = make_user(f"{prefix}{i}", team)
+        get_user_model().objects.filter(pk=agent.pk).update(first_name="客服", last_name=f"{i}号")
+        agent.member.display_name = ""
+        agent.member.save(update_fields=["display_name"])
+        manual = create_manual(owner=agent, title=f"{prefix}的手册{i}")
+        insert_sections(
+            manual=manual, parent=None, user=agent,
+            sections=[
+                NewSection(depth=1, title=f"退款复盘{k}", body="<p>客户要求退款，订单已签收</p>",
+                           visibility=Section.Visibility.SHARED)
+                for k in range(per_agent)
+            ],
+        )  # fmt: skip
+
+
+def page_queries(client, query: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("search:results"), {"q": query})
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_the_results_page_costs_the_same_for_few_and_many_hits(client, lena, fresh_index):
+    team = lena.member.team
+    agents_with_cases(team, "agent", n_agents=2, per_agent=1)
+    fresh_index()
+    client.force_login(lena)
+    few = page_queries(client, "退款")
+    agents_with_cases(team, "more", n_agents=10, per_agent=3)
+    fresh_index()
+    many = page_queries(client, "退款")
+    assert many == few, (few, many)
+    html = client.get(reverse("search:results"), {"q": "退款"}).content.decode()
+    assert "客服" in html  # names come from the user rows, loaded with the page
+
+
+pytestmark = pytest.mark.django_db
