@@ -309,6 +309,11 @@ class Section(MPTTModel):
     class Meta:
         verbose_name = _("章节")
         verbose_name_plural = _("章节")
+        indexes = [
+            # Search re-checks the sections changed in the last minutes (their index entry
+            # may still be waiting): a range on this column, not a scan of the team.
+            models.Index(fields=["updated_at"], name="section_updated_at"),
+        ]
         constraints = [
             # A corrupt nested set must fail loudly, not render a scrambled outline.
             models.CheckConstraint(condition=Q(lft__gte=1), name="section_lft_positive"),
