@@ -133,8 +133,15 @@ def page(chromium, live_server):
     page = context.new_page()
     page.set_default_timeout(10_000)
     page.base_url = live_server.url
+    # Whatever a test does, the app itself must run under its Content-Security-Policy.
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
     yield page
     context.close()
+    assert blocked == [], "the page broke its own Content-Security-Policy"
 
 
 def log_in(page, username: str) -> None:
@@ -156,3 +163,23 @@ def sign_in(client, username: str, password: str) -> bool:
     Django's ``client.login()`` skips the request that django-axes needs."""
     client.post(reverse("login"), {"username": username, "password": password})
     return "_auth_user_id" in client.session
+
+
+def wait_until(page, expression: str, timeout: float = 10.0) -> None:
+    """Poll ``expression`` in the page until it is true. Playwright's wait_for_function
+    evaluates strings with eval() inside the page, which our Content-Security-Policy
+    forbids (as it should); page.evaluate() goes through the debugging protocol instead."""
+    import time
+
+    from playwright.sync_api import Error as PlaywrightError
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if page.evaluate(expression):
+                return
+        except PlaywrightError:
+            pass  # the page is navigating (a reload after a move): ask the next one
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        page.wait_for_timeout(50)

@@ -6,7 +6,7 @@ import pytest
 
 from manuals.integrity import check_trees
 from manuals.models import Section
-from tests.conftest import log_in, section_titled
+from tests.conftest import log_in, section_titled, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -40,8 +40,8 @@ def test_an_agent_builds_and_reorganises_her_manual(page, alice, alice_manual):
     page.mouse.move(box["x"] + 20, box["y"] + 2, steps=5)
     page.mouse.move(box["x"] + 20, box["y"] + 3, steps=2)
     page.mouse.up()
-    page.wait_for_function(
-        "document.querySelector('#outline li > .outline-row > a').textContent === '售后话术'"
+    wait_until(
+        page, "document.querySelector('#outline li > .outline-row > a').textContent === '售后话术'"
     )
     assert outline_titles(page)[:2] == ["售后话术", "管理制度"]
 

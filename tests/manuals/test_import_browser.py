@@ -4,7 +4,7 @@ import pytest
 
 from manuals.integrity import check_trees
 from manuals.models import DocumentImport, Manual
-from tests.conftest import log_in, section_titled
+from tests.conftest import log_in, section_titled, wait_until
 from tests.manuals.documents import outline_of, pandoc_docx, png_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -61,9 +61,10 @@ def test_an_agent_previews_a_word_file_and_imports_it_as_a_new_manual(page, alic
     body = page.locator("#section-body")
     assert "七天无理由" in body.inner_text()
     # The picture came through the image pipeline and is served to its owner.
-    page.wait_for_function(
+    wait_until(
+        page,
         "() => { const img = document.querySelector('#section-body img');"
-        " return img && img.complete && img.naturalWidth > 0; }"
+        " return img && img.complete && img.naturalWidth > 0; }",
     )
     assert check_trees() == []
 
