@@ -63,7 +63,7 @@ class ContentSecurityPolicyMiddleware:
                     "object-src 'none'",
                     "base-uri 'self'",
                     "form-action 'self'",
-                    "frame-ancestors 'self'",
+                    "frame-ancestors 'none'",
                 ]
             )
         return self._policy
