@@ -13,6 +13,7 @@ import hashlib
 import io
 import uuid
 import warnings
+from collections.abc import Callable
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -181,8 +182,12 @@ def store_image(
     purpose: str = Image.Purpose.SECTION,
     user=None,
     caption: str = "",
+    before_write: Callable[[list[str]], None] | None = None,
 ) -> Image:
     """Check, normalise and save a picture into ``manual``'s library.
+
+    ``before_write`` hears the names of the files about to be written (a background import
+    journals them, so that files of an import whose worker was killed can be found).
 
     The same picture uploaded twice for the same purpose (same bytes, e.g. a .docx that
     uses one logo on every page) gives back the existing row instead of a copy.
@@ -208,6 +213,11 @@ def store_image(
         sha256=digest,
         uploaded_by=user,
     )
+    if before_write is not None:
+        before_write(
+            [image.file.field.generate_filename(image, f"{stem}.{ext}"),
+             image.thumbnail.field.generate_filename(image, f"{stem}-thumb.{thumb_ext}")]
+        )  # fmt: skip
     image.file.save(f"{stem}.{ext}", ContentFile(encoded), save=False)
     image.thumbnail.save(f"{stem}-thumb.{thumb_ext}", ContentFile(thumb), save=False)
     try:
