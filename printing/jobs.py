@@ -48,6 +48,10 @@ TIME_LIMIT = getattr(settings, "LANBITOU_PRINT_TIME_LIMIT", 900)  # seconds
 # Resident memory of the render process and its chapter workers together.
 MEMORY_LIMIT_MB = getattr(settings, "LANBITOU_PRINT_MEMORY_MB", 1536)
 
+# One agent's editions on the way (queued or rendering) at once: the printing queue is the
+# team's, and one person must not be able to fill it.
+MAX_ACTIVE_PER_USER = getattr(settings, "LANBITOU_PRINT_QUEUE_PER_USER", 3)
+
 log = logging.getLogger(__name__)
 
 
@@ -88,9 +92,19 @@ def request_edition(
             schedule=schedule,
             language=booklet_language(language),
         )
-        running = Edition.objects.active().filter(edition.same_options()).first()
+        active = Edition.objects.active().filter(manual=manual)
+        running = active.filter(edition.same_options()).first()
         if running is not None:
             return running, False
+        if active.exists():
+            raise PrintError(_("这本手册已有一版正在排队或生成，请等它完成后再打印另一种版本。"))
+        if user is not None and (
+            Edition.objects.active().filter(requested_by=user).count() >= MAX_ACTIVE_PER_USER
+        ):
+            raise PrintError(
+                _("你已有 %(n)d 个印刷版在排队或生成，请等它们完成后再提交新的。")
+                % {"n": MAX_ACTIVE_PER_USER}
+            )
         edition.save()
         transaction.on_commit(lambda: print_edition.enqueue(edition.pk))
     return edition, True
