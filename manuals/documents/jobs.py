@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,6 +31,10 @@ from manuals.workers import abandoned_tasks, close_abandoned_task, task_argument
 INLINE_ANALYSE_BYTES = getattr(settings, "LANBITOU_INLINE_ANALYSE_BYTES", 2 * 1024 * 1024)
 INLINE_IMPORT_SECTIONS = getattr(settings, "LANBITOU_INLINE_IMPORT_SECTIONS", 300)
 INLINE_IMPORT_IMAGES = getattr(settings, "LANBITOU_INLINE_IMPORT_IMAGES", 30)
+# A small zip (archive, Markdown + pictures, .docx) may unpack to far more: judged by that.
+INLINE_ANALYSE_EXPANDED_BYTES = getattr(
+    settings, "LANBITOU_INLINE_ANALYSE_EXPANDED_BYTES", 16 * 1024 * 1024
+)
 ABANDONED_AFTER = timedelta(days=1)
 # A task claimed by a worker we cannot see (another machine) is given up after this long.
 ABANDONED_TASK_AFTER = timedelta(hours=2)
@@ -112,7 +117,7 @@ def start_upload(*, owner, upload: UploadedFile) -> DocumentImport:
     suffix = Path(name).suffix.lower()[:10]
     job.file.save(f"upload{suffix}", upload, save=False)
     job.save()
-    if upload.size <= INLINE_ANALYSE_BYTES:
+    if not _large(job):
         analyse(job)
     else:
         transaction.on_commit(lambda: analyse_task.enqueue(job.pk))
@@ -167,10 +172,30 @@ def _discard_file(job: DocumentImport) -> None:
     _remove_uncommitted_files(job)
 
 
+def expanded_bytes(path: Path) -> int:
+    """What a zip unpacks to (its declared sizes, which zipfile holds it to); else 0."""
+    try:
+        if not zipfile.is_zipfile(path):
+            return 0
+        with zipfile.ZipFile(path) as package:
+            return sum(info.file_size for info in package.infolist())
+    except (OSError, zipfile.BadZipFile):
+        return 0  # the analysis explains what is wrong with it
+
+
+def _large(job: DocumentImport) -> bool:
+    if job.size_bytes > INLINE_ANALYSE_BYTES:
+        return True
+    try:
+        return expanded_bytes(Path(job.file.path)) > INLINE_ANALYSE_EXPANDED_BYTES
+    except ValueError:
+        return False  # no file
+
+
 def runs_in_background(job: DocumentImport) -> bool:
     summary = job.summary or {}
     return (
-        job.size_bytes > INLINE_ANALYSE_BYTES
+        _large(job)
         or summary.get("sections", 0) > INLINE_IMPORT_SECTIONS
         or summary.get("images", 0) > INLINE_IMPORT_IMAGES
     )
