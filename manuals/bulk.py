@@ -26,6 +26,7 @@ from manuals.sanitize import SanitizedHTMLField, sanitize_html
 from manuals.tree import (
     MAX_DEPTH,
     TreeError,
+    check_body,
     clean_title,
     create_manual,
     fresh_section,
@@ -120,6 +121,8 @@ def insert_sections(
             raise TreeError(_("回收站里的章节下面不能添加章节。"))
         check_depths(sections, base_level=parent.level)
         titles = [clean_title(item.title) for item in sections]
+        for item, title in zip(sections, titles, strict=True):
+            check_body(item.body, title=title)
 
         width = 2 * len(sections)
         start = parent.rght
