@@ -169,6 +169,8 @@ def _discard_file(job: DocumentImport) -> None:
         job.file.delete(save=False)
         DocumentImport.objects.filter(pk=job.pk).update(file="")
     _progress_path(job).unlink(missing_ok=True)
+    # Also what a process killed inside write_progress leaves.
+    _progress_path(job).with_suffix(".tmp").unlink(missing_ok=True)
     _remove_uncommitted_files(job)
 
 
