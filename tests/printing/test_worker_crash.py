@@ -108,3 +108,33 @@ def test_an_edition_of_a_dead_worker_is_not_handed_back_on_reprint(
     assert created and again.pk != edition.pk
     edition.refresh_from_db()
     assert edition.status == Edition.Status.FAILED and edition.failure_reason
+
+
+def test_a_running_worker_recovers_dead_workers_jobs_periodically(alice, tmp_path):
+    from django.utils import timezone
+
+    from manuals.workers import current_worker_id
+    from printing.jobs import print_edition
+
+    manual = create_manual(owner=alice, title="一页")
+    insert_sections(manual=manual, parent=None, user=alice,
+                    sections=[NewSection(depth=1, title="开场白", body="<p>您好</p>")])  # fmt: skip
+    worker = start_worker("printing", tmp=tmp_path / "tmp", LANBITOU_RECOVER_EVERY="1")
+    try:
+        # Started after the worker: only its periodic round can find it.
+        edition = Edition.objects.create(manual=manual, requested_by=alice,
+                                         status=Edition.Status.RENDERING,
+                                         started_at=timezone.now())  # fmt: skip
+        host, _pid, ticks = current_worker_id().split(":")
+        DBTaskResult.objects.create(
+            status="RUNNING", task_path=print_edition.module_path,
+            args_kwargs={"args": [edition.pk], "kwargs": {}}, queue_name="printing",
+            backend_name="default", run_after=timezone.now(), started_at=timezone.now(),
+            worker_ids=[f"{host}:999999:{ticks}"],
+        )  # fmt: skip
+        wait_for(
+            lambda: Edition.objects.get(pk=edition.pk).status == Edition.Status.FAILED,
+            timeout=60, message="the running worker never recovered the dead worker's job",
+        )  # fmt: skip
+    finally:
+        stop(worker)
