@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from manuals.bulk import NewSection, insert_sections
-from manuals.documents.importing import import_document
+from manuals.documents.importing import import_document, read_document
 from manuals.documents.markdown import parse_markdown
 from manuals.documents.types import ImportRefused
 from manuals.models import BODY_MAX_CHARS, Manual, Revision, Section
@@ -57,3 +57,30 @@ def test_a_body_just_under_the_limit_saves(alice, alice_manual):
     body = "<p>" + "好" * (BODY_MAX_CHARS - 7) + "</p>"
     section = add_section(manual=alice_manual, content=SectionContent(title="长", body=body))
     assert len(Section.objects.get(pk=section.pk).body) == BODY_MAX_CHARS
+
+
+def test_an_archive_whose_revisions_hold_an_oversized_body_is_refused(alice_manual, tmp_path):
+    import hashlib
+    import json
+    import zipfile
+
+    from manuals.documents.archive import export_archive
+
+    source = tmp_path / "backup.zip"
+    source.write_bytes(export_archive(manual=alice_manual))
+    with zipfile.ZipFile(source) as package:
+        members = {name: package.read(name) for name in package.namelist()}
+    revisions = json.loads(members["revisions.json"])
+    key, items = next((k, v) for k, v in revisions.items() if v)
+    items[0]["body"] = HUGE  # a consistent archive (checksums too), from a hostile source
+    members["revisions.json"] = json.dumps(revisions).encode()
+    manifest = json.loads(members["manifest.json"])
+    manifest["files"]["revisions.json"] = hashlib.sha256(members["revisions.json"]).hexdigest()
+    members["manifest.json"] = json.dumps(manifest).encode()
+    members["manifest.sha256"] = hashlib.sha256(members["manifest.json"]).hexdigest().encode()
+    edited = tmp_path / "edited.zip"
+    with zipfile.ZipFile(edited, "w", zipfile.ZIP_STORED) as package:  # past the ratio check
+        for name, data in members.items():
+            package.writestr(name, data)
+    with pytest.raises(ImportRefused, match="正文太长"):
+        read_document(edited)
