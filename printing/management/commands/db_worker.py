@@ -53,6 +53,7 @@ class Command(db_worker.Command):
         recovered = recover_abandoned_jobs()
         if recovered:
             log.warning("Failed %d job(s) whose worker had stopped", recovered)
-        interval = getattr(settings, "LANBITOU_RECOVER_EVERY", 60)
-        threading.Thread(target=_recover_periodically, args=(interval,), daemon=True).start()
+        if not options.get("batch"):  # a batch run drains the queue and exits
+            interval = getattr(settings, "LANBITOU_RECOVER_EVERY", 60)
+            threading.Thread(target=_recover_periodically, args=(interval,), daemon=True).start()
         return super().handle(*args, **options)
