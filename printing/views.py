@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from manuals.access import lead_required, manual_for
 from printing.booklet import PrintError
 from printing.forms import PrintForm, ScheduleForm
-from printing.jobs import may_print_everything, recover_abandoned_editions, request_edition
+from printing.jobs import fail_stale_editions, may_print_everything, request_edition
 from printing.models import Edition, PrintSchedule
 
 
@@ -21,13 +21,6 @@ def _edition_for(request, edition_id: int) -> Edition:
     return get_object_or_404(
         Edition.objects.readable_by(request.user).select_related("manual"), pk=edition_id
     )
-
-
-def _recovered(edition: Edition) -> Edition:
-    """An edition on the way whose worker died is shown failed at once, not "rendering"."""
-    if edition.is_active and recover_abandoned_editions():
-        edition.refresh_from_db()
-    return edition
 
 
 def edition_summary(edition: Edition) -> str:
@@ -83,14 +76,16 @@ def request_print(request, manual_id: int):
 @login_required
 @require_GET
 def edition_detail(request, edition_id: int):
-    edition = _recovered(_edition_for(request, edition_id))
+    fail_stale_editions()
+    edition = _edition_for(request, edition_id)
     return render(request, "printing/edition.html", {"edition": edition})
 
 
 @login_required
 @require_GET
 def edition_status(request, edition_id: int):
-    return JsonResponse(edition_json(_recovered(_edition_for(request, edition_id))))
+    fail_stale_editions()
+    return JsonResponse(edition_json(_edition_for(request, edition_id)))
 
 
 @login_required

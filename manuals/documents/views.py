@@ -25,15 +25,10 @@ PREVIEW_OUTLINE_ROWS = 400
 
 
 def _import_for(request: HttpRequest, import_id: int) -> DocumentImport:
-    """Lookup + permission + 404: only the person who uploaded sees an import. One whose
-    worker died is shown failed at once, not "running" for ever."""
-    job = get_object_or_404(
+    """Lookup + permission + 404: only the person who uploaded sees an import."""
+    return get_object_or_404(
         DocumentImport.objects.of(request.user).select_related("manual"), pk=import_id
     )
-    unfinished = {job.Status.ANALYSING, job.Status.QUEUED, job.Status.RUNNING}
-    if job.status in unfinished and import_jobs.recover_abandoned_imports():
-        job.refresh_from_db()
-    return job
 
 
 def _destination_form(request: HttpRequest, job: DocumentImport, data=None):
