@@ -80,7 +80,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "mptt",
     "django_tasks",
-    "django_tasks_db",
     "django_prose_editor",
     "axes",
     "manuals",
@@ -93,6 +92,8 @@ INSTALLED_APPS = [
     "manuals.demo",
     "search",
     "printing",
+    # After printing: its db_worker (the library's plus crash recovery) wins.
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -215,6 +216,8 @@ LANBITOU_MAX_IMAGE_PIXELS = env_int("LANBITOU_MAX_IMAGE_PIXELS", 60_000_000)
 LANBITOU_PRINT_TIME_LIMIT = env_int("LANBITOU_PRINT_TIME_LIMIT", 900)  # seconds
 LANBITOU_PRINT_MEMORY_MB = env_int("LANBITOU_PRINT_MEMORY_MB", 1536)  # whole process tree
 LANBITOU_PRINT_WORKERS = env_int("LANBITOU_PRINT_WORKERS", 0)
+# Seconds between a worker's looks for jobs left running by a worker that died.
+LANBITOU_RECOVER_EVERY = env_int("LANBITOU_RECOVER_EVERY", 60)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

@@ -26,6 +26,7 @@ from manuals.sanitize import SanitizedHTMLField, sanitize_html
 from manuals.tree import (
     MAX_DEPTH,
     TreeError,
+    check_body,
     check_choices,
     clean_title,
     create_manual,
@@ -125,6 +126,8 @@ def insert_sections(
         for item in sections:
             check_choices(item.kind, item.visibility)
         bodies = own_pictures_only(manual.pk, [item.body for item in sections])
+        for item, title in zip(sections, titles, strict=True):
+            check_body(item.body, title=title)
 
         width = 2 * len(sections)
         start = parent.rght

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from dataclasses import dataclass
 from html import unescape
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+# difflib is quadratic: two 20,000-character one-line revisions once took 21.5 s per page.
+# Character marks inside a changed line only while the changed middles are this small
+# (their product), whole-line marks beyond; line matching only while the line lists are
+# this small, and beyond "too large to compare".
+# Worst cases (repetitive text) measured: 500 × 500 characters 0.1 s, 1,000 × 1,000 lines
+# 0.6 s of CPU.
+MAX_INLINE_PAIRS = 250_000  # per changed line
+MAX_INLINE_TOTAL = 1_000_000  # over the whole diff
+MAX_LINE_PAIRS = 1_000_000
+MAX_COMPARED_CHARS = 4_000_000
 
 _BLOCK_END = re.compile(
     r"</(p|h[1-6]|li|tr|blockquote|pre|figcaption|div|table)>|<br\s*/?>|<hr\s*/?>", re.I
@@ -34,38 +47,67 @@ class DiffRow:
     right: SafeString
 
 
-def _inline(a: str, b: str) -> tuple[SafeString, SafeString]:
+def _inline(a: str, b: str, budget: list[int]) -> tuple[SafeString, SafeString]:
     """Character-level marks inside a changed line (Chinese has no spaces to split on)."""
-    left: list[str] = []
-    right: list[str] = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+    # The common head and tail cost nothing to find and are most of a typical edit.
+    head = len(_common_prefix(a, b))
+    tail = len(_common_prefix(a[head:][::-1], b[head:][::-1]))
+    a_mid, b_mid = a[head : len(a) - tail], b[head : len(b) - tail]
+    left: list[str] = [escape(a[:head])]
+    right: list[str] = [escape(b[:head])]
+    pairs = len(a_mid) * len(b_mid)
+    if pairs <= MAX_INLINE_PAIRS and pairs <= budget[0]:
+        budget[0] -= pairs
+        opcodes = difflib.SequenceMatcher(None, a_mid, b_mid, autojunk=False).get_opcodes()
+    else:
+        opcodes = [("replace", 0, len(a_mid), 0, len(b_mid))]
+    for op, i1, i2, j1, j2 in opcodes:
         if op == "equal":
-            left.append(escape(a[i1:i2]))
-            right.append(escape(b[j1:j2]))
+            left.append(escape(a_mid[i1:i2]))
+            right.append(escape(b_mid[j1:j2]))
             continue
         if i2 > i1:
-            left.append(f"<del>{escape(a[i1:i2])}</del>")
+            left.append(f"<del>{escape(a_mid[i1:i2])}</del>")
         if j2 > j1:
-            right.append(f"<ins>{escape(b[j1:j2])}</ins>")
+            right.append(f"<ins>{escape(b_mid[j1:j2])}</ins>")
+    left.append(escape(a[len(a) - tail :]) if tail else "")
+    right.append(escape(b[len(b) - tail :]) if tail else "")
     return mark_safe("".join(left)), mark_safe("".join(right))
 
 
+def _common_prefix(a: str, b: str) -> str:
+    return os.path.commonprefix([a, b])
+
+
 def diff_rows(old: list[str], new: list[str]) -> list[DiffRow]:
-    rows: list[DiffRow] = []
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    chars = sum(map(len, old)) + sum(map(len, new))
+    head = 0
+    while head < min(len(old), len(new)) and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(old), len(new)) - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    old_mid, new_mid = old[head : len(old) - tail], new[head : len(new) - tail]
+    if len(old_mid) * len(new_mid) > MAX_LINE_PAIRS or chars > MAX_COMPARED_CHARS:
+        note = _("两个版本太长，无法逐行比较（共 %(n)d 字）。可以分别打开两个版本查看。")
+        return [DiffRow("too-large", escape(note % {"n": chars}), mark_safe(""))]
+    rows = [DiffRow("equal", escape(line), escape(line)) for line in old[:head]]
+    budget = [MAX_INLINE_TOTAL]
+    matcher = difflib.SequenceMatcher(None, old_mid, new_mid, autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
-            rows += [DiffRow("equal", escape(line), escape(line)) for line in old[i1:i2]]
+            rows += [DiffRow("equal", escape(line), escape(line)) for line in old_mid[i1:i2]]
         elif op == "delete":
-            rows += [DiffRow("delete", escape(line), mark_safe("")) for line in old[i1:i2]]
+            rows += [DiffRow("delete", escape(line), mark_safe("")) for line in old_mid[i1:i2]]
         elif op == "insert":
-            rows += [DiffRow("insert", mark_safe(""), escape(line)) for line in new[j1:j2]]
+            rows += [DiffRow("insert", mark_safe(""), escape(line)) for line in new_mid[j1:j2]]
         else:
-            left, right = old[i1:i2], new[j1:j2]
+            left, right = old_mid[i1:i2], new_mid[j1:j2]
             for k in range(max(len(left), len(right))):
                 a = left[k] if k < len(left) else ""
                 b = right[k] if k < len(right) else ""
-                rows.append(DiffRow("replace", *_inline(a, b)))
+                rows.append(DiffRow("replace", *_inline(a, b, budget)))
+    rows += [DiffRow("equal", escape(line), escape(line)) for line in old[len(old) - tail :]]
     return rows
 
 

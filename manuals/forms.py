@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django_prose_editor.fields import ProseEditorFormField
 
-from manuals.models import TITLE_MAX_LENGTH, Section
+from manuals.models import BODY_MAX_CHARS, TITLE_MAX_LENGTH, Section
 from manuals.sanitize import sanitize_html
 from manuals.tree import POSITIONS, SectionContent
 
@@ -64,7 +64,14 @@ class SectionForm(TitledForm):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
     def clean_body(self) -> str:
-        return sanitize_html(self.cleaned_data.get("body", ""))
+        body = sanitize_html(self.cleaned_data.get("body", ""))
+        if len(body) > BODY_MAX_CHARS:
+            # The text stays in the editor: the page is shown again with this message.
+            raise forms.ValidationError(
+                _("正文太长：最多 %(max)d 个字符，现在是 %(n)d 个。请把它拆成几节再保存。")
+                % {"max": BODY_MAX_CHARS, "n": len(body)}
+            )
+        return body
 
     def content(self) -> SectionContent:
         data = self.cleaned_data

@@ -21,6 +21,10 @@ from mptt.models import MPTTModel, TreeForeignKey
 from manuals.sanitize import SanitizedHTMLField, SanitizedQuerySet
 
 TITLE_MAX_LENGTH = 200
+# A section's stored (sanitised) HTML. A 5 MB body was once saved, stored again in every
+# revision and held the printing worker for its full 900 s; 300,000 characters is some 100
+# printed pages, far beyond any one case or rule.
+BODY_MAX_CHARS = 300_000
 
 T = TypeVar("T")
 # What Manual.outline() loads per section: enough to draw, nest and link the outline.

@@ -45,6 +45,21 @@ ALLOWED_CLASSES = {
 }
 
 
+# Word's own limit is 63 columns; a cell wider than that is a typo or an attack, and every
+# export walks each cell a span covers (colspan=300 once held the export for 34 s).
+MAX_COLSPAN = 63
+MAX_ROWSPAN = 1000
+SPAN_ATTRIBUTES = {"colspan": MAX_COLSPAN, "rowspan": MAX_ROWSPAN, "span": MAX_COLSPAN}
+
+
+def clamp_span(value: str | int | None, maximum: int) -> int | None:
+    """A span attribute as a number in 1..maximum, or None when it is not a number."""
+    text = str(value if value is not None else "").strip()
+    if not text.isascii() or not text.isdigit():
+        return None
+    return max(1, min(int(text), maximum))
+
+
 # A picture's only allowed address: our image library (or an import's placeholder, filled
 # in before the body is stored). Anything else (remote, file:, data:, "/\\host/…" that a
 # browser reads as another host) would fetch from elsewhere: a tracking pixel at least.
@@ -55,6 +70,9 @@ IMAGE_SRC_ATTR = re.compile(r'src="/images/(\d+)/(thumb/)?"')
 
 
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+    if attribute in SPAN_ATTRIBUTES and tag in {"td", "th", "col"}:
+        span = clamp_span(value, SPAN_ATTRIBUTES[attribute])
+        return None if span is None else str(span)
     if tag == "img" and attribute == "src":
         if not OWN_IMAGE_SRC.fullmatch(value):
             return None

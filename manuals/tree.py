@@ -18,8 +18,17 @@ from django.db.models import Case, F, IntegerField, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from manuals.models import TITLE_MAX_LENGTH, Image, Manual, Revision, Section, Team, TreeLock
-from manuals.sanitize import drop_pictures_not_in, referenced_image_ids
+from manuals.models import (
+    BODY_MAX_CHARS,
+    TITLE_MAX_LENGTH,
+    Image,
+    Manual,
+    Revision,
+    Section,
+    Team,
+    TreeLock,
+)
+from manuals.sanitize import drop_pictures_not_in, referenced_image_ids, sanitize_html
 from manuals.signals import sections_changed, sections_deleted
 
 # Word stops at 9 heading levels; a manual deeper than this is a mistake, not an outline.
@@ -222,6 +231,23 @@ def _target_depth_ok(target: Section, position: str, subtree_height: int) -> Non
 
 
 @retry_deadlocks
+def body_too_long(body: str | None) -> int:
+    """The stored length of ``body`` if it is over BODY_MAX_CHARS, else 0."""
+    if len(body or "") <= BODY_MAX_CHARS:
+        return 0
+    stored = len(sanitize_html(body))  # markup the sanitiser drops does not count
+    return stored if stored > BODY_MAX_CHARS else 0
+
+
+def check_body(body: str | None, *, title: str) -> None:
+    length = body_too_long(body)
+    if length:
+        raise TreeError(
+            _("「%(title)s」的正文太长：最多 %(max)d 个字符，现在是 %(n)d 个。请拆成几节。")
+            % {"title": title[:40], "max": BODY_MAX_CHARS, "n": length}
+        )
+
+
 def add_section(
     *,
     manual: Manual,
@@ -235,6 +261,7 @@ def add_section(
         raise TreeError(_("未知的位置。"))
     title = clean_title(content.title)
     check_choices(content.kind, content.visibility)
+    check_body(content.body, title=title)
     with transaction.atomic():
         manual = lock_manual(manual.pk)
         _check_writable(manual, user)
@@ -389,6 +416,7 @@ def save_section_content(
     """Save an edit unless someone saved since ``expected_version`` (then EditConflict)."""
     title = clean_title(content.title)
     check_choices(content.kind, content.visibility)
+    check_body(content.body, title=title)
     with transaction.atomic():
         manual = lock_manual(section.manual_id)
         _check_writable(manual, user)

@@ -8,6 +8,7 @@ deletion keeps its PDF.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from django.conf import settings
@@ -20,12 +21,20 @@ def edition_files(*, manual_id: int, edition_id: int) -> list[Path]:
     return sorted(folder.glob(f"edition-{edition_id}-*.pdf"))
 
 
+def remove_partial_files(*, manual_id: int, edition_id: int) -> None:
+    """What a render process killed half-way leaves beside the PDF (see render.py)."""
+    folder = Path(settings.EDITIONS_DIR) / str(manual_id)
+    for partial in folder.glob(f".edition-{edition_id}-*"):
+        shutil.rmtree(partial, ignore_errors=True)
+
+
 def remove_edition_files(*, manual_id: int, edition_id: int, names: list[str]) -> None:
     storage_root = Path(settings.EDITIONS_DIR)
     paths = {storage_root / name for name in names if name}
     paths.update(edition_files(manual_id=manual_id, edition_id=edition_id))
     for path in paths:
         path.unlink(missing_ok=True)
+    remove_partial_files(manual_id=manual_id, edition_id=edition_id)
     try:
         (storage_root / str(manual_id)).rmdir()  # only if that was the manual's last PDF
     except OSError:

@@ -18,7 +18,6 @@ import resource
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import timedelta
@@ -39,14 +38,19 @@ from django_tasks import task
 from manuals.access import owner_or_lead
 from manuals.models import Manual, Section
 from manuals.tree import lock_manual
+from manuals.workers import abandoned_tasks, close_abandoned_task, task_argument
 from printing.booklet import BookletOptions, PrintError, assemble_booklet
-from printing.cleanup import remove_edition_files
+from printing.cleanup import remove_edition_files, remove_partial_files
 from printing.models import Edition, PrintSchedule, Scope
 from printing.render import cache_dir, render_booklet_pdf, workers
 
 TIME_LIMIT = getattr(settings, "LANBITOU_PRINT_TIME_LIMIT", 900)  # seconds
 # Resident memory of the render process and its chapter workers together.
 MEMORY_LIMIT_MB = getattr(settings, "LANBITOU_PRINT_MEMORY_MB", 1536)
+
+# One agent's editions on the way (queued or rendering) at once: the printing queue is the
+# team's, and one person must not be able to fill it.
+MAX_ACTIVE_PER_USER = getattr(settings, "LANBITOU_PRINT_QUEUE_PER_USER", 3)
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +82,7 @@ def request_edition(
         # A teammate prints what the team may read: the shared sections.
         options = BookletOptions(**{**options.as_dict(), "scope": Scope.SHARED})
     assemble_check(manual=manual, options=options, user=user)
+    recover_abandoned_editions()  # a dead worker's edition is not "the one already queued"
     with transaction.atomic():
         lock_manual(manual.pk)
         edition = Edition(
@@ -92,9 +97,19 @@ def request_edition(
             schedule=schedule,
             language=booklet_language(language),
         )
-        running = Edition.objects.active().filter(edition.same_options()).first()
+        active = Edition.objects.active().filter(manual=manual)
+        running = active.filter(edition.same_options()).first()
         if running is not None:
             return running, False
+        if active.exists():
+            raise PrintError(_("这本手册已有一版正在排队或生成，请等它完成后再打印另一种版本。"))
+        if user is not None and (
+            Edition.objects.active().filter(requested_by=user).count() >= MAX_ACTIVE_PER_USER
+        ):
+            raise PrintError(
+                _("你已有 %(n)d 个印刷版在排队或生成，请等它们完成后再提交新的。")
+                % {"n": MAX_ACTIVE_PER_USER}
+            )
         edition.save()
         transaction.on_commit(lambda: print_edition.enqueue(edition.pk))
     return edition, True
@@ -164,15 +179,16 @@ def _run_edition(edition_id: int, time_limit: int | None) -> str:
         return Edition.Status.FAILED
     relative = f"{edition.manual_id}/edition-{edition.pk}-{timezone.localdate():%Y%m%d}.pdf"
     out = Path(settings.EDITIONS_DIR) / relative
-    with tempfile.TemporaryDirectory(prefix="lanbitou-print-") as tmp:
-        spec = Path(tmp) / "booklet.pickle"
-        spec.write_bytes(
-            pickle.dumps(
-                {"booklet": booklet, "out": str(out), "cache": str(cache_dir()),
-                 "processes": workers()}
-            )
-        )  # fmt: skip
+    # The booklet (private sections too) goes to the render process through a pipe: no
+    # file holding it is left behind when a process is killed.
+    spec = pickle.dumps(
+        {"booklet": booklet, "out": str(out), "cache": str(cache_dir()),
+         "processes": workers()}
+    )  # fmt: skip
+    try:
         outcome = _run_child(edition_id, spec, time_limit or TIME_LIMIT)
+    finally:
+        remove_partial_files(manual_id=edition.manual_id, edition_id=edition_id)
     if outcome.get("error"):
         _fail(edition_id, outcome["error"])
         return Edition.Status.FAILED
@@ -200,21 +216,34 @@ def _fail(edition_id: int, reason: str) -> None:
          finished_at=timezone.now(), progress_note="")  # fmt: skip
 
 
-def _run_child(edition_id: int, spec: Path, time_limit: int) -> dict:
+def _run_child(edition_id: int, spec: bytes, time_limit: int) -> dict:
     # The address-space limit is only a backstop against a runaway allocation; the real
     # limit is the resident memory of the whole process tree, watched below.
     backstop = max(3 * MEMORY_LIMIT_MB, 2048)
     command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "render_booklet",
-               str(spec), "--memory-mb", str(backstop)]  # fmt: skip
+               "-", "--memory-mb", str(backstop), "--parent-pid", str(os.getpid())]  # fmt: skip
+    # Its own process group, so that a limit stops the chapter workers too; it still dies
+    # with this worker (die_with_parent in the render process).
     child = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         start_new_session=True, cwd=settings.BASE_DIR,
     )  # fmt: skip
     lines: queue.Queue = queue.Queue()
     errors: list[str] = []
     output: list[str] = []  # what the child printed that is not a report
-    threading.Thread(target=lambda: [lines.put(x) for x in child.stdout], daemon=True).start()
-    threading.Thread(target=lambda: errors.extend(child.stderr), daemon=True).start()
+    readers = [
+        threading.Thread(target=_feed, args=(child.stdin, spec), daemon=True),
+        threading.Thread(
+            target=lambda: [lines.put(x.decode("utf-8", "replace")) for x in child.stdout],
+            daemon=True,
+        ),
+        threading.Thread(
+            target=lambda: errors.extend(x.decode("utf-8", "replace") for x in child.stderr),
+            daemon=True,
+        ),
+    ]
+    for reader in readers:
+        reader.start()
     deadline = time.monotonic() + time_limit
     outcome: dict = {}
     last_progress = 0.0
@@ -234,16 +263,22 @@ def _run_child(edition_id: int, spec: Path, time_limit: int) -> dict:
         if finished:
             break
         if tree_rss_mb(child.pid) > MEMORY_LIMIT_MB:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.wait()
+            _stop(child)
             return {"error": _("超出内存限制（%(n)d MB），已停止。请分章节打印或联系管理员。")
                     % {"n": MEMORY_LIMIT_MB}}  # fmt: skip
         if time.monotonic() > deadline:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.wait()
+            _stop(child)
             return {"error": _("超过时间限制（%(n)d 秒），已停止。手册可能太大，请分章节打印。")
                     % {"n": time_limit}}  # fmt: skip
-    time.sleep(0.1)  # let the reader threads drain
+    # Everything the child wrote is read once its pipes close, however loaded the machine
+    # (a fixed sleep once reported a good PDF as a failure). A chapter worker that still
+    # holds a pipe open is stopped with its process group.
+    for reader in readers:
+        reader.join(timeout=10)
+    if any(reader.is_alive() for reader in readers):
+        _stop(child)
+        for reader in readers:
+            reader.join(timeout=5)
     while not lines.empty():
         outcome.update(_report(lines.get(), edition_id, output))
     if "pages" in outcome or outcome.get("error"):
@@ -254,6 +289,22 @@ def _run_child(edition_id: int, spec: Path, time_limit: int) -> dict:
                 % {"n": MEMORY_LIMIT_MB}}  # fmt: skip
     last = stderr.strip().splitlines()[-1:] or output[-1:] or [str(child.returncode)]
     return {"error": _("生成失败：%(reason)s") % {"reason": last[0][:300]}}
+
+
+def _feed(pipe, data: bytes) -> None:
+    try:
+        pipe.write(data)
+        pipe.close()
+    except (BrokenPipeError, OSError):
+        pass  # the child died before reading it all; its exit status says why
+
+
+def _stop(child: subprocess.Popen) -> None:
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    child.wait()
 
 
 def _report(line: str, edition_id: int, output: list[str]) -> dict:
@@ -318,9 +369,9 @@ def tree_rss_mb(pid: int) -> float:
     return total / 1024
 
 
-def render_spec(spec_path: Path, emit) -> None:
+def render_spec(spec_bytes: bytes, emit) -> None:
     """The child side: render the pickled booklet, reporting progress through ``emit``."""
-    spec = pickle.loads(Path(spec_path).read_bytes())
+    spec = pickle.loads(spec_bytes)
     result = render_booklet_pdf(
         booklet=spec["booklet"],
         out_path=Path(spec["out"]),
@@ -333,7 +384,8 @@ def render_spec(spec_path: Path, emit) -> None:
 
 
 def fail_stale_editions(now=None) -> int:
-    """Editions left 'rendering' by a worker that died are marked failed, not left hanging."""
+    """Editions left 'rendering' for longer than any render may take are marked failed
+    (their worker is on another machine, or could not be asked)."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=TIME_LIMIT + 120)
     stale = Edition.objects.filter(status=Edition.Status.RENDERING, started_at__lt=cutoff)
@@ -342,6 +394,31 @@ def fail_stale_editions(now=None) -> int:
         failure_reason=_("打印进程意外中止，请重新提交。"),
         finished_at=now,
     )
+
+
+def recover_abandoned_editions() -> int:
+    """Editions whose print worker died are failed with the reason, their task closed and
+    their half-written files removed; the edition list offers to print again."""
+    recovered = 0
+    rows = abandoned_tasks(
+        task_paths=[print_edition.module_path],
+        older_than=timedelta(seconds=TIME_LIMIT + 120),
+    )
+    for row in rows:
+        close_abandoned_task(row, reason="The print worker stopped while running this task.")
+        edition = Edition.objects.filter(pk=task_argument(row)).first()
+        if edition is None:
+            continue
+        with override(edition.language or settings.LANGUAGE_CODE):
+            reason = _("打印中途后台进程停止了，这一版没有生成。请重新打印。")
+        recovered += Edition.objects.filter(
+            pk=edition.pk, status__in=[Edition.Status.QUEUED, Edition.Status.RENDERING]
+        ).update(
+            status=Edition.Status.FAILED, failure_reason=reason, finished_at=timezone.now(),
+            progress_note="",
+        )  # fmt: skip
+        remove_partial_files(manual_id=edition.manual_id, edition_id=edition.pk)
+    return recovered + fail_stale_editions()
 
 
 def run_due_schedules(*, now=None) -> list[Edition]:

@@ -9,10 +9,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import os
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import Callable
@@ -40,6 +42,23 @@ from printing.theming import BASE_CSS
 Progress = Callable[[int, str], None]
 # Below this much HTML to render, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD_CHARS = 150_000
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Have the kernel kill this process when ``parent_pid`` (its parent) dies.
+
+    A print worker killed mid-edition once left its render process running past every
+    limit with nobody watching its memory. The render process calls this for the worker,
+    and its chapter workers call it for the render process."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # not Linux: the worker's recovery still fails the edition
+    if os.getppid() != parent_pid:
+        os._exit(1)  # the parent died before we asked
 
 
 @dataclass
@@ -124,8 +143,9 @@ def _render_chapters(
         # Largest chapters first so one long chapter does not finish alone at the end.
         jobs.sort(key=lambda job: -len(job["html"]))
         with ProcessPoolExecutor(
-            max_workers=min(processes, len(jobs)), mp_context=get_context("spawn")
-        ) as pool:
+            max_workers=min(processes, len(jobs)), mp_context=get_context("spawn"),
+            initializer=die_with_parent, initargs=(os.getpid(),),
+        ) as pool:  # fmt: skip
             for future in as_completed([pool.submit(render_chapter, job) for job in jobs]):
                 finished(future.result())
     else:
@@ -235,7 +255,9 @@ def render_booklet_pdf(
     progress(94, "binding")
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_path.parent) as tmp:
+    # Named after the PDF, so that a render process killed half-way leaves a folder the
+    # job can find and remove (printing.cleanup.remove_partial_files).
+    with tempfile.TemporaryDirectory(prefix=f".{out_path.stem}-", dir=out_path.parent) as tmp:
         front_pdf = Path(tmp) / "front.pdf"
         front_document.write_pdf(front_pdf)
         writer = PdfWriter()

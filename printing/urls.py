@@ -10,5 +10,6 @@ urlpatterns = [
     path("edition/<int:edition_id>/", views.edition_detail, name="edition"),
     path("edition/<int:edition_id>/status/", views.edition_status, name="status"),
     path("edition/<int:edition_id>/download/", views.download, name="download"),
+    path("edition/<int:edition_id>/retry/", views.retry_edition, name="retry"),
     path("schedule/", views.schedule, name="schedule"),
 ]

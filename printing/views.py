@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from manuals.access import lead_required, manual_for
 from printing.booklet import PrintError
@@ -84,6 +84,22 @@ def edition_detail(request, edition_id: int):
 @require_GET
 def edition_status(request, edition_id: int):
     return JsonResponse(edition_json(_edition_for(request, edition_id)))
+
+
+@login_required
+@require_POST
+def retry_edition(request, edition_id: int):
+    """Print a failed edition again, with the same choices."""
+    edition = _edition_for(request, edition_id)
+    manual = manual_for(request, edition.manual_id)
+    try:
+        again, _created = request_edition(
+            manual=manual, user=request.user, options=edition.options()
+        )
+    except PrintError as error:
+        messages.error(request, str(error))
+        return redirect("printing:edition", edition_id=edition.pk)
+    return redirect("printing:edition", edition_id=again.pk)
 
 
 @login_required

@@ -37,6 +37,7 @@ from manuals.documents.types import (
     resolve_placeholders,
 )
 from manuals.models import Image, Manual, Member, Revision, Section
+from manuals.tree import TreeError, check_body
 
 FORMAT = "lanbitou-manual-archive"
 VERSION = 1
@@ -216,6 +217,13 @@ def _time(value) -> datetime | None:
 def _parse(manifest: dict, files: dict[str, bytes]) -> ParsedDocument:
     bodies = json.loads(files["bodies.json"])
     revisions = json.loads(files["revisions.json"])
+    # Revisions are written as they are, not through the tree: hold them to the same limit.
+    try:
+        for items in revisions.values():
+            for item in items:
+                check_body(item["body"], title=item["title"])
+    except TreeError as error:
+        raise ImportRefused(str(error)) from error
     kinds, visibilities = set(Section.Kind.values), set(Section.Visibility.values)
     parsed = ParsedDocument(source="archive", title=manifest["manual"]["title"], sections=[])
     open_keys: list[str] = []

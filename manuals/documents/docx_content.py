@@ -20,6 +20,7 @@ from django.utils.translation import ngettext
 from lxml import etree
 
 from manuals.documents.types import ParsedDocument, PendingImage, placeholder
+from manuals.sanitize import MAX_COLSPAN, clamp_span
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -392,11 +393,15 @@ class BodyWriter:
         for tr in tbl.iterfind(w("tr")):
             header = tr.find(f"{w('trPr')}/{w('tblHeader')}") is not None
             before = tr.find(f"{w('trPr')}/{w('gridBefore')}")
-            column = int(before.get(W + "val", "0")) if before is not None else 0
+            column = 0
+            if before is not None:
+                column = clamp_span(before.get(W + "val"), MAX_COLSPAN) or 0
             cells: list[dict] = []
             for tc in tr.iterfind(w("tc")):
                 span_el = tc.find(f"{w('tcPr')}/{w('gridSpan')}")
-                span = int(span_el.get(W + "val", "1")) if span_el is not None else 1
+                span = 1
+                if span_el is not None:
+                    span = clamp_span(span_el.get(W + "val"), MAX_COLSPAN) or 1
                 vmerge = tc.find(f"{w('tcPr')}/{w('vMerge')}")
                 if vmerge is not None and vmerge.get(W + "val") != "restart":
                     if column in merging:

@@ -18,6 +18,7 @@ from docx.shared import Inches, Pt, RGBColor
 
 from manuals.models import Image, Manual
 from manuals.outline import readable_outline
+from manuals.sanitize import MAX_COLSPAN, MAX_ROWSPAN, clamp_span
 
 WORD_MAX_HEADING = 9
 MAX_PICTURE_WIDTH = Inches(6)
@@ -199,8 +200,9 @@ class _BodyWriter:
                     continue
                 while (r, c) in occupied:
                     c += 1
-                colspan = max(1, int(cell.get("colspan", "1") or 1))
-                rowspan = max(1, int(cell.get("rowspan", "1") or 1))
+                # Bodies stored before spans were clamped may still hold any value.
+                colspan = clamp_span(cell.get("colspan"), MAX_COLSPAN) or 1
+                rowspan = min(clamp_span(cell.get("rowspan"), MAX_ROWSPAN) or 1, len(rows) - r)
                 grid.append([r, c, rowspan, colspan, cell])
                 for dr in range(rowspan):
                     for dc in range(colspan):

@@ -26,6 +26,7 @@ MAX_ENTRIES = 10_000
 MAX_PART_BYTES = 128 * 1024 * 1024
 MAX_TOTAL_BYTES = 512 * 1024 * 1024
 MAX_RATIO = 200
+RATIO_FLOOR_BYTES = 4096
 HEADING_NAME = re.compile(
     r"^(?:heading|标题|標題|titre|überschrift|título|titolo|заголовок|見出し|제목)\s*([1-9])$"
 )
@@ -75,9 +76,10 @@ def refuse_unsafe_package(path: Path, *, word_only: bool = True) -> None:
         len(infos) > MAX_ENTRIES
         or total > MAX_TOTAL_BYTES
         or any(info.file_size > MAX_PART_BYTES for info in infos)
+        # Every member: a small one cannot expand far, since its compressed size counts as
+        # at least RATIO_FLOOR_BYTES (so parts under 800 KB always pass).
         or any(
-            info.file_size > 10 * 1024 * 1024
-            and info.file_size > MAX_RATIO * max(info.compress_size, 1)
+            info.file_size > MAX_RATIO * max(info.compress_size, RATIO_FLOOR_BYTES)
             for info in infos
         )
     )

@@ -8,6 +8,7 @@ the image pipeline, every section with one bulk tree insert, all or nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -55,8 +56,9 @@ def read_document(
 
 
 def _store_images(
-    *, manual: Manual, parsed: ParsedDocument, user, stored_files: list[str], progress
-) -> dict[str, Image]:
+    *, manual: Manual, parsed: ParsedDocument, user, stored_files: list[str], progress,
+    written=None,
+) -> dict[str, Image]:  # fmt: skip
     stored: dict[str, Image] = {}
     # store_image hands back an existing row for a picture the manual already has: only
     # files this import wrote may be removed if it fails.
@@ -71,6 +73,7 @@ def _store_images(
                 purpose=pending.purpose,
                 user=user,
                 caption=pending.caption,
+                before_write=written,
             )
         except ImageRejected as refused:
             parsed.warn(
@@ -93,9 +96,13 @@ def import_document(
     title: str | None = None,
     target: Section | None = None,
     progress: Progress | None = None,
+    written: Callable[[list[str]], None] | None = None,
 ) -> Manual:
     """Write ``parsed`` as a new manual of ``owner`` or under ``target`` (in a manual the
-    owner may write). One transaction: on any error nothing stays, not even image files."""
+    owner may write). One transaction: on any error nothing stays, not even image files.
+
+    ``written`` hears each file name before it is written: if the process is killed, the
+    files whose rows were never committed can be found and removed."""
     if not parsed.sections:
         raise ImportRefused(_("文档里没有可以导入的内容。"))
     if len(parsed.sections) > MAX_SECTIONS:
@@ -116,7 +123,7 @@ def import_document(
                     raise ImportRefused(_("你不能修改这本手册。"))
             stored = _store_images(
                 manual=manual, parsed=parsed, user=owner, stored_files=stored_files,
-                progress=progress,
+                progress=progress, written=written,
             )  # fmt: skip
             names = {key: image.name for key, image in parsed.images.items()}
             sections = [

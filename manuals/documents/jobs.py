@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -22,19 +24,56 @@ from django_tasks import task
 
 from manuals.documents.importing import import_document, read_document
 from manuals.documents.types import ImportRefused
-from manuals.models import DocumentImport, Section
+from manuals.models import DocumentImport, Image, Section
+from manuals.workers import abandoned_tasks, close_abandoned_task, task_argument
 
 # Above these an upload is analysed / imported by the background worker.
 INLINE_ANALYSE_BYTES = getattr(settings, "LANBITOU_INLINE_ANALYSE_BYTES", 2 * 1024 * 1024)
 INLINE_IMPORT_SECTIONS = getattr(settings, "LANBITOU_INLINE_IMPORT_SECTIONS", 300)
 INLINE_IMPORT_IMAGES = getattr(settings, "LANBITOU_INLINE_IMPORT_IMAGES", 30)
+# A small zip (archive, Markdown + pictures, .docx) may unpack to far more: judged by that.
+INLINE_ANALYSE_EXPANDED_BYTES = getattr(
+    settings, "LANBITOU_INLINE_ANALYSE_EXPANDED_BYTES", 16 * 1024 * 1024
+)
 ABANDONED_AFTER = timedelta(days=1)
+# A task claimed by a worker we cannot see (another machine) is given up after this long.
+ABANDONED_TASK_AFTER = timedelta(hours=2)
 PHASES = {"analyse": _("正在分析文档"), "images": _("正在处理图片"),
           "sections": _("正在写入章节")}  # fmt: skip
 
 
 def _progress_path(job: DocumentImport) -> Path:
     return Path(settings.MEDIA_ROOT) / "imports" / "progress" / f"{job.pk}.json"
+
+
+def _journal_path(job: DocumentImport) -> Path:
+    return _progress_path(job).with_suffix(".files")
+
+
+def journal_files(job: DocumentImport, names: list[str]) -> None:
+    """Note files an import is about to write, before it writes them (see recover below)."""
+    path = _journal_path(job)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as journal:
+        journal.write("".join(f"{name}\n" for name in names))
+
+
+def _remove_uncommitted_files(job: DocumentImport) -> None:
+    """Journaled files no committed picture row points at: an import that rolled back or
+    whose worker was killed before it could remove them."""
+    path = _journal_path(job)
+    try:
+        names = set(path.read_text(encoding="utf-8").split())
+    except OSError:
+        return
+    kept = set(Image.objects.filter(file__in=names).values_list("file", flat=True))
+    kept |= set(Image.objects.filter(thumbnail__in=names).values_list("thumbnail", flat=True))
+    for name in names - kept:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            pass
+    path.unlink(missing_ok=True)
 
 
 def write_progress(job: DocumentImport, phase: str, done: int, total: int) -> None:
@@ -78,7 +117,7 @@ def start_upload(*, owner, upload: UploadedFile) -> DocumentImport:
     suffix = Path(name).suffix.lower()[:10]
     job.file.save(f"upload{suffix}", upload, save=False)
     job.save()
-    if upload.size <= INLINE_ANALYSE_BYTES:
+    if not _large(job):
         analyse(job)
     else:
         transaction.on_commit(lambda: analyse_task.enqueue(job.pk))
@@ -130,12 +169,35 @@ def _discard_file(job: DocumentImport) -> None:
         job.file.delete(save=False)
         DocumentImport.objects.filter(pk=job.pk).update(file="")
     _progress_path(job).unlink(missing_ok=True)
+    # Also what a process killed inside write_progress leaves.
+    _progress_path(job).with_suffix(".tmp").unlink(missing_ok=True)
+    _remove_uncommitted_files(job)
+
+
+def expanded_bytes(path: Path) -> int:
+    """What a zip unpacks to (its declared sizes, which zipfile holds it to); else 0."""
+    try:
+        if not zipfile.is_zipfile(path):
+            return 0
+        with zipfile.ZipFile(path) as package:
+            return sum(info.file_size for info in package.infolist())
+    except (OSError, zipfile.BadZipFile):
+        return 0  # the analysis explains what is wrong with it
+
+
+def _large(job: DocumentImport) -> bool:
+    if job.size_bytes > INLINE_ANALYSE_BYTES:
+        return True
+    try:
+        return expanded_bytes(Path(job.file.path)) > INLINE_ANALYSE_EXPANDED_BYTES
+    except ValueError:
+        return False  # no file
 
 
 def runs_in_background(job: DocumentImport) -> bool:
     summary = job.summary or {}
     return (
-        job.size_bytes > INLINE_ANALYSE_BYTES
+        _large(job)
         or summary.get("sections", 0) > INLINE_IMPORT_SECTIONS
         or summary.get("images", 0) > INLINE_IMPORT_IMAGES
     )
@@ -168,6 +230,7 @@ def run(job: DocumentImport) -> DocumentImport:
             title=job.title or None,
             target=job.target,
             progress=lambda phase, done, total: write_progress(job, phase, done, total),
+            written=lambda names: journal_files(job, names),
         )
     except ImportRefused as refused:
         return _fail(job, str(refused))
@@ -204,3 +267,23 @@ def import_task(job_id: int) -> None:
     job = DocumentImport.objects.filter(pk=job_id).first()
     if job is not None:
         run(job)
+
+
+def recover_abandoned_imports() -> int:
+    """Imports whose worker died are failed with the reason, their task closed, and the
+    upload and every picture file they wrote removed (nothing of them was committed)."""
+    recovered = 0
+    rows = abandoned_tasks(
+        task_paths=[analyse_task.module_path, import_task.module_path],
+        older_than=ABANDONED_TASK_AFTER,
+    )
+    for row in rows:
+        close_abandoned_task(row, reason="The imports worker stopped while running this task.")
+        job = DocumentImport.objects.filter(pk=task_argument(row)).first()
+        unfinished = [DocumentImport.Status.ANALYSING, DocumentImport.Status.QUEUED,
+                      DocumentImport.Status.RUNNING]  # fmt: skip
+        if job is None or job.status not in unfinished:
+            continue
+        _fail(job, _("导入中途后台进程停止了，什么都没有导入。请重新上传文档再试一次。"))
+        recovered += 1
+    return recovered

@@ -34,6 +34,9 @@ from manuals.outline import readable_outline
 
 MAX_MARKDOWN_BYTES = 50 * 1024 * 1024
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
+# What a Markdown zip may expand to in memory, all pictures together (each one is also held
+# to MAX_IMAGE_BYTES); pictures beyond it are listed as not imported.
+MAX_ZIP_EXPANDED_BYTES = 256 * 1024 * 1024
 FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 IMG_TAG = re.compile(r"<img\s[^>]*>")
 ATTR = re.compile(r'(\w[\w-]*)="([^"]*)"')
@@ -87,13 +90,25 @@ def read_markdown_zip(path: Path, *, name: str) -> ParsedDocument:
             raise ImportRefused(
                 _("压缩包里有 %(n)d 个 Markdown 文件，一次只能导入一个。") % {"n": len(documents)}
             )
+        members = {info.filename: info for info in package.infolist()}
+        if members[documents[0]].file_size > MAX_MARKDOWN_BYTES:
+            raise ImportRefused(_("Markdown 文件太大（超过 50 MB）。"))
         text = decode_text(package.read(documents[0]))
-        members = set(package.namelist())
         folder = posixpath.dirname(documents[0])
+        budget = [MAX_ZIP_EXPANDED_BYTES]
+        loaded: dict[str, bytes] = {}
 
         def load(src: str) -> bytes | None:
+            # zipfile never reads past a member's declared size, so the sizes are a bound.
             member = posixpath.normpath(posixpath.join(folder, src))
-            return package.read(member) if member in members else None
+            info = members.get(member)
+            if member in loaded or info is None:
+                return loaded.get(member)
+            if info.file_size > MAX_IMAGE_BYTES or info.file_size > budget[0]:
+                return None
+            budget[0] -= info.file_size
+            loaded[member] = package.read(member)
+            return loaded[member]
 
         return parse_markdown(text, name=Path(documents[0]).name, load_image=load)
 

@@ -50,14 +50,15 @@ def test_a_second_request_while_one_is_pending_returns_the_same_edition(
     assert created and not created_again and not created_by_lead
     assert first.pk == again.pk == by_lead.pk
     assert DBTaskResult.objects.count() == 1
-    # A different choice is a different edition; a finished one does not block a new one.
+    # One active edition per manual: a different choice waits until this one has finished.
+    with pytest.raises(PrintError, match="正在排队或生成"):
+        request_edition(manual=illustrated_manual, user=alice, options=BookletOptions(paper="A4"))
+    assert Edition.objects.count() == 1
+    Edition.objects.filter(pk=first.pk).update(status=Edition.Status.DONE)
     other, created = request_edition(
         manual=illustrated_manual, user=alice, options=BookletOptions(paper="A4")
     )
     assert created and Edition.objects.count() == 2
-    Edition.objects.filter(pk=first.pk).update(status=Edition.Status.DONE)
-    _new, created = request_edition(manual=illustrated_manual, user=alice, options=BookletOptions())
-    assert created
 
 
 def test_a_teammate_can_only_print_the_shared_sections(illustrated_manual, bob):
@@ -175,3 +176,18 @@ def test_the_memory_watch_survives_processes_exiting_while_it_walks_the_tree():
         for thread in churners:
             thread.join()
     assert walks > 100
+
+
+def test_one_agent_cannot_queue_editions_without_end(alice, bob):
+    # Each manual has at most one edition on the way; one person at most a few.
+    manuals = []
+    for n in range(jobs.MAX_ACTIVE_PER_USER + 1):
+        manual = create_manual(owner=alice, title=f"手册{n}")
+        add_section(manual=manual, content=SectionContent(title="开场白", body="<p>您好</p>"))
+        manuals.append(manual)
+    for manual in manuals[:-1]:
+        assert request_edition(manual=manual, user=alice, options=BookletOptions())[1]
+    with pytest.raises(PrintError, match="排队"):
+        request_edition(manual=manuals[-1], user=alice, options=BookletOptions())
+    # The team's printing is not blocked for anyone else.
+    assert request_edition(manual=manuals[-1], user=None, options=BookletOptions())[1]

@@ -145,3 +145,25 @@ def test_print_due_command_reports_what_it_queued(alice_manual, lena, capsys):
     schedule.save()
     call_command("print_due")
     assert "1 edition(s) queued" in capsys.readouterr().out
+
+
+def test_a_failed_edition_offers_to_print_it_again(client, alice, carol, illustrated_manual):
+    from printing.booklet import BookletOptions
+    from printing.jobs import request_edition
+
+    edition, _ = request_edition(
+        manual=illustrated_manual, user=alice, options=BookletOptions(paper="A4", theme="ink-wash")
+    )
+    Edition.objects.filter(pk=edition.pk).update(
+        status=Edition.Status.FAILED, failure_reason="打印中途后台进程停止了"
+    )
+    retry = reverse("printing:retry", args=[edition.pk])
+    login(client, carol)
+    assert client.post(retry).status_code == 404
+    login(client, alice)
+    page = client.get(reverse("printing:edition", args=[edition.pk])).content.decode()
+    assert retry in page
+    response = client.post(retry)
+    again = Edition.objects.exclude(pk=edition.pk).get()
+    assert response.url == reverse("printing:edition", args=[again.pk])
+    assert (again.paper, again.theme, again.status) == ("A4", "ink-wash", Edition.Status.QUEUED)

@@ -6,23 +6,31 @@ from django.core.management.base import BaseCommand
 
 from printing.booklet import PrintError
 from printing.jobs import limit_memory, render_spec
+from printing.render import die_with_parent
 
 
 class Command(BaseCommand):
     help = "Internal: render a booklet prepared by a print job (runs in its own process)."
 
     def add_arguments(self, parser):
-        parser.add_argument("spec", type=Path)
+        parser.add_argument("spec", help="the pickled booklet: a file, or - for stdin")
         parser.add_argument("--memory-mb", type=int, default=0)
+        parser.add_argument("--parent-pid", type=int, default=0, help="die with this process")
 
     def handle(self, *args, **opts):
         def emit(message: dict) -> None:
             sys.stdout.write(json.dumps(message, ensure_ascii=False) + "\n")
             sys.stdout.flush()
 
+        if opts["parent_pid"]:
+            die_with_parent(opts["parent_pid"])
         if opts["memory_mb"]:
             limit_memory(opts["memory_mb"])
+        if opts["spec"] == "-":
+            spec = sys.stdin.buffer.read()
+        else:
+            spec = Path(opts["spec"]).read_bytes()
         try:
-            render_spec(opts["spec"], emit)
+            render_spec(spec, emit)
         except PrintError as error:
             emit({"error": str(error)})
