@@ -59,6 +59,7 @@ ROWS = {
     "printing:edition": (lambda w: {"edition_id": w["edition"].pk}, readers, "get"),
     "printing:status": (lambda w: {"edition_id": w["edition"].pk}, readers, "get"),
     "printing:download": (lambda w: {"edition_id": w["edition"].pk}, readers, "get"),
+    "printing:retry": (lambda w: {"edition_id": w["edition"].pk}, readers, "post"),
     "printing:schedule": (lambda w: {}, LEAD, "get"),
     "manuals:home": (lambda w: {}, MEMBERS, "get"),
     "manuals:new_manual": (lambda w: {}, MEMBERS, "post"),
