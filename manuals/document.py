@@ -56,11 +56,12 @@ def chunk_of(
     scope: Section | None = None,
     start_id: int | None = None,
     before: bool = False,
-    size: int = CHUNK_SIZE,
+    size: int | None = None,
 ) -> Chunk | None:
     """The chunk starting at ``start_id`` (the scope's first when None), or with
     ``before`` the chunk that ends just before it. None when ``start_id`` is not a row of
     the scope (hidden, trashed, elsewhere)."""
+    size = size or CHUNK_SIZE
     rows = scope_rows(outline, scope)
     ids = [s.pk for s, _d in rows]
     if start_id is None:
