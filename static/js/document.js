@@ -148,11 +148,20 @@
         if (!el.isConnected) return visible.delete(el);
         if (!top || el.getBoundingClientRect().top < top.getBoundingClientRect().top) top = el;
       });
-      if (top) markInView(top.dataset.section);
+      if (!atEnd() && top) markInView(top.dataset.section);
     },
     { rootMargin: "-56px 0px -55% 0px" },
   );
   sections().forEach((s) => inView.observe(s));
+  // At the very end the last sections never reach the top of the screen: mark the last.
+  function atEnd() {
+    const end = window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 4;
+    const last = sections().pop();
+    if (!end || !last || sentinel("later")) return false;
+    markInView(last.dataset.section);
+    return true;
+  }
+  window.addEventListener("scroll", atEnd, { passive: true });
 
   function markInView(id) {
     if (id === currentId) return;

@@ -128,6 +128,7 @@
   }
 
   function flash(section, text) {
+    section.querySelectorAll(".doc-saved").forEach((old) => old.remove());
     const note = document.createElement("span");
     note.className = "doc-saved muted small";
     note.setAttribute("role", "status");
