@@ -225,8 +225,7 @@ def save_section_inline(request: HttpRequest, manual_id: int, section_id: int) -
                     "title": current.title,
                     "body": sanitize_html(current.body),
                     "rows": [
-                        {"kind": r.kind, "left": str(r.left), "right": str(r.right)}
-                        for r in rows
+                        {"kind": r.kind, "left": str(r.left), "right": str(r.right)} for r in rows
                     ],
                 },
             },

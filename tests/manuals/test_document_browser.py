@@ -17,8 +17,11 @@ def long_manual(alice_manual):
     for i in range(30):
         add_section(
             manual=alice_manual, target=chapter,
-            content=SectionContent(title=f"项目{i:02d}", body=f"<p>{'说明文字。' * 60}编号{i:02d}</p>"
-                                   + ("<p>退货地址</p>" if i in (3, 27) else "")),
+            content=SectionContent(
+                title=f"项目{i:02d}",
+                body=f"<p>{'说明文字。' * 60}编号{i:02d}</p>"
+                + ("<p>退货地址</p>" if i in (3, 27) else ""),
+            ),
         )  # fmt: skip
     return alice_manual
 
@@ -39,14 +42,14 @@ def test_reading_a_chapter_by_scrolling_loads_chunks_and_the_outline_follows(
     for _ in range(12):
         page.mouse.wheel(0, 4000)
         page.wait_for_timeout(150)
-    page.wait_for_selector("#s-%d" % section_titled(long_manual, "项目29").pk)
+    page.wait_for_selector(f"#s-{section_titled(long_manual, '项目29').pk}")
     assert page.locator(".doc-section").count() == 31
     page.mouse.wheel(0, 4000)  # on to the very end
     page.wait_for_selector('#outline li.in-view > .outline-row > a:text-is("项目29")')
     # A click in the outline scrolls back up to a section, which the outline then marks.
     page.click('#outline a:text-is("项目02")')
     page.wait_for_selector('#outline li.in-view > .outline-row > a:text-is("项目02")')
-    box = page.locator("#s-%d" % section_titled(long_manual, "项目02").pk).bounding_box()
+    box = page.locator(f"#s-{section_titled(long_manual, '项目02').pk}").bounding_box()
     assert 0 <= box["y"] < 200
 
 
@@ -57,7 +60,7 @@ def test_an_outline_click_far_away_loads_that_chunk_and_j_steps_on(
     log_in(page, "alice")
     page.goto(f"{page.base_url}/manual/{long_manual.pk}/")
     page.click('#outline a:text-is("项目25")')
-    target = "#s-%d" % section_titled(long_manual, "项目25").pk
+    target = f"#s-{section_titled(long_manual, '项目25').pk}"
     page.wait_for_selector(target)
     assert page.url.endswith(target)  # no page load: the address only gains the anchor
     page.keyboard.press("j")
@@ -78,7 +81,8 @@ def test_find_steps_through_hits_across_sections_without_a_page_load(
     page.keyboard.press("Enter")
     page.wait_for_selector('.find-count:text-is("2 / 2")')
     hit = page.locator("mark.find-hit.current")
-    assert hit.evaluate("m => m.closest('.doc-section').querySelector('.doc-title').textContent") == "项目27"
+    title = "m => m.closest('.doc-section').querySelector('.doc-title').textContent"
+    assert hit.evaluate(title) == "项目27"
     assert page.evaluate("window.__marker") == 1  # still the same page
     page.keyboard.press("Shift+Enter")
     page.wait_for_selector('.find-count:text-is("1 / 2")')
@@ -158,7 +162,7 @@ def test_on_a_phone_the_header_fits_the_outline_is_a_drawer_and_find_stays_reach
     page.click(".outline-toggle")
     assert page.locator("#outline").is_visible()
     page.click('#outline a:text-is("项目20")')
-    page.wait_for_selector("#s-%d" % section_titled(long_manual, "项目20").pk)
+    page.wait_for_selector(f"#s-{section_titled(long_manual, '项目20').pk}")
     assert not page.locator("#outline").is_visible()
     # The find box stays on screen while stepping through hits.
     page.fill("#find-in-manual", "退货地址")
