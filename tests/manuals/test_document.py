@@ -57,7 +57,7 @@ def test_a_chapter_reads_as_one_document_with_next_and_previous(client, alice, a
         reverse("manuals:read_section", args=[alice_manual.pk, chapter.pk])
     ).content.decode()
     assert chunk_titles(html) == ["工作复盘", "2024-03 退款纠纷", "客户情绪", "我的处理"]
-    assert "← 上一节：质检标准" in html and "下一节：2024-03 退款纠纷 →" in html
+    assert "← 上一节: 质检标准" in html and "下一节: 2024-03 退款纠纷 →" in html
 
 
 def test_a_teammate_never_sees_a_private_section_in_a_chunk(client, bob, alice_manual):
