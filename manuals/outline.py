@@ -47,6 +47,7 @@ def render_outline(
         # The database admits only known kinds, but every attribute is escaped anyway.
         classes = ["outline-item", "kind-" + html.escape(section.kind, quote=True)]
         section_id = int(section.id)
+        title = html.escape(section.title)
         if section_id == current_id:
             classes.append("current")
         if section.visibility == private:
@@ -67,9 +68,10 @@ def render_outline(
                 else '<span class="toggle-spacer"></span>'
             )
             + f'<a href="{url_prefix}section/{section_id}/" '
-            + f'title="{kinds.get(section.kind, "")}"'
+            # The whole title (long ones are cut with an ellipsis) and the kind.
+            + f'title="{title} · {kinds.get(section.kind, "")}"'
             + (' aria-current="page"' if section_id == current_id else "")
-            + f">{html.escape(section.title)}</a></div>"
+            + f">{title}</a></div>"
         )
         if has_children:
             parts.append('<ul role="group">')

@@ -6,19 +6,22 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from manuals import tree
 from manuals.access import lead_of, manual_for, section_for
 from manuals.bulk import create_blank_manual
 from manuals.diff import diff_sections
+from manuals.document import Chunk, chunk_of, neighbours
 from manuals.forms import MoveForm, NewSectionForm, SectionForm
 from manuals.models import ExcellentCase, Manual, Revision, Section, member_of
 from manuals.outline import breadcrumbs, render_outline
+from manuals.sanitize import sanitize_html
 
 SHIFT_BUTTONS = [
     ("up", _lazy("上移"), "↑"),
@@ -41,11 +44,16 @@ def _manual_context(request: HttpRequest, manual: Manual, current: Section | Non
         "outline_html": render_outline(
             manual, outline, current_id=current.pk if current else None, editable=editable
         ),
+        "outline": outline,
         "outline_count": len(outline),
         "chapters": [s for s in outline if s.level == 1],
         "breadcrumbs": breadcrumbs(current, outline) if current else [],
         "section": current,
-        "new_form": NewSectionForm(initial={"target": current.pk if current else None}),
+        # A child starts as its parent's kind (a rule's sub-point is a rule too).
+        "new_form": NewSectionForm(
+            initial={"target": current.pk if current else None}
+            | ({"kind": current.kind} if current else {})
+        ),
         "trash_count": manual.sections.filter(trashed_root=True).count() if editable else 0,
         "shift_buttons": SHIFT_BUTTONS,
     }
@@ -77,13 +85,66 @@ def home(request: HttpRequest) -> HttpResponse:
 def manual_detail(request: HttpRequest, manual_id: int) -> HttpResponse:
     manual = manual_for(request, manual_id)
     context = _manual_context(request, manual, None)
+    context.update(_document(request, context, scope=None))
     return render(request, "manuals/manual.html", context)
+
+
+def _start_id(request: HttpRequest) -> int | None:
+    raw = request.GET.get("from", "")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 12 else None
+
+
+def _document(request: HttpRequest, context: dict, *, scope: Section | None) -> dict:
+    """The first chunk of the continuous document (or the one ``?from=`` names), and the
+    empty editor whose widget the in-place editor clones."""
+    chunk = chunk_of(outline=context["outline"], scope=scope, start_id=_start_id(request))
+    if chunk is None:
+        chunk = chunk_of(outline=context["outline"], scope=scope)
+    return {
+        "chunk": chunk,
+        "scope": scope,
+        "inline_form": SectionForm() if context["editable"] else None,
+    }
+
+
+@login_required
+def read_section(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
+    """A chapter (any section with what is below it) read as one document."""
+    section = section_for(request, manual_id, section_id)
+    context = _manual_context(request, section.manual, section)
+    context.update(_document(request, context, scope=section))
+    context["previous"], context["next"] = neighbours(context["outline"], section)
+    return render(request, "manuals/document.html", context)
+
+
+@login_required
+@require_GET
+def document_chunk(request: HttpRequest, manual_id: int) -> HttpResponse:
+    """The next (or, with ``before=1``, the previous) chunk of the document, as a fragment."""
+    manual = manual_for(request, manual_id)
+    scope_id = request.GET.get("scope", "")
+    scope = None
+    if scope_id:
+        if not (scope_id.isascii() and scope_id.isdigit()):
+            raise Http404
+        scope = section_for(request, manual_id, int(scope_id))
+    editable = manual.can_write(request.user)
+    outline = manual.outline(user=None if editable else request.user)
+    chunk = chunk_of(
+        outline=outline, scope=scope, start_id=_start_id(request),
+        before=request.GET.get("before") == "1",
+    )  # fmt: skip
+    if chunk is None:
+        raise Http404
+    context = {"manual": manual, "chunk": chunk, "editable": editable}
+    return render(request, "manuals/_partials/document_chunk.html", context)
 
 
 @login_required
 def section_detail(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
     section = section_for(request, manual_id, section_id)
     context = _manual_context(request, section.manual, section)
+    context["previous"], context["next"] = neighbours(context["outline"], section)
     context["excellent"] = ExcellentCase.objects.filter(section=section).first()
     context["can_curate"] = lead_of(request.user, section.manual.team_id) is not None
     return render(request, "manuals/section.html", context)
@@ -131,9 +192,69 @@ def edit_section(request: HttpRequest, manual_id: int, section_id: int) -> HttpR
 
 @login_required
 @require_POST
+def save_section_inline(request: HttpRequest, manual_id: int, section_id: int) -> JsonResponse:
+    """The in-place editor's save: JSON in the answer, the version checked as on the edit
+    page; a conflict (409) carries the saved version and both sides of the difference."""
+    section = section_for(request, manual_id, section_id, write=True)
+    if section.trashed_at is not None:
+        raise Http404
+    form = SectionForm(request.POST)
+    if not form.is_valid():
+        errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
+        return JsonResponse({"ok": False, "errors": errors}, status=400)
+    try:
+        saved = tree.save_section_content(
+            section=section,
+            expected_version=form.cleaned_data["version"],
+            content=form.content(),
+            user=request.user,
+        )
+    except tree.EditConflict as error:
+        current = error.current
+        rows = diff_sections(
+            current.title, current.body, form.cleaned_data["title"], form.cleaned_data["body"]
+        )
+        who = current.updated_by
+        return JsonResponse(
+            {
+                "ok": False,
+                "conflict": {
+                    "version": current.version,
+                    "who": (getattr(who, "member", None) and who.member.name) or str(who or ""),
+                    "when": current.updated_at.isoformat(timespec="seconds"),
+                    "title": current.title,
+                    "body": sanitize_html(current.body),
+                    "rows": [
+                        {"kind": r.kind, "left": str(r.left), "right": str(r.right)} for r in rows
+                    ],
+                },
+            },
+            status=409,
+        )
+    except tree.TreeError as error:
+        return JsonResponse({"ok": False, "errors": [str(error)]}, status=400)
+    return JsonResponse(
+        {
+            "ok": True,
+            "version": saved.version,
+            "title": saved.title,
+            "body": sanitize_html(saved.body),
+            "kind": saved.kind,
+            "kind_label": saved.get_kind_display(),
+            "visibility": saved.visibility,
+            "visibility_label": saved.get_visibility_display(),
+        }
+    )
+
+
+@login_required
+@require_POST
 def add_section(request: HttpRequest, manual_id: int) -> HttpResponse:
     manual = manual_for(request, manual_id, write=True)
     form = NewSectionForm(request.POST)
+    if not form.is_valid() and _is_ajax(request):
+        errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
+        return JsonResponse({"ok": False, "errors": errors}, status=400)
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
@@ -157,9 +278,27 @@ def add_section(request: HttpRequest, manual_id: int) -> HttpResponse:
             user=request.user,
         )
     except tree.TreeError as error:
+        if _is_ajax(request):
+            return JsonResponse({"ok": False, "errors": [str(error)]}, status=400)
         messages.error(request, str(error))
         return redirect(_back_to(request, manual))
+    if _is_ajax(request):
+        return _added_in_place(request, manual, section)
     return redirect("manuals:edit_section", manual_id=manual.pk, section_id=section.pk)
+
+
+def _added_in_place(request: HttpRequest, manual: Manual, section: Section) -> JsonResponse:
+    """The new section rendered as the document shows it, for the page to insert."""
+    raw = request.POST.get("depth", "1")
+    section.depth = min(int(raw), 50) if raw.isascii() and raw.isdigit() and raw != "0" else 1
+    section.heading_level = min(section.depth + 1, 6)
+    chunk = Chunk(rows=[section], previous_id=None, next_id=None, first_id=section.pk, total=1)
+    html = render_to_string(
+        "manuals/_partials/document_chunk.html",
+        {"manual": manual, "chunk": chunk, "editable": True},
+        request=request,
+    )
+    return JsonResponse({"ok": True, "id": section.pk, "html": html})
 
 
 def _back_to(request: HttpRequest, manual: Manual) -> str:

@@ -103,6 +103,12 @@
     });
   }
 
+  // The in-place editor (inline-edit.js) creates editors later: it asks for labels here.
+  window.lanbitouEditorLabels = (root) => {
+    relabel(root);
+    new MutationObserver(() => relabel(root)).observe(root, { childList: true, subtree: true });
+  };
+
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", watch);
   } else {

@@ -14,7 +14,10 @@
   const countEl = box.querySelector(".find-count");
   const prevBtn = box.querySelector("[data-find=prev]");
   const nextBtn = box.querySelector("[data-find=next]");
-  const currentSection = Number(box.dataset.currentSection || 0);
+  // On a continuous document (static/js/document.js) the section of the current hit is
+  // the one searched on screen, and stepping past its hits reveals the next one in place.
+  const docMode = !!document.getElementById("document");
+  let currentSection = Number(box.dataset.currentSection || 0);
   const BLOCKS = /^(P|BR|HR|H[1-6]|LI|UL|OL|PRE|BLOCKQUOTE|TABLE|TR|TD|TH|CAPTION|FIGURE|FIGCAPTION|DIV)$/;
 
   let foldMap = null;
@@ -121,7 +124,9 @@
 
   function highlightHere(terms) {
     const hits = [];
-    const regions = Array.from(document.querySelectorAll("[data-find-region]"), (region) =>
+    const scope = docMode ? document.getElementById("s-" + currentSection) : document;
+    if (!scope) return hits;
+    const regions = Array.from(scope.querySelectorAll("[data-find-region]"), (region) =>
       regionText(region),
     );
     // Like the server: the section matches when every term occurs in its title or text.
@@ -194,6 +199,21 @@
   }
 
   function goToSection(section, hit) {
+    if (docMode && window.lanbitouDocument) {
+      window.lanbitouDocument.reveal(section.id).then((el) => {
+        if (!el) return navigateTo(section, hit);
+        clearMarks();
+        currentSection = section.id;
+        state.marks = highlightHere(state.terms);
+        if (!state.marks.length) return render();
+        select(hit < 0 ? state.marks.length - 1 : Math.min(hit, state.marks.length - 1));
+      });
+      return;
+    }
+    navigateTo(section, hit);
+  }
+
+  function navigateTo(section, hit) {
     const url = new URL(section.url, window.location.href);
     url.searchParams.set("q", state.query);
     url.searchParams.set("hit", hit);
@@ -237,6 +257,17 @@
         clearMarks();
         const terms = data.terms.map((t) => Array.from(t).map(foldChar).join(""));
         state = { query, terms, sections: data.sections, total: data.total, marks: [], local: -1 };
+        if (docMode) {
+          // Start from the first section with hits at or after the one being read.
+          const reading = window.lanbitouDocument && window.lanbitouDocument.currentSection();
+          const order = Array.from(document.querySelectorAll(".doc-section"), (el) => Number(el.dataset.section));
+          const from = reading ? order.indexOf(Number(reading.dataset.section)) : 0;
+          const ahead = data.sections.find((s) => order.indexOf(s.id) >= from);
+          const first = ahead || data.sections[0];
+          currentSection = 0;
+          if (first && hit !== undefined) return goToSection(first, hit);
+          return render();
+        }
         state.marks = highlightHere(terms);
         if (hit !== undefined && state.marks.length) {
           select(hit < 0 ? state.marks.length + hit : Math.min(hit, state.marks.length - 1));

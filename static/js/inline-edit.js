@@ -1,0 +1,278 @@
+// Edit in place on the continuous document: click a section's heading or body (or press
+// E on the section in view) to edit it right there with the page's WYSIWYG editor; Ctrl+S
+// or 保存 saves through the JSON endpoint without a reload (the version is checked: a
+// conflict shows both versions inline), Esc leaves. A / Shift+A add a section below or as
+// a child, in place.
+(function () {
+  "use strict";
+  const doc = document.getElementById("document");
+  const template = document.getElementById("inline-editor");
+  const msgs = document.getElementById("inline-messages");
+  if (!doc || !template || doc.dataset.editable !== "1") return;
+  const m = msgs.dataset;
+  let open = null; // { section, form, editor, dirty }
+
+  function csrfToken() {
+    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+  function post(url, data) {
+    return fetch(url, {
+      method: "POST",
+      headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+      body: new URLSearchParams(data),
+      credentials: "same-origin",
+    }).then((response) => response.json().then((json) => ({ status: response.status, json })));
+  }
+  function loadEditorModule() {
+    return import(doc.dataset.editorModule);
+  }
+
+  function bodyHtml(section) {
+    const body = section.querySelector(".doc-body");
+    if (body.querySelector("[data-empty]")) return "";
+    const copy = body.cloneNode(true);
+    copy.querySelectorAll("mark.find-hit").forEach((mark) => mark.replaceWith(mark.textContent));
+    return copy.innerHTML;
+  }
+
+  function edit(section) {
+    if (open && open.section === section) return Promise.resolve(open);
+    if (open && !leave()) return Promise.resolve(null);
+    const form = template.content.firstElementChild.cloneNode(true);
+    form.elements.title.value = section.querySelector(".doc-title").textContent;
+    form.elements.kind.value = section.dataset.kind;
+    form.elements.visibility.value = section.dataset.visibility;
+    const textarea = form.querySelector("textarea");
+    textarea.id = "inline-body-" + section.dataset.section;
+    textarea.value = bodyHtml(section);
+    section.classList.add("editing");
+    section.append(form);
+    open = { section, form, editor: null, dirty: false };
+    const state = open;
+    form.addEventListener("input", () => { state.dirty = true; });
+    form.addEventListener("change", () => { state.dirty = true; });
+    form.addEventListener("submit", (event) => { event.preventDefault(); save(); });
+    form.querySelector("[data-action=cancel]").addEventListener("click", () => leave());
+    return loadEditorModule().then((module) => module.createEditor(textarea)).then((editor) => {
+      state.editor = editor;
+      if (editor) editor.on("update", () => { state.dirty = true; });
+      if (window.lanbitouEditorLabels) window.lanbitouEditorLabels(form);
+      const area = form.querySelector(".ProseMirror");
+      if (area) area.focus();
+      return state;
+    });
+  }
+
+  function close() {
+    if (!open) return;
+    if (open.editor) open.editor.destroy();
+    open.form.remove();
+    open.section.classList.remove("editing");
+    open = null;
+  }
+
+  function leave() {
+    if (open && open.dirty && !window.confirm(m.msgLeave)) return false;
+    close();
+    return true;
+  }
+
+  function status(text) {
+    if (open) open.form.querySelector(".inline-status").textContent = text;
+  }
+
+  function save(version) {
+    if (!open) return;
+    const state = open;
+    const { section, form } = state;
+    const data = {
+      title: form.elements.title.value,
+      kind: form.elements.kind.value,
+      visibility: form.elements.visibility.value,
+      body: state.editor ? state.editor.getHTML() : form.querySelector("textarea").value,
+      version: version || section.dataset.version,
+    };
+    status(m.msgSaving);
+    return post(doc.dataset.sectionUrl + section.dataset.section + "/save/", data).then(({ status: code, json }) => {
+      const errors = form.querySelector(".inline-errors");
+      errors.hidden = true;
+      if (json.ok) {
+        show(section, json);
+        close();
+        flash(section, m.msgSaved);
+        return;
+      }
+      if (code === 409 && json.conflict) return showConflict(state, json.conflict);
+      errors.textContent = (json.errors || [m.msgFailed]).join(" ");
+      errors.hidden = false;
+      status("");
+    }).catch(() => status(m.msgFailed));
+  }
+
+  function show(section, saved) {
+    section.dataset.version = saved.version;
+    section.dataset.kind = saved.kind;
+    section.dataset.visibility = saved.visibility;
+    section.querySelector(".doc-title").textContent = saved.title;
+    const kind = section.querySelector(".meta .badge[class*=kind-]");
+    kind.className = "badge kind-" + saved.kind;
+    kind.textContent = saved.kind_label;
+    const vis = section.querySelector(".meta .badge[class*=vis-]");
+    vis.className = "badge vis-" + saved.visibility;
+    vis.textContent = saved.visibility_label;
+    // Sanitised by the server (manuals.sanitize), like every body the page shows.
+    section.querySelector(".doc-body").innerHTML = saved.body;
+    const item = document.querySelector('#outline li[data-id="' + section.dataset.section + '"] > .outline-row > a');
+    if (item) item.textContent = saved.title;
+  }
+
+  function flash(section, text) {
+    section.querySelectorAll(".doc-saved").forEach((old) => old.remove());
+    const note = document.createElement("span");
+    note.className = "doc-saved muted small";
+    note.setAttribute("role", "status");
+    note.textContent = text;
+    section.querySelector(".meta").append(note);
+    setTimeout(() => note.remove(), 4000);
+  }
+
+  function showConflict(state, conflict) {
+    const box = state.form.querySelector(".inline-conflict");
+    box.hidden = false;
+    box.replaceChildren();
+    const h = document.createElement("h3");
+    h.textContent = m.msgConflict;
+    const p = document.createElement("p");
+    p.textContent = m.msgConflictWho
+      .replace("%(who)s", conflict.who)
+      .replace("%(when)s", conflict.when.replace("T", " "))
+      .replace("%(v)s", conflict.version);
+    const table = document.createElement("table");
+    table.className = "diff";
+    const head = table.createTHead().insertRow();
+    [m.msgTheirs + " (v" + conflict.version + ")", m.msgMine].forEach((text) => {
+      const th = document.createElement("th");
+      th.textContent = text;
+      head.append(th);
+    });
+    const body = table.createTBody();
+    conflict.rows.forEach((row) => {
+      const tr = body.insertRow();
+      tr.className = row.kind;
+      // Both sides are escaped text with <del>/<ins> marks (manuals.diff).
+      tr.insertCell().innerHTML = row.left;
+      tr.insertCell().innerHTML = row.right;
+    });
+    const mine = document.createElement("button");
+    mine.type = "button";
+    mine.className = "primary";
+    mine.dataset.action = "keep-mine";
+    mine.textContent = m.msgKeepMine;
+    mine.addEventListener("click", () => save(String(conflict.version)));
+    const theirs = document.createElement("button");
+    theirs.type = "button";
+    theirs.dataset.action = "take-theirs";
+    theirs.textContent = m.msgTakeTheirs;
+    theirs.addEventListener("click", () => {
+      const section = state.section;
+      show(section, {
+        version: conflict.version, title: conflict.title, body: conflict.body,
+        kind: section.dataset.kind, kind_label: section.querySelector(".meta .badge").textContent,
+        visibility: section.dataset.visibility,
+        visibility_label: section.querySelectorAll(".meta .badge")[1].textContent,
+      });
+      state.dirty = false;
+      close();
+    });
+    const row = document.createElement("div");
+    row.className = "row";
+    row.append(mine, theirs);
+    box.append(h, p, table, row);
+    status("");
+    box.scrollIntoView({ block: "nearest" });
+  }
+
+  // The last section of ``section``'s subtree in the document (where a new one goes).
+  function subtreeEnd(section) {
+    const depth = Number(section.dataset.depth);
+    let last = section;
+    const all = window.lanbitouDocument.sections();
+    for (let i = all.indexOf(section) + 1; i < all.length; i++) {
+      if (Number(all[i].dataset.depth) <= depth) break;
+      last = all[i];
+    }
+    return last;
+  }
+
+  function add(section, asChild) {
+    if (open && !leave()) return;
+    const depth = Number(section.dataset.depth) + (asChild ? 1 : 0);
+    const data = {
+      title: m.msgNewTitle,
+      kind: section.dataset.kind, // a sub-point of a rule is a rule too
+      visibility: section.dataset.visibility,
+      target: section.dataset.section,
+      position: asChild ? "last-child" : "right",
+      depth: String(depth),
+    };
+    post(doc.dataset.addUrl, data).then(({ json }) => {
+      if (!json.ok) return window.alert((json.errors || [m.msgFailed]).join(" "));
+      const parsed = new DOMParser().parseFromString(json.html, "text/html");
+      const added = document.importNode(parsed.querySelector(".doc-section"), true);
+      subtreeEnd(section).after(added);
+      window.lanbitouDocument.adopt(added);
+      window.lanbitouDocument.scrollToSection(added);
+      edit(added).then((state) => {
+        if (!state) return;
+        state.form.elements.title.focus();
+        state.form.elements.title.select();
+      });
+    });
+  }
+
+  doc.addEventListener("click", (event) => {
+    const section = event.target.closest(".doc-section");
+    if (!section || event.target.closest(".inline-editor")) return;
+    const action = event.target.closest("[data-action]");
+    if (action) {
+      if (action.dataset.action === "edit") edit(section);
+      if (action.dataset.action === "add-below") add(section, false);
+      if (action.dataset.action === "add-child") add(section, true);
+      return;
+    }
+    if (event.target.closest("a, button")) return;
+    if (!event.target.closest(".doc-title.editable, .doc-body.editable")) return;
+    if (String(window.getSelection())) return; // selecting text to copy is not editing
+    edit(section);
+  });
+
+  document.addEventListener("keydown", (event) => {
+    const key = event.key;
+    if ((event.ctrlKey || event.metaKey) && key.toLowerCase() === "s" && open) {
+      event.preventDefault();
+      save();
+      return;
+    }
+    if (key === "Escape" && open) {
+      event.preventDefault();
+      leave();
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.closest("input, textarea, select, [contenteditable=true]")) return;
+    const section = window.lanbitouDocument && window.lanbitouDocument.currentSection();
+    if (!section) return;
+    if (key === "e" || key === "E") { event.preventDefault(); edit(section); }
+    if (key === "a") { event.preventDefault(); add(section, false); }
+    if (key === "A") { event.preventDefault(); add(section, true); }
+  });
+
+  window.addEventListener("beforeunload", (event) => {
+    if (open && open.dirty) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
+  window.lanbitouInlineEdit = { edit, save, leave, add };
+})();
