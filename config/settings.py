@@ -181,7 +181,9 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env_int("LANBITOU_LOGIN_FAILURES", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LANBITOU_LOGIN_COOLOFF_MIN", 15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
+# Not axes' own reset: it would also wipe failures against other accounts from the same
+# address. A good login clears only that account's count (manuals.apps).
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "manuals.views.login_locked_out"
 AXES_VERBOSE = False
 LOGIN_URL = "login"

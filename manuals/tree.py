@@ -67,6 +67,9 @@ def check_choices(kind: str, visibility: str) -> None:
 def own_pictures_only(manual_id: int, bodies: list[str]) -> list[str]:
     """``bodies`` as they may be stored in this manual: each picture of another manual's
     library becomes a visible note (see sanitize.drop_pictures_not_in). One query."""
+    # Read the markup as it will be stored: the sanitiser turns <IMG SRC=…>, unquoted or
+    # entity-encoded addresses into plain <img src="/images/N/">, which is what we check.
+    bodies = [sanitize_html(b) if b and "img" in b.lower() else b for b in bodies]
     wanted = referenced_image_ids(bodies)
     if not wanted:
         return bodies
@@ -230,7 +233,6 @@ def _target_depth_ok(target: Section, position: str, subtree_height: int) -> Non
         raise TreeError(_("层级太深：手册最多 %(max)d 级标题。") % {"max": MAX_DEPTH})
 
 
-@retry_deadlocks
 def body_too_long(body: str | None) -> int:
     """The stored length of ``body`` if it is over BODY_MAX_CHARS, else 0."""
     if len(body or "") <= BODY_MAX_CHARS:
@@ -248,6 +250,7 @@ def check_body(body: str | None, *, title: str) -> None:
         )
 
 
+@retry_deadlocks
 def add_section(
     *,
     manual: Manual,

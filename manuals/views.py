@@ -70,7 +70,16 @@ def home(request: HttpRequest) -> HttpResponse:
         .filter(is_template=False, archived_at__isnull=True)
         .exclude(owner=request.user)
         .select_related("owner__member")
-        .annotate(shared_count=Count("sections", filter=Q(sections__visibility="shared")))
+        .annotate(
+            shared_count=Count(
+                "sections",
+                filter=Q(
+                    sections__visibility="shared",
+                    sections__level__gt=0,
+                    sections__trashed_at__isnull=True,
+                ),
+            )
+        )
         .order_by("owner__username")
     )
     templates = Manual.objects.readable_by(request.user).filter(is_template=True)
@@ -476,3 +485,11 @@ def login_locked_out(request: HttpRequest, response=None, credentials=None) -> H
     """What django-axes shows after too many wrong passwords (AXES_LOCKOUT_CALLABLE)."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     return render(request, "registration/locked_out.html", {"cooloff_minutes": minutes}, status=429)
+
+
+def forget_failed_logins(sender, request, user, **kwargs) -> None:
+    """A good login clears that account's failed attempts, and nobody else's (axes' own
+    reset would clear every attempt from the same address, other accounts' included)."""
+    from axes.utils import reset
+
+    reset(username=user.get_username())

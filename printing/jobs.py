@@ -75,9 +75,6 @@ def request_edition(
     The booklet is printed in ``language``, by default the requester's (the active one).
     Raises PrintError when there is nothing to print.
     """
-    # A dead worker's edition must not be handed back as "already queued" (and GETs never
-    # write: this is the moment a request may tidy up).
-    fail_stale_editions()
     if user is not None and not may_print_everything(manual, user):
         # A teammate prints what the team may read: the shared sections.
         options = BookletOptions(**{**options.as_dict(), "scope": Scope.SHARED})

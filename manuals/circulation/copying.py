@@ -144,8 +144,22 @@ def copy_subtree(
     return new_rows
 
 
+# How far a visibility reaches: a version travels with a section only if it was saved at
+# least as widely visible as the section is now.
+REACH = {Section.Visibility.PRIVATE: 0, Section.Visibility.LEAD: 1, Section.Visibility.SHARED: 2}
+
+
 def _copy_revisions(old_rows: list[Section], new_rows: list[Section], mapping) -> None:
+    """The versions that travel with a moved section. A version saved while the section was
+    narrower than it is now (仅自己 before it was shared) stays behind: the receiver gets
+    the section as it is, not what it held while it was kept to its owner."""
     new_for = {old.pk: new.pk for old, new in zip(old_rows, new_rows, strict=True)}
+    reach = {old.pk: REACH[old.visibility] for old in old_rows}
+    versions = [
+        r
+        for r in Revision.objects.filter(section_id__in=list(new_for)).order_by("pk").iterator()
+        if REACH[r.visibility] >= reach[r.section_id]
+    ]
     copies = [
         Revision(
             section_id=new_for[r.section_id],
@@ -158,7 +172,7 @@ def _copy_revisions(old_rows: list[Section], new_rows: list[Section], mapping) -
             note=r.note,
             created_at=r.created_at,
         )
-        for r in Revision.objects.filter(section_id__in=list(new_for)).order_by("pk").iterator()
+        for r in versions
     ]
     Revision.objects.bulk_create(copies, batch_size=500)
 

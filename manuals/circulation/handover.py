@@ -31,11 +31,13 @@ def can_hand_over_from(user, manual: Manual) -> bool:
 
 
 def handover_targets(user, manual: Manual):
-    """Colleagues' live manuals a subtree of ``manual`` can be handed to."""
+    """Colleagues' live manuals a subtree of ``manual`` can be handed to (never the lead's
+    own: a lead hands colleagues' work on, and does not take it for themselves)."""
     return (
         Manual.objects.readable_by(user)
         .filter(team_id=manual.team_id, is_template=False, archived_at__isnull=True)
         .exclude(owner_id=manual.owner_id)
+        .exclude(owner_id=user.pk)
         .select_related("owner__member")
         .order_by("owner__username", "pk")
     )
@@ -50,6 +52,8 @@ def _check_target(user, source_manual: Manual, to_manual: Manual) -> None:
         raise HandoverRefused(_("不能交接到团队模板里；模板由主管直接编辑。"))
     if to_manual.owner_id == source_manual.owner_id:
         raise HandoverRefused(_("交接的对象必须是另一位同事的手册。"))
+    if to_manual.owner_id == user.pk:
+        raise HandoverRefused(_("主管不能把同事的章节交接给自己。"))
 
 
 def _landing_place(source: Section, to_manual: Manual) -> Section | None:
@@ -68,7 +72,6 @@ def _landing_place(source: Section, to_manual: Manual) -> Section | None:
     )
 
 
-@tree.retry_deadlocks
 @retry_deadlocks
 def hand_over_subtree(
     *, section: Section, to_manual: Manual, mode: str, note: str = "", user
@@ -88,17 +91,27 @@ def hand_over_subtree(
         raise HandoverRefused(_("归档的手册是只读的，只能复制交接。"))
     to_manual = Manual.objects.get(pk=to_manual.pk)
     _check_target(user, source_manual, to_manual)
+    # What travels is what the giver may read: all of it for the owner, for a lead only
+    # what is shared with the lead or the team (a 仅自己 section is its owner's alone).
+    reader = source_manual.owner if user.pk == source_manual.owner_id else user
+    if reader != source_manual.owner:
+        subtree = Section.objects.subtree_of(section).live()
+        if not subtree.readable_by(reader).filter(pk=section.pk).exists():
+            raise HandoverRefused(_("这一节不在这本手册里。"))  # as for an id that is not there
+        if mode == MOVE and subtree.count() != subtree.readable_by(reader).count():
+            raise HandoverRefused(
+                _("这一节下面有同事的私有内容：只能复制能看到的部分，移交请让手册的主人来做。")
+            )
     note = (note or "").strip()
     with transaction.atomic():
         # Both manuals locked in id order: two crossing handovers never deadlock.
         tree.lock_manuals(source_manual.pk, to_manual.pk)
-        # The giver's whole subtree travels (the giver or their lead may read all of it).
         new_rows = copy_subtree(
             source=section,
             target_manual=to_manual,
             parent=_landing_place(section, to_manual),
             user=user,
-            read_as=source_manual.owner,
+            read_as=reader,
             visibility=None,
             keep_history=mode == MOVE,
             check_write=False,
@@ -139,6 +152,8 @@ def transfer_manual(
     lead archived it on purpose, and only the lead's explicit choice undoes that (logged as
     its own entry, like the archive page's button)."""
     _check_lead(user, manual)
+    if successor.pk == user.pk:
+        raise HandoverRefused(_("不能把同事的整本手册转交给自己。"))
     successor_member = member_of(successor)
     if successor_member is None or successor_member.team_id != manual.team_id:
         raise HandoverRefused(_("接手的同事必须是本团队的成员。"))
@@ -193,12 +208,14 @@ def set_archived(*, manual: Manual, archived: bool, note: str = "", user) -> Act
     return activity
 
 
-def successors_for(manual: Manual):
-    """Team members who could take over ``manual``."""
+def successors_for(manual: Manual, *, lead=None):
+    """Team members who could take over ``manual`` (not the lead who hands it on: a lead
+    transferring a manual to themselves would read every 仅自己 section)."""
     return (
         get_user_model()
         .objects.filter(member__team_id=manual.team_id, is_active=True)
         .exclude(pk=manual.owner_id)
+        .exclude(pk=getattr(lead, "pk", None))
         .select_related("member")
         .order_by("username")
     )

@@ -71,7 +71,8 @@ def copy_section(request: HttpRequest, manual_id: int, section_id: int) -> HttpR
         "manual": section.manual,
         "destinations": destinations,
         "readable_children": children.readable_by(request.user).count(),
-        "hidden_children": children.count() - children.readable_by(request.user).count(),
+        # Whether anything stays behind, never how much (that count is not the reader's).
+        "some_hidden": children.count() > children.readable_by(request.user).count(),
     }
     return render(request, "circulation/copy_section.html", context)
 
@@ -86,17 +87,23 @@ def handover_page(request: HttpRequest, manual_id: int) -> HttpResponse:
         chosen = 0
     context = {
         "manual": manual,
-        "outline": nest(manual.outline()),
+        # What the giver may hand over: everything for the owner, the lead's readable part.
+        "outline": nest(
+            manual.outline(user=None if manual.owner_id == request.user.pk else request.user)
+        ),
         "chosen": chosen,
         "targets": handover.handover_targets(request.user, manual),
         "form": HandoverForm(),
         "is_lead": lead,
-        "successors": handover.successors_for(manual) if lead else [],
+        "successors": handover.successors_for(manual, lead=request.user) if lead else [],
         "transfer_form": TransferForm(),
         "archive_form": ArchiveForm(),
-        "log": Activity.objects.visible_to(request.user)
-        .filter(from_manual=manual)
-        .select_related("actor__member", "from_user__member", "to_user__member")[:20],
+        "log": readable_entries(
+            request.user,
+            Activity.objects.visible_to(request.user)
+            .filter(from_manual=manual)
+            .select_related("actor__member", "from_user__member", "to_user__member")[:20],
+        ),
     }
     return render(request, "circulation/handover.html", context)
 
@@ -193,4 +200,22 @@ def activity(request: HttpRequest) -> HttpResponse:
     entries = Activity.objects.visible_to(request.user).select_related(
         "actor__member", "from_user__member", "to_user__member", "from_manual", "to_manual"
     )[:200]
-    return render(request, "circulation/activity.html", {"entries": entries})
+    return render(
+        request, "circulation/activity.html", {"entries": readable_entries(request.user, entries)}
+    )
+
+
+def readable_entries(user, entries) -> list[Activity]:
+    """Log entries with the title hidden where the viewer took no part and may read
+    neither the section given nor the one received (a lead sees every entry of the team,
+    but not the title of what two agents handed over as 仅自己). One query."""
+    entries = list(entries)
+    ids = {e.source_section_id for e in entries} | {e.new_section_id for e in entries}
+    readable = set(
+        Section.objects.readable_by(user).filter(pk__in=ids - {None}).values_list("pk", flat=True)
+    )
+    for entry in entries:
+        party = user.pk in (entry.actor_id, entry.from_user_id, entry.to_user_id)
+        if not party and not {entry.source_section_id, entry.new_section_id} & readable:
+            entry.title = _("（一节你看不到的内容）")
+    return entries

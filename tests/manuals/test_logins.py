@@ -55,3 +55,13 @@ def test_a_right_password_before_the_limit_resets_the_count(client, alice):
 def test_common_and_numeric_passwords_are_refused(password, alice):
     with pytest.raises(ValidationError):
         validate_password(password, user=alice)
+
+
+def test_logging_into_ones_own_account_does_not_clear_attempts_on_another(client, bob, lena):
+    for _ in range(4):  # bob guesses lena's password...
+        sign_in(client, "lena", "guess-123456")
+    assert sign_in(client, "bob", PASSWORD)  # ...logs in as himself to wipe the slate...
+    client.logout()
+    sign_in(client, "lena", "guess-123456")  # ...and goes on: the fifth failure counts
+    other = client.__class__(REMOTE_ADDR="10.0.0.7")
+    assert not sign_in(other, "lena", PASSWORD)  # her account is locked wherever she is

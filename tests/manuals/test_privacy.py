@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from manuals.circulation.copying import copy_into_my_manual
-from manuals.circulation.handover import hand_over_subtree
+from manuals.circulation.handover import HandoverRefused, hand_over_subtree, transfer_manual
 from manuals.documents.archive import export_archive
 from manuals.documents.importing import import_document, read_document
 from manuals.documents.types import ImportRefused
@@ -303,3 +303,77 @@ def test_opening_pages_writes_nothing(client, lena, alice, alice_manual):
     client.get(reverse("printing:edition", args=[stale.pk]))
     stale.refresh_from_db()
     assert stale.status == Edition.Status.RENDERING  # only the worker or a new print decides
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "<img src='/images/{id}/'>",
+        '<IMG SRC="/images/{id}/">',
+        "<img src=/images/{id}/>",
+        '<img src="&#47;images/{id}/">',
+    ],  # fmt: skip
+)
+def test_a_colleagues_picture_cannot_be_named_in_any_spelling(tag, alice, bob, bob_manual):
+    theirs = store_image(manual=bob_manual, data=picture_bytes(), original_name="b.jpg")
+    mine = build_manual(alice, "我的", [("章节", [])])
+    section = section_titled(mine, "章节")
+    saved = save_section_content(
+        section=section, expected_version=section.version, user=alice,
+        content=SectionContent(title="章节", body="<p>x</p>" + tag.format(id=theirs.pk)),
+    )  # fmt: skip
+    assert f"/images/{theirs.pk}/" not in saved.body
+
+
+def test_the_lead_cannot_take_or_hand_on_a_private_section(lena, bob, alice_manual, bob_manual):
+    private = section_titled(alice_manual, "考勤制度")
+    with pytest.raises(HandoverRefused):
+        hand_over_subtree(section=private, to_manual=bob_manual, mode="copy", user=lena)
+    lead_manual = build_manual(lena, "林娜的手册", [("管理制度", [])])
+    shared = section_titled(alice_manual, "管理制度")
+    Section.objects.filter(pk=shared.pk).update(visibility="shared")
+    with pytest.raises(HandoverRefused):  # not to herself either
+        hand_over_subtree(section=shared, to_manual=lead_manual, mode="copy", user=lena)
+    # copying what she may read to a colleague takes only that part
+    hand_over_subtree(section=shared, to_manual=bob_manual, mode="copy", user=lena)
+    landed = Section.objects.filter(manual=bob_manual, title="管理制度").exclude(
+        pk__in=Section.objects.filter(manual=bob_manual, origin__isnull=True)
+    )
+    assert landed.exists()
+    assert not Section.objects.filter(
+        manual=bob_manual, title__in=["考勤制度", "质检标准"]
+    ).exists()
+    with pytest.raises(HandoverRefused):  # a move would take the private children along
+        hand_over_subtree(section=shared, to_manual=bob_manual, mode="move", user=lena)
+    with pytest.raises(HandoverRefused):
+        transfer_manual(manual=alice_manual, successor=lena, user=lena)
+
+
+def test_a_moved_section_takes_only_versions_the_receiver_could_read(
+    alice, bob, alice_manual, bob_manual
+):
+    section = section_titled(alice_manual, "考勤制度")
+    section = save_section_content(
+        section=section, expected_version=section.version, user=alice,
+        content=SectionContent(title="考勤制度", body="<p>手机 13800138000</p>"),
+    )  # fmt: skip
+    save_section_content(
+        section=section, expected_version=section.version, user=alice,
+        content=SectionContent(title="考勤制度", body="<p>公开的规则</p>", visibility="shared"),
+    )  # fmt: skip
+    hand_over_subtree(section=section, to_manual=bob_manual, mode="move", user=alice)
+    moved = Section.objects.get(manual=bob_manual, title="考勤制度")
+    bodies = list(Revision.objects.filter(section=moved).values_list("body", flat=True))
+    assert bodies and not any("13800138000" in b for b in bodies)
+
+
+def test_the_activity_log_hides_titles_from_a_lead_who_may_not_read_them(
+    client, alice, bob, lena, alice_manual, bob_manual
+):
+    private = section_titled(alice_manual, "考勤制度")
+    hand_over_subtree(section=private, to_manual=bob_manual, mode="copy", user=alice)
+    client.force_login(lena)
+    page = client.get(reverse("manuals:activity")).content.decode()
+    assert "考勤制度" not in page
+    client.force_login(bob)
+    assert "考勤制度" in client.get(reverse("manuals:activity")).content.decode()
