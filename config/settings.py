@@ -64,10 +64,30 @@ def database_from_url(url: str) -> dict:
 DATA_DIR = Path(env_str("LANBITOU_DATA_DIR", str(BASE_DIR / "var"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
-DEBUG = env_bool("LANBITOU_DEBUG", True)
-SECRET_KEY = env_str("LANBITOU_SECRET_KEY", "dev-only-insecure-key-change-me-in-production")
-if not DEBUG and SECRET_KEY.startswith("dev-only"):
-    raise ImproperlyConfigured("Set LANBITOU_SECRET_KEY when LANBITOU_DEBUG is off")
+
+def secret_key_from_data_dir(data_dir: Path) -> str:
+    """The key written into the data directory on first start (readable by its owner only),
+    so sessions and set-password links survive restarts without anyone choosing a key."""
+    path = data_dir / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    import secrets
+
+    key = secrets.token_urlsafe(50)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process of the stack wrote it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as file:
+        file.write(key + "\n")
+    return key
+
+
+# Production is the default: DEBUG shows settings and every URL pattern to strangers.
+DEBUG = env_bool("LANBITOU_DEBUG", False)
+SECRET_KEY = env_str("LANBITOU_SECRET_KEY", "") or secret_key_from_data_dir(DATA_DIR)
 ALLOWED_HOSTS = env_list("LANBITOU_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 
 INSTALLED_APPS = [
@@ -91,10 +111,12 @@ INSTALLED_APPS = [
     "manuals.demo",
     "search",
     "printing",
+    "ops",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "manuals.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -177,6 +199,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # whitenoise serves STATIC_ROOT (filled by collectstatic when the stack starts) with
+    # gzip/brotli copies; without a manifest so a missing collectstatic never breaks pages.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 MEDIA_URL = "/media/"
 MEDIA_ROOT = DATA_DIR / "media"
 SEARCH_INDEX_DIR = DATA_DIR / "index"
@@ -198,12 +226,41 @@ LANBITOU_PRINT_WORKERS = env_int("LANBITOU_PRINT_WORKERS", 0)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
+CSRF_FAILURE_VIEW = "ops.views.csrf_failure"
 X_FRAME_OPTIONS = "SAMEORIGIN"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Behind a reverse proxy that terminates TLS (deploy/nginx.conf): one switch.
+HTTPS = env_bool("LANBITOU_HTTPS", False)
+if HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("LANBITOU_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+    SECURE_HSTS_SECONDS = env_int("LANBITOU_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("LANBITOU_HSTS_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("LANBITOU_HSTS_PRELOAD", True)
+# The scheme://host[:port] the browser sees when it differs from what reaches Django.
+CSRF_TRUSTED_ORIGINS = env_list("LANBITOU_CSRF_TRUSTED_ORIGINS", [])
+# A set-password link handed to a new hire stays valid this long (until first use).
+PASSWORD_RESET_TIMEOUT = env_int("LANBITOU_SET_PASSWORD_DAYS", 7) * 24 * 3600
 
+# One JSON object per line on stdout (web requests, workers, errors): grep- and jq-able.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "ops.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json",
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LANBITOU_LOG_LEVEL", "WARNING")},
+    "loggers": {
+        # Server errors (with their traceback) even when the level is WARNING.
+        "django.request": {"level": "ERROR", "propagate": True},
+        "ops": {"level": "INFO", "propagate": True},
+    },
 }
