@@ -17,6 +17,8 @@ graceful_timeout = 20
 max_requests = 2000
 max_requests_jitter = 200
 forwarded_allow_ips = os.environ.get("LANBITOU_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# No control socket: its default path is shared by every gunicorn of this user.
+control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 logconfig_dict = {

@@ -227,7 +227,7 @@ LANBITOU_PRINT_WORKERS = env_int("LANBITOU_PRINT_WORKERS", 0)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 CSRF_FAILURE_VIEW = "ops.views.csrf_failure"
-X_FRAME_OPTIONS = "SAMEORIGIN"
+X_FRAME_OPTIONS = "DENY"  # no page of ours is ever shown in a frame
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # Behind a reverse proxy that terminates TLS (deploy/nginx.conf): one switch.
 HTTPS = env_bool("LANBITOU_HTTPS", False)
