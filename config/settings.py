@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "manuals.circulation",
     "manuals.images",
     "manuals.team",
+    "manuals.accounts",
     "manuals.demo",
     "search",
     "printing",
