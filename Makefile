@@ -8,9 +8,11 @@ PY := .venv/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the app and its tests need: CJK fonts and harfbuzz subsetting for
 # WeasyPrint, poppler for PDF checks, Chromium for browser tests, PostgreSQL for the
-# concurrency tests, gettext for translations, pandoc for real third-party .docx files.
+# concurrency tests, gettext for translations, pandoc for real third-party .docx files,
+# OpenLDAP headers + gcc to build python-ldap, slapd for the directory-login tests.
 APT_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 \
-	poppler-utils chromium postgresql gettext pandoc
+	poppler-utils chromium postgresql gettext pandoc \
+	gcc libldap-dev libsasl2-dev slapd
 HOST ?= 127.0.0.1
 PORT ?= 8000
 

@@ -186,6 +186,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+# Optional directory login (config/directory.py documents its variables).
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+LANBITOU_LDAP_TEAMS: dict[str, str] = {}
+LANBITOU_LDAP_LEAD_GROUP = ""
+if os.environ.get("LANBITOU_LDAP_URI"):
+    from config.directory import directory_settings
+
+    globals().update(directory_settings(os.environ))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "manuals:home"
 LOGOUT_REDIRECT_URL = "login"
