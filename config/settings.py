@@ -116,6 +116,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "ops.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -246,12 +247,19 @@ if HTTPS:
     CSRF_COOKIE_SECURE = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("LANBITOU_SSL_REDIRECT", True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
     SECURE_HSTS_SECONDS = env_int("LANBITOU_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("LANBITOU_HSTS_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("LANBITOU_HSTS_PRELOAD", True)
 # The scheme://host[:port] the browser sees when it differs from what reaches Django.
 CSRF_TRUSTED_ORIGINS = env_list("LANBITOU_CSRF_TRUSTED_ORIGINS", [])
+# E-mail is optional: without a host, leads hand set-password links over themselves.
+EMAIL_HOST = env_str("LANBITOU_EMAIL_HOST", "")
+EMAIL_PORT = env_int("LANBITOU_EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("LANBITOU_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = env_str("LANBITOU_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("LANBITOU_EMAIL_TLS", True)
+DEFAULT_FROM_EMAIL = env_str("LANBITOU_EMAIL_FROM", "lanbitou@localhost")
+LANBITOU_EMAIL_ENABLED = bool(EMAIL_HOST)
 # A set-password link handed to a new hire stays valid this long (until first use).
 PASSWORD_RESET_TIMEOUT = env_int("LANBITOU_SET_PASSWORD_DAYS", 7) * 24 * 3600
 

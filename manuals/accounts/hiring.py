@@ -11,9 +11,11 @@ import csv
 import io
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils.encoding import force_bytes, force_str
@@ -138,3 +140,20 @@ def set_active(*, user, active: bool) -> None:
     """A leaver can no longer log in; their manuals stay for the handover."""
     user.is_active = active
     user.save(update_fields=["is_active"])
+
+
+def mail_link(*, user, url: str) -> bool:
+    """Send the set-password link when the site has e-mail and the person an address."""
+    if not (settings.LANBITOU_EMAIL_ENABLED and user.email):
+        return False
+    send_mail(
+        _("烂笔头：设置你的密码"),
+        _(
+            "你好！你的烂笔头用户名是 %(username)s。"
+            "请打开下面的链接设置密码（只能用一次）：\n\n%(url)s"
+        )
+        % {"username": user.get_username(), "url": url},
+        None,
+        [user.email],
+    )
+    return True

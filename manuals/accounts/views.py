@@ -35,7 +35,10 @@ def _members_page(request, *, hire_form=None, csv_form=None, csv_errors=(), stat
 
 def _links_page(request, accounts: list[hiring.NewAccount], *, title: str) -> HttpResponse:
     # Shown once, in the answer to the POST: the links are never stored anywhere.
-    links = [(a, request.build_absolute_uri(a.link)) for a in accounts]
+    links = []
+    for account in accounts:
+        url = request.build_absolute_uri(account.link)
+        links.append((account, url, hiring.mail_link(user=account.user, url=url)))
     response = render(request, "accounts/links.html", {"links": links, "title": title})
     response["Cache-Control"] = "no-store"
     return response

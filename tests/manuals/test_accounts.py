@@ -170,3 +170,24 @@ def test_changing_a_password_needs_the_old_one(client, alice):
 
 def test_changing_a_password_needs_a_login(client, db):
     assert client.get(reverse("manuals:change_password")).status_code == 302
+
+
+def test_the_link_is_also_mailed_when_the_site_has_e_mail(client, lena, settings, mailoutbox):
+    settings.LANBITOU_EMAIL_ENABLED = True
+    client.force_login(lena)
+    response = client.post(
+        reverse("manuals:add_member"),
+        {"username": "xiaoli", "display_name": "小李", "role": "agent", "email": "li@corp.example"},
+    )
+    assert "已发送到 li@corp.example" in response.content.decode()
+    assert mailoutbox[0].to == ["li@corp.example"]
+    assert link_in(response) in mailoutbox[0].body
+
+
+def test_without_e_mail_the_lead_hands_the_link_over(client, lena, mailoutbox):
+    client.force_login(lena)
+    client.post(
+        reverse("manuals:add_member"),
+        {"username": "xiaoli", "display_name": "小李", "role": "agent", "email": "li@corp.example"},
+    )
+    assert mailoutbox == []

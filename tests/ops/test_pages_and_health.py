@@ -76,3 +76,9 @@ def test_healthz_fails_when_a_worker_was_last_seen_long_ago(client, db):
 
 def test_healthz_fails_without_a_search_index(client, db):
     assert "search index" in client.get("/healthz").json()["checks"]["search_index"]
+
+
+def test_healthz_answers_a_load_balancer_probing_by_ip_address(client, db):
+    response = client.get("/healthz", HTTP_HOST="10.0.0.5:8000")
+    assert response.status_code == 503  # answered (no workers here), not refused as 400
+    assert response.json()["checks"]["database"] == "ok"
