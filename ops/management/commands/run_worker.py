@@ -1,6 +1,7 @@
 import os
 import socket
 import threading
+from datetime import timedelta
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
@@ -22,6 +23,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, queues: str, **options):
         worker = f"{socket.gethostname()}:{os.getpid()}"
+        # Beats of workers killed without a goodbye (SIGKILL, power loss) fade out.
+        WorkerBeat.objects.filter(seen_at__lt=timezone.now() - timedelta(days=1)).delete()
         stop = threading.Event()
         beat = threading.Thread(target=_beat, args=(worker, queues, stop), daemon=True)
         beat.start()
