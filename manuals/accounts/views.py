@@ -7,6 +7,7 @@ from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -22,7 +23,17 @@ from manuals.models import Manual, Member
 
 def _members_page(request, *, hire_form=None, csv_form=None, csv_errors=(), status=200):
     team = request.lead.team
-    members = Member.objects.filter(team=team).select_related("user").order_by("user__username")
+    manuals = Prefetch(
+        "user__manuals",
+        queryset=Manual.objects.filter(is_template=False).order_by("pk"),
+        to_attr="own_manuals",
+    )
+    members = (
+        Member.objects.filter(team=team)
+        .select_related("user")
+        .prefetch_related(manuals)
+        .order_by("user__username")
+    )
     context = {
         "team": team,
         "members": members,

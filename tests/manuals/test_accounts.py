@@ -191,3 +191,15 @@ def test_without_e_mail_the_lead_hands_the_link_over(client, lena, mailoutbox):
         {"username": "xiaoli", "display_name": "小李", "role": "agent", "email": "li@corp.example"},
     )
     assert mailoutbox == []
+
+
+def test_the_members_page_offers_the_handover_of_a_leavers_manual(
+    client, lena, alice, alice_manual, django_assert_max_num_queries
+):
+    client.force_login(lena)
+    client.post(reverse("manuals:set_member_active", args=[alice.pk]), {"active": "0"})
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("manuals:members")).content.decode()
+    row = page.split('data-username="alice"')[1].split("</tr>")[0]
+    assert "已停用" in row
+    assert reverse("manuals:handover", args=[alice_manual.pk]) in row
