@@ -201,5 +201,5 @@ def test_the_members_page_offers_the_handover_of_a_leavers_manual(
     with django_assert_max_num_queries(12):
         page = client.get(reverse("manuals:members")).content.decode()
     row = page.split('data-username="alice"')[1].split("</tr>")[0]
-    assert "已停用" in row
+    assert "账号已停用" in row
     assert reverse("manuals:handover", args=[alice_manual.pk]) in row
