@@ -179,3 +179,24 @@ def test_check_deploy_is_clean_in_production_settings(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_https_switch_and_trusted_origins_come_from_the_environment(tmp_path):
+    env = {
+        **os.environ,
+        "LANBITOU_DATA_DIR": str(tmp_path),
+        "LANBITOU_HTTPS": "1",
+        "LANBITOU_CSRF_TRUSTED_ORIGINS": "https://manuals.example.com, https://kb.example.com",
+    }
+    code = (
+        "from django.conf import settings as s; print(s.CSRF_TRUSTED_ORIGINS, "
+        "s.SECURE_PROXY_SSL_HEADER, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.DEBUG)"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=REPO, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.stdout.strip().splitlines()[-1] == (
+        "['https://manuals.example.com', 'https://kb.example.com'] "
+        "('HTTP_X_FORWARDED_PROTO', 'https') True True False"
+    ), result.stderr
