@@ -20,8 +20,13 @@ from collections.abc import Mapping
 
 from django.core.exceptions import ImproperlyConfigured
 
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+DIRECTORY_BACKEND = "manuals.accounts.directory.DirectoryBackend"
 
-def directory_settings(env: Mapping[str, str]) -> dict:
+
+def directory_settings(env: Mapping[str, str], *, backends: list[str]) -> dict:
+    """The AUTH_LDAP_* settings, and ``backends`` with the directory just before the local
+    accounts' ModelBackend (anything before it, like a login throttle, stays first)."""
     import ldap
     from django_auth_ldap import config
 
@@ -50,10 +55,7 @@ def directory_settings(env: Mapping[str, str]) -> dict:
             config.LDAPGroupQuery(dn) if required is None else required | config.LDAPGroupQuery(dn)
         )
     return {
-        "AUTHENTICATION_BACKENDS": [
-            "manuals.accounts.directory.DirectoryBackend",
-            "django.contrib.auth.backends.ModelBackend",  # local accounts keep working
-        ],
+        "AUTHENTICATION_BACKENDS": _with_directory(backends),
         "AUTH_LDAP_SERVER_URI": get("URI"),
         "AUTH_LDAP_START_TLS": get("START_TLS", "0") in {"1", "true", "yes"},
         "AUTH_LDAP_BIND_DN": get("BIND_DN"),
@@ -70,3 +72,9 @@ def directory_settings(env: Mapping[str, str]) -> dict:
         "LANBITOU_LDAP_TEAMS": teams,
         "LANBITOU_LDAP_LEAD_GROUP": get("LEAD_GROUP"),
     }
+
+
+def _with_directory(backends: list[str]) -> list[str]:
+    others = [b for b in backends if b != DIRECTORY_BACKEND]
+    at = others.index(MODEL_BACKEND) if MODEL_BACKEND in others else len(others)
+    return [*others[:at], DIRECTORY_BACKEND, *others[at:]]  # local accounts keep working

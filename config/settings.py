@@ -194,7 +194,7 @@ LANBITOU_LDAP_LEAD_GROUP = ""
 if os.environ.get("LANBITOU_LDAP_URI"):
     from config.directory import directory_settings
 
-    globals().update(directory_settings(os.environ))
+    globals().update(directory_settings(os.environ, backends=AUTHENTICATION_BACKENDS))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "manuals:home"
 LOGOUT_REDIRECT_URL = "login"

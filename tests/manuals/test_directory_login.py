@@ -56,7 +56,7 @@ def directory_login(settings, directory):
         "LANBITOU_LDAP_TEAMS": f'{{"cn=aftersales,{groups}": "售后一组"}}',
         "LANBITOU_LDAP_LEAD_GROUP": f"cn=leads,{groups}",
     }
-    for name, value in directory_settings(env).items():
+    for name, value in directory_settings(env, backends=settings.AUTHENTICATION_BACKENDS).items():
         setattr(settings, name, value)
 
 
