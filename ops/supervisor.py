@@ -14,6 +14,11 @@ log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
 STOP_TIMEOUT = 20  # seconds a child gets to finish its request or task
+GIVE_UP_AFTER = 5  # deaths in a row within seconds of starting: it will not come up
+
+
+class GaveUp(Exception):
+    """A program kept dying right after starting (port taken, bad settings)."""
 
 
 @dataclass
@@ -62,6 +67,10 @@ def supervise(programs: list[Program], *, poll: float = 0.5) -> None:
                 # Back off when a program keeps dying at start (bad config, port taken).
                 lived = now - program.started_at
                 program.quick_deaths = program.quick_deaths + 1 if lived < 10 else 0
+                if program.quick_deaths >= GIVE_UP_AFTER:
+                    raise GaveUp(
+                        f"{program.name} exited {GIVE_UP_AFTER} times right after starting"
+                    )
                 delay = min(30, 2 ** (program.quick_deaths - 1)) if program.quick_deaths else 0
                 log.error("%s exited with %s; restarting in %ss", program.name, code, delay)
                 program.process = None

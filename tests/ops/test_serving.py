@@ -200,3 +200,21 @@ def test_https_switch_and_trusted_origins_come_from_the_environment(tmp_path):
         "['https://manuals.example.com', 'https://kb.example.com'] "
         "('HTTP_X_FORWARDED_PROTO', 'https') True True False"
     ), result.stderr
+
+
+def test_serve_on_a_port_in_use_gives_up_and_says_so(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "LANBITOU_DATA_DIR": str(tmp_path / "data")}
+        result = subprocess.run(
+            [sys.executable, "manage.py", "serve", "--no-demo", "--bind", f"127.0.0.1:{port}",
+             "--web-workers", "1"],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=240,
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert "web exited 5 times right after starting; everything stopped" in result.stderr
+    assert "Address already in use" in result.stdout + result.stderr

@@ -1,10 +1,10 @@
 import sys
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from ops.setup import first_run_demo, prepare_data_dir
-from ops.supervisor import Program, supervise
+from ops.supervisor import GaveUp, Program, supervise
 
 # Two workers: a long print run never holds up index updates and imports.
 WORKER_QUEUES = ["default,search,imports", "printing"]
@@ -42,4 +42,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Lanbitou on http://{bind}/  (workers: {'; '.join(WORKER_QUEUES)})")
         self.stdout.write("Ctrl+C stops all.")
         self.stdout.flush()
-        supervise(programs)
+        try:
+            supervise(programs)
+        except GaveUp as exc:
+            raise CommandError(f"{exc}; everything stopped (see the log above)") from exc
