@@ -13,6 +13,9 @@ worker_class = "gthread"
 threads = int(os.environ.get("LANBITOU_WEB_THREADS") or 4)
 timeout = int(os.environ.get("LANBITOU_WEB_TIMEOUT") or 120)
 graceful_timeout = 20
+# Django is loaded once in the master: workers fork ready (no slow first request) and
+# share its memory.
+preload_app = True
 # A worker is replaced after this many requests, so a slow leak never grows for weeks.
 max_requests = 2000
 max_requests_jitter = 200

@@ -8,6 +8,7 @@ from ops.supervisor import GaveUp, Program, supervise
 
 # Two workers: a long print run never holds up index updates and imports.
 WORKER_QUEUES = ["default,search,imports", "printing"]
+PRINT_NICENESS = 10
 
 
 class Command(BaseCommand):
