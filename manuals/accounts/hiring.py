@@ -87,8 +87,9 @@ def parse_hires_csv(data: bytes) -> list[HireRow]:
         except UnicodeDecodeError:
             raise ValidationError(_("无法读取这个文件：请保存为 UTF-8 编码的 CSV。")) from None
     rows, errors, seen = [], [], set()
+    # Whatever the lead's language, both spellings work (Excel sheets travel).
     roles = {"agent": Member.Role.AGENT, "lead": Member.Role.LEAD}
-    roles |= {str(label): value for value, label in Member.Role.choices}
+    roles |= {"客服": Member.Role.AGENT, "主管": Member.Role.LEAD}
     for number, cells in enumerate(csv.reader(io.StringIO(text)), 1):
         cells = [cell.strip() for cell in cells]
         if not any(cells) or (number == 1 and cells[0].lower() in {"username", "用户名"}):
