@@ -1,26 +1,27 @@
 # Two commands do all set-up on a fresh Debian machine:
-#   make run   — install what is missing, migrate, load demo data once, start web + worker
+#   make run   — install what is missing, migrate, then serve: gunicorn + the two workers,
+#                supervised (demo data with a random password on a first run only)
+#   make demo  — load the demo team now (prints its random password)
 #   make test  — the same set-up, then ruff, the import contracts and the whole test suite
 SHELL := /bin/bash
 PY := .venv/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the app and its tests need: CJK fonts and harfbuzz subsetting for
 # WeasyPrint, poppler for PDF checks, Chromium for browser tests, PostgreSQL for the
-# concurrency tests, gettext for translations, pandoc for real third-party .docx files.
+# concurrency tests, gettext for translations, pandoc for real third-party .docx files,
+# OpenLDAP headers + gcc to build python-ldap, slapd for the directory-login tests.
 APT_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 \
-	poppler-utils chromium postgresql gettext pandoc
+	poppler-utils chromium postgresql gettext pandoc \
+	gcc libldap-dev libsasl2-dev slapd
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup system-packages venv migrate lint format messages
+.PHONY: run demo test setup system-packages venv migrate lint format messages
 run: setup
+	@exec $(PY) manage.py serve --bind $(HOST):$(PORT)
+
+demo: setup
 	@$(PY) manage.py seed_demo --if-empty
-	@echo "Lanbitou on http://$(HOST):$(PORT)/  (background workers running; Ctrl+C stops all)"
-	@# Two workers: a long print run never holds up index updates and imports.
-	@trap 'kill 0' EXIT INT TERM; \
-		$(PY) manage.py db_worker --no-reload --queue-name default,search,imports & \
-		$(PY) manage.py db_worker --no-reload --queue-name printing & \
-		$(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
 test: setup
 	$(PY) -m ruff check .

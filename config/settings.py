@@ -65,10 +65,30 @@ def database_from_url(url: str) -> dict:
 DATA_DIR = Path(env_str("LANBITOU_DATA_DIR", str(BASE_DIR / "var"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
-DEBUG = env_bool("LANBITOU_DEBUG", True)
-SECRET_KEY = env_str("LANBITOU_SECRET_KEY", "dev-only-insecure-key-change-me-in-production")
-if not DEBUG and SECRET_KEY.startswith("dev-only"):
-    raise ImproperlyConfigured("Set LANBITOU_SECRET_KEY when LANBITOU_DEBUG is off")
+
+def secret_key_from_data_dir(data_dir: Path) -> str:
+    """The key written into the data directory on first start (readable by its owner only),
+    so sessions and set-password links survive restarts without anyone choosing a key."""
+    path = data_dir / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    import secrets
+
+    key = secrets.token_urlsafe(50)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process of the stack wrote it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as file:
+        file.write(key + "\n")
+    return key
+
+
+# Production is the default: DEBUG shows settings and every URL pattern to strangers.
+DEBUG = env_bool("LANBITOU_DEBUG", False)
+SECRET_KEY = env_str("LANBITOU_SECRET_KEY", "") or secret_key_from_data_dir(DATA_DIR)
 ALLOWED_HOSTS = env_list("LANBITOU_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 
 INSTALLED_APPS = [
@@ -89,15 +109,19 @@ INSTALLED_APPS = [
     "manuals.circulation",
     "manuals.images",
     "manuals.team",
+    "manuals.accounts",
     "manuals.demo",
     "search",
     "printing",
+    "ops",
     # After printing: its db_worker (the library's plus crash recovery) wins.
     "django_tasks_db",
 ]
 
 MIDDLEWARE = [
+    "ops.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "manuals.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -186,6 +210,14 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "manuals.views.login_locked_out"
 AXES_VERBOSE = False
+# Optional directory login (config/directory.py documents its variables); its backend goes
+# just before ModelBackend, after axes.
+LANBITOU_LDAP_TEAMS: dict[str, str] = {}
+LANBITOU_LDAP_LEAD_GROUP = ""
+if os.environ.get("LANBITOU_LDAP_URI"):
+    from config.directory import directory_settings
+
+    globals().update(directory_settings(os.environ, backends=AUTHENTICATION_BACKENDS))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "manuals:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -200,6 +232,13 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns at every start while it is missing
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # whitenoise serves STATIC_ROOT (filled by collectstatic when the stack starts) with
+    # gzip/brotli copies; without a manifest so a missing collectstatic never breaks pages.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 MEDIA_URL = "/media/"
 MEDIA_ROOT = DATA_DIR / "media"
 SEARCH_INDEX_DIR = DATA_DIR / "index"
@@ -223,12 +262,48 @@ LANBITOU_RECOVER_EVERY = env_int("LANBITOU_RECOVER_EVERY", 60)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
-X_FRAME_OPTIONS = "DENY"  # nothing of ours is ever shown in a frame
+CSRF_FAILURE_VIEW = "ops.views.csrf_failure"
+X_FRAME_OPTIONS = "DENY"  # no page of ours is ever shown in a frame
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Behind a reverse proxy that terminates TLS (deploy/nginx.conf): one switch.
+HTTPS = env_bool("LANBITOU_HTTPS", False)
+if HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("LANBITOU_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("LANBITOU_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("LANBITOU_HSTS_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("LANBITOU_HSTS_PRELOAD", True)
+# The scheme://host[:port] the browser sees when it differs from what reaches Django.
+CSRF_TRUSTED_ORIGINS = env_list("LANBITOU_CSRF_TRUSTED_ORIGINS", [])
+# E-mail is optional: without a host, leads hand set-password links over themselves.
+EMAIL_HOST = env_str("LANBITOU_EMAIL_HOST", "")
+EMAIL_PORT = env_int("LANBITOU_EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("LANBITOU_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = env_str("LANBITOU_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("LANBITOU_EMAIL_TLS", True)
+DEFAULT_FROM_EMAIL = env_str("LANBITOU_EMAIL_FROM", "lanbitou@localhost")
+LANBITOU_EMAIL_ENABLED = bool(EMAIL_HOST)
+# A set-password link handed to a new hire stays valid this long (until first use).
+PASSWORD_RESET_TIMEOUT = env_int("LANBITOU_SET_PASSWORD_DAYS", 7) * 24 * 3600
 
+# One JSON object per line on stdout (web requests, workers, errors): grep- and jq-able.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "ops.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json",
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LANBITOU_LOG_LEVEL", "WARNING")},
+    "loggers": {
+        # Server errors (with their traceback) even when the level is WARNING.
+        "django.request": {"level": "ERROR", "propagate": True},
+        "ops": {"level": "INFO", "propagate": True},
+    },
 }

@@ -52,6 +52,16 @@ def lead_required(view: Callable) -> Callable:
     return wrapper
 
 
+def member_for(request: HttpRequest, user_id: int) -> Member:
+    """A member of the requesting lead's team (``@lead_required`` views), else 404."""
+    lead = lead_of(request.user)
+    if lead is None:
+        raise Http404
+    return get_object_or_404(
+        Member.objects.select_related("user", "team"), team=lead.team, user_id=user_id
+    )
+
+
 def manual_for(
     request: HttpRequest,
     manual_id: int,

@@ -37,4 +37,5 @@ urlpatterns = [
     path("", include("manuals.images.urls")),
     path("", include("manuals.documents.urls")),
     path("", include("manuals.team.urls")),
+    path("", include("manuals.accounts.urls")),
 ]

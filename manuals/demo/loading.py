@@ -13,8 +13,6 @@ from manuals.models import Manual, Member, Section, Team
 from manuals.team_templates.default_template import ensure_default_template
 from manuals.tree import SectionContent, TreeError, add_section, create_manual
 
-DEFAULT_PASSWORD = "lanbitou-demo"
-
 
 @dataclass(frozen=True)
 class DemoLogin:
@@ -40,7 +38,7 @@ def demo_logins() -> list[DemoLogin]:
     return logins
 
 
-def load_demo(*, password: str = DEFAULT_PASSWORD) -> list[DemoLogin]:
+def load_demo(*, password: str) -> list[DemoLogin]:
     """Create the team, its people and their manuals, all or nothing."""
     User = get_user_model()
     if demo_team_exists():

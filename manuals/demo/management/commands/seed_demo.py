@@ -1,7 +1,9 @@
+import secrets
+
 from django.core.management.base import BaseCommand, CommandError
 
 from manuals.demo.content import TEAM_NAME
-from manuals.demo.loading import DEFAULT_PASSWORD, demo_logins, demo_team_exists, load_demo
+from manuals.demo.loading import demo_logins, demo_team_exists, load_demo
 from manuals.models import Member
 from manuals.tree import TreeError
 
@@ -16,14 +18,17 @@ class Command(BaseCommand):
             help="Do nothing (but list the logins) if the demo team already exists.",
         )
         parser.add_argument(
-            "--password", default=DEFAULT_PASSWORD, help="Password for every demo user."
+            "--password",
+            help="Password for every demo user (default: a random one, printed once).",
         )
 
-    def handle(self, *args, if_empty: bool, password: str, **options):
+    def handle(self, *args, if_empty: bool, password: str | None, **options):
         if if_empty and demo_team_exists():
             self.stdout.write(f"Demo team {TEAM_NAME} already exists; nothing loaded.")
             self._print_logins(password=None)
             return
+        # Never a known default: a demo on a reachable server is a way in.
+        password = password or secrets.token_urlsafe(12)
         try:
             load_demo(password=password)
         except TreeError as exc:
@@ -40,6 +45,4 @@ class Command(BaseCommand):
         if password is not None:
             self.stdout.write(f"Password for all of them: {password}")
         else:
-            self.stdout.write(
-                f"Password: the one set when the demo was loaded (default {DEFAULT_PASSWORD})."
-            )
+            self.stdout.write("Password: the one printed when the demo was loaded.")
