@@ -123,6 +123,15 @@ ROWS = {
         "get",
     ),  # fmt: skip
     "manuals:team": (lambda w: {}, LEAD, "get"),
+    "manuals:members": (lambda w: {}, LEAD, "get"),
+    "manuals:add_member": (lambda w: {}, LEAD, "post"),
+    "manuals:add_members_csv": (lambda w: {}, LEAD, "post"),
+    "manuals:reset_member_password": (lambda w: {"user_id": w["bob"].pk}, LEAD, "post"),
+    "manuals:set_member_active": (lambda w: {"user_id": w["bob"].pk}, LEAD, "post"),
+    "manuals:change_password": (lambda w: {}, MEMBERS, "get"),
+    # A set-password link with a forged token: nobody gets in (404 for all).
+    "manuals:set_password": (lambda w: {"uidb64": "MQ", "token": "forged"}, set(), "get"),
+    "healthz": (lambda w: {}, EVERYONE, "get"),
     "manuals:casebook": (lambda w: {}, MEMBERS, "get"),
 }
 
@@ -169,6 +178,7 @@ def world(alice, bob, lena, carol, alice_manual):
         edition.file.save("e.pdf", ContentFile(b"%PDF-1.4\n%%EOF\n"))
         job = DocumentImport.objects.create(owner=alice, original_name="笔记.md")
         return {
+            "bob": bob,
             "manual": alice_manual,
             "section": Section.objects.get(pk=section.pk),
             "image": image,
