@@ -1,7 +1,7 @@
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
-from manuals import views
+from manuals import drafts, views
 
 app_name = "manuals"
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("manual/<int:manual_id>/trash/", views.trash, name="trash"),
     path(section, views.section_detail, name="section"),
     path(section + "edit/", views.edit_section, name="edit_section"),
+    path(section + "draft/", drafts.section_draft, name="section_draft"),
     path(section + "move/", views.move_section, name="move_section"),
     path(section + "shift/<str:direction>/", views.shift_section, name="shift_section"),
     path(section + "trash/", views.trash_section, name="trash_section"),

@@ -68,6 +68,7 @@ ROWS = {
     "manuals:trash": (lambda w: {"manual_id": w["manual"].pk}, OWNER, "get"),
     "manuals:section": (_s, readers, "get"),
     "manuals:edit_section": (_s, OWNER, "get"),
+    "manuals:section_draft": (_s, OWNER, "get"),
     "manuals:move_section": (_s, OWNER, "post"),
     "manuals:shift_section": (lambda w: {**_s(w), "direction": "down"}, OWNER, "post"),
     "manuals:trash_section": (_s, OWNER, "post"),
