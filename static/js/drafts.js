@@ -152,7 +152,7 @@
 
     // --- Offer a draft kept earlier -------------------------------------------------
     function restore(draft) {
-      title.value = draft.title;
+      if (draft.title) title.value = draft.title;
       version.value = String(draft.base_version); // a newer saved version shows as a conflict
       const editor = editorFor(body);
       if (editor) editor.commands.setContent(draft.body, true);

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from manuals.models import Draft, Image
+from manuals.tree import SectionContent, save_section_content
 from tests.conftest import PASSWORD, log_in, section_titled, wait_until
 from tests.manuals.test_images import picture
 
@@ -178,3 +179,26 @@ def test_pasted_word_html_keeps_headings_and_says_which_pictures_to_upload(
     image = Image.objects.get(manual=alice_manual)
     assert f'src="/images/{image.pk}/"' in body
     assert "file://" not in body and "example.com" not in body
+
+
+def test_a_draft_restored_over_a_newer_version_shows_the_conflict(page, alice, alice_manual):
+    """The draft remembers the version it was typed on: restoring it after someone saved a
+    newer one and pressing Save shows the conflict page with the text, never overwrites."""
+    section = section_titled(alice_manual, "考勤制度")
+    save_section_content(
+        section=section,
+        expected_version=1,
+        user=alice,
+        content=SectionContent(title="考勤制度", body="<p>别处保存的第二版</p>"),
+    )  # fmt: skip (saved in another tab, say, while the draft was typed on version 1)
+    Draft.objects.create(user=alice, section=section, body="<p>我的草稿</p>", base_version=1)
+    log_in(page, "alice")
+    page.goto(edit_url(page, section))
+    page.locator("[data-draft-offer]").wait_for()
+    page.click("[data-draft-restore]")
+    page.click("#save")
+    page.wait_for_selector("#conflict")
+    assert "我的草稿" in page.inner_text(EDITOR)
+    section.refresh_from_db()
+    assert section.version == 2 and "第二版" in section.body
+    assert page.locator("[data-draft-offer]").count() == 0  # the page already holds it
