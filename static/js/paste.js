@@ -6,7 +6,7 @@
 //   text and a message asking to upload them, never an empty picture (the server would drop
 //   any <img> that is not from the library);
 // - headings (h1–h6, Word's MsoHeading styles and outline levels) land on the editor's
-//   levels h2–h4: the page's title is the heading above them.
+//   levels h2–h4, the pasted text's top level on h2 (the section's title is above it).
 // Attaches to every django-prose-editor whose textarea sits in an element marked
 // data-paste-upload-url (or beside an image panel).
 (function () {
@@ -37,8 +37,9 @@
     if (tag) return Number(tag[1]);
     const style = /MsoHeading(\d)/i.exec(element.className || "");
     if (style) return Number(style[1]);
-    const outline = /mso-outline-level\s*:\s*(\d)/i.exec(element.getAttribute("style") || "");
-    return outline ? Number(outline[1]) : 0;
+    const outline = /mso-outline-level\s*:\s*(\d+)/i.exec(element.getAttribute("style") || "");
+    const level = outline ? Number(outline[1]) : 0;
+    return level >= 1 && level <= 9 ? level : 0; // Word: 1–9 headings, 10 body text
   }
 
   function blobOf(dataUrl) {
@@ -92,10 +93,12 @@
   async function transform(html, url) {
     const doc = new DOMParser().parseFromString(html, "text/html");
     const report = { missing: 0, errors: [], uploaded: 0 };
-    doc.querySelectorAll(HEADINGS).forEach((element) => {
-      const level = headingLevel(element);
-      if (!level) return;
-      const heading = doc.createElement(`h${Math.min(level + TOP_LEVEL - 1, BOTTOM_LEVEL)}`);
+    // The pasted text's top heading level (Word's Heading 1, a web page's h2) becomes h2.
+    const headings = [...doc.querySelectorAll(HEADINGS)].filter((e) => headingLevel(e) > 0);
+    const top = Math.min(...headings.map(headingLevel));
+    headings.forEach((element) => {
+      const level = headingLevel(element) - top + TOP_LEVEL;
+      const heading = doc.createElement(`h${Math.min(level, BOTTOM_LEVEL)}`);
       heading.innerHTML = element.innerHTML;
       element.replaceWith(heading);
     });
@@ -168,6 +171,9 @@
         const html = clip.getData("text/html");
         const files = [...clip.files].filter((file) => file.type.startsWith("image/"));
         const doc = html ? new DOMParser().parseFromString(html, "text/html") : null;
+        // Copied from an editor like this one: its levels and pictures are ours already,
+        // and the editor's own paste keeps the structure it copied.
+        if (doc && doc.querySelector("[data-pm-slice]") && !files.length) return;
         const hasText = doc && doc.body.textContent.trim() !== "";
         const onlyPictures = files.length > 0 && !hasText && !(doc && doc.querySelector("img[src^='data:']"));
         const needsUs = doc && doc.querySelector(`img, ${HEADINGS}`);

@@ -76,3 +76,29 @@ def test_a_draft_is_private_to_its_author(client, alice, bob, lena, carol, secti
 def test_a_draft_without_a_version_is_refused(client, alice, section):
     client.force_login(alice)
     assert client.post(draft_url(section), {"body": "<p>x</p>"}).status_code == 400
+
+
+def test_a_draft_is_never_exported_indexed_or_printed(alice, section, capsys):
+    import io
+    import zipfile
+
+    from django.core.management import call_command
+
+    from manuals.documents.archive import export_archive
+    from printing.booklet import BookletOptions, assemble_booklet
+
+    Draft.objects.create(
+        user=alice, section=section, title="草稿标题", body="<p>秘密草稿</p>", base_version=1
+    )
+    with zipfile.ZipFile(io.BytesIO(export_archive(manual=section.manual))) as archive:
+        everything = b"".join(archive.read(name) for name in archive.namelist())
+    assert "秘密草稿".encode() not in everything and "考勤制度".encode() in everything
+    call_command("rebuild_index")
+    capsys.readouterr()
+    call_command("search", "秘密草稿", "--as", "alice", "--json")
+    assert capsys.readouterr().out.strip() == ""
+    call_command("search", "考勤制度的内容", "--as", "alice", "--json")
+    assert str(section.pk) in capsys.readouterr().out  # the section itself is found
+    booklet = assemble_booklet(manual=section.manual, options=BookletOptions(), user=alice)
+    html = "".join(chapter.html for chapter in booklet.chapters)
+    assert "秘密草稿" not in html and "考勤制度的内容" in html
