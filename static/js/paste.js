@@ -71,6 +71,7 @@
     if (response.status !== 201 || !answer.html) {
       throw new Error(answer.error || _("The pasted picture could not be uploaded."));
     }
+    document.dispatchEvent(new CustomEvent("lanbitou:image-added", { detail: answer }));
     return answer;
   }
 

@@ -144,6 +144,8 @@ def test_a_pasted_screenshot_becomes_a_library_picture(page, alice, alice_manual
     assert (image.width, image.height) == (320, 200)
     src = page.get_attribute(EDITOR + " img", "src")
     assert src == f"/images/{image.pk}/"
+    assert page.locator(f'[data-image-grid] [data-image-id="{image.pk}"]').count() == 1
+    assert "已存入图片库" in page.inner_text("[data-paste-notice]")
     page.click("#save")
     page.wait_for_selector("#section-body")
     section.refresh_from_db()
