@@ -12,6 +12,7 @@
   const _ = window.gettext || ((text) => text);
   const format = window.interpolate || ((text, args) => text.replace("%s", args[0]));
   const editors = new Map(); // textarea id -> Tiptap editor
+  const SESSION_ENDED = () => _("You are no longer logged in (logged out in another tab, or the session expired). Your text is still here and kept in this browser: log in in another tab, then click Save again.");
 
   document.addEventListener("prose-editor:ready", (event) => {
     editors.set(event.detail.textarea.id, event.detail.editor);
@@ -59,6 +60,7 @@
     form.prepend(notice);
 
     function say(text, link) {
+      notice.dataset.kind = link ? "session" : "";
       notice.replaceChildren(document.createTextNode(text));
       if (link) {
         const a = document.createElement("a");
@@ -131,7 +133,14 @@
           keepalive: !!keepalive && body.value.length < 60000,
           headers: { Accept: "application/json", "X-CSRFToken": csrfToken(form) },
         });
-        if (!response.ok || isLoginPage(response)) changed = true; // try again later
+        if (isLoginPage(response)) {
+          changed = true; // kept again once they have logged in elsewhere
+          if (notice.hidden) say(SESSION_ENDED(), form.dataset.loginUrl);
+        } else if (!response.ok) {
+          changed = true;
+        } else if (notice.dataset.kind === "session") {
+          notice.hidden = true; // logged in again: Save works now
+        }
       } catch (e) {
         changed = true;
       }
@@ -247,10 +256,7 @@
         return;
       }
       if (isLoginPage(response)) {
-        failed(
-          _("You are no longer logged in (logged out in another tab, or the session expired). Your text is still here and kept in this browser: log in in another tab, then click Save again."),
-          form.dataset.loginUrl,
-        );
+        failed(SESSION_ENDED(), form.dataset.loginUrl);
         return;
       }
       if (response.status === 403) {
