@@ -273,6 +273,14 @@
           return;
         }
       }
+      if (response.status !== 200 && response.status !== 409) {
+        failed(
+          response.status === 404
+            ? _("The server cannot find this section for the person now logged in (it may have been deleted, or someone else logged in in this browser). Your text is still here and kept in this browser.")
+            : _("The server could not save (an error on its side). Your text is still here and kept in this browser: try Save again in a moment."),
+        );
+        return;
+      }
       // A conflict or a message about the text (nothing was saved): the server's page says
       // it, with the text kept, as a plain form post would.
       const token = form.querySelector("[name=csrfmiddlewaretoken]");

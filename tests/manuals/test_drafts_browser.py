@@ -204,3 +204,20 @@ def test_a_draft_restored_over_a_newer_version_shows_the_conflict(page, alice, a
     section.refresh_from_db()
     assert section.version == 2 and "第二版" in section.body
     assert page.locator("[data-draft-offer]").count() == 0  # the page already holds it
+
+
+def test_a_refused_security_check_on_save_keeps_the_text_and_says_so(page, alice, alice_manual):
+    section = section_titled(alice_manual, "考勤制度")
+    log_in(page, "alice")
+    page.goto(edit_url(page, section))
+    page.locator(EDITOR).click()
+    page.keyboard.type("投诉升级先报备。")
+    page.context.clear_cookies(name="csrftoken")  # the CSRF check now fails with a 403
+    page.click("#save")
+    notice = page.locator("[data-draft-notice]")
+    notice.wait_for(state="visible")
+    assert "安全校验" in notice.inner_text()
+    assert page.url == edit_url(page, section)
+    assert "投诉升级先报备。" in page.inner_text(EDITOR)
+    section.refresh_from_db()
+    assert "投诉升级" not in section.body
