@@ -15,7 +15,6 @@ urlpatterns = [
     path("manual/<int:manual_id>/trash/", views.trash, name="trash"),
     path(section, views.section_detail, name="section"),
     path(section + "edit/", views.edit_section, name="edit_section"),
-    path(section + "draft/", drafts.section_draft, name="section_draft"),
     path(section + "move/", views.move_section, name="move_section"),
     path(section + "shift/<str:direction>/", views.shift_section, name="shift_section"),
     path(section + "trash/", views.trash_section, name="trash_section"),
@@ -27,6 +26,8 @@ urlpatterns = [
         views.restore_revision,
         name="restore_revision",
     ),
+    # What the editor keeps while one types (static/js/drafts.js).
+    path(section + "draft/", drafts.section_draft, name="section_draft"),
     # The editor's toolbar strings (window.gettext) in the user's language.
     path("jsi18n/", JavaScriptCatalog.as_view(packages=["manuals"]), name="jsi18n"),
     # Feature folders, one include each; their URL names stay in this namespace.

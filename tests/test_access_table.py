@@ -68,7 +68,6 @@ ROWS = {
     "manuals:trash": (lambda w: {"manual_id": w["manual"].pk}, OWNER, "get"),
     "manuals:section": (_s, readers, "get"),
     "manuals:edit_section": (_s, OWNER, "get"),
-    "manuals:section_draft": (_s, OWNER, "get"),
     "manuals:move_section": (_s, OWNER, "post"),
     "manuals:shift_section": (lambda w: {**_s(w), "direction": "down"}, OWNER, "post"),
     "manuals:trash_section": (_s, OWNER, "post"),
@@ -76,6 +75,7 @@ ROWS = {
     "manuals:purge_section": (_s, OWNER, "post"),
     "manuals:history": (_s, readers, "get"),
     "manuals:restore_revision": (lambda w: {**_s(w), "version": 1}, OWNER, "post"),
+    "manuals:section_draft": (_s, OWNER, "get"),  # the writer's own draft only
     "manuals:copy_section": (_s, readers, "get"),
     "manuals:mark_case": (_s, readers, "post"),
     "manuals:start_manual": (lambda w: {}, MEMBERS, "post"),

@@ -220,7 +220,7 @@
         kept = null;
       }
       const mine = local();
-      if (mine && (!kept || mine.saved_at > kept.saved_at)) kept = mine;
+      if (mine && (!kept || Date.parse(mine.saved_at) > Date.parse(kept.saved_at))) kept = mine;
       if (!kept) return;
       if (kept.title === loaded.title && kept.body === loaded.body) {
         forgetLocally(); // nothing that is not saved already
