@@ -50,7 +50,7 @@
     const version = form.querySelector("[name=version]");
     const loaded = { title: title.value, body: body.value };
     let changed = false; // since the last draft the server kept
-    let paused = false; // while a draft is offered and not yet restored or discarded
+    let done = false; // saved: nothing to keep any more (the server deleted the draft)
 
     const notice = document.createElement("div");
     notice.className = "draft-notice";
@@ -123,7 +123,7 @@
     }
 
     async function keepOnServer(keepalive) {
-      if (!changed || paused) return;
+      if (!changed || done) return;
       changed = false;
       try {
         const response = await fetch(url, {
@@ -147,7 +147,8 @@
     }
 
     function onChange() {
-      if (paused) return;
+      // Typing while a draft is offered keeps the new text; the offer stays until chosen.
+      if (done) return;
       changed = true;
       keepLocally();
     }
@@ -175,11 +176,15 @@
         method: "DELETE",
         credentials: "same-origin",
         headers: { Accept: "application/json", "X-CSRFToken": csrfToken(form) },
-      }).catch(() => {});
+      })
+        .catch(() => {})
+        .then(() => {
+          // What was typed while the offer stood is not what was discarded: keep it.
+          if (title.value !== loaded.title || body.value !== loaded.body) onChange();
+        });
     }
 
     function offer(draft) {
-      paused = true;
       const box = document.createElement("div");
       box.className = "draft-offer";
       box.dataset.draftOffer = "";
@@ -197,12 +202,10 @@
       box.append(text, " — ", restoreButton, " / ", discardButton);
       restoreButton.addEventListener("click", () => {
         box.remove();
-        paused = false;
         restore(draft);
       });
       discardButton.addEventListener("click", () => {
         box.remove();
-        paused = false;
         discard();
       });
       form.prepend(box);
@@ -267,7 +270,7 @@
       if (response.ok && type.startsWith("application/json")) {
         const answer = await response.json();
         if (answer.saved) {
-          paused = true; // nothing to keep any more: the server deleted the draft
+          done = true;
           forgetLocally();
           window.location.assign(answer.url);
           return;
