@@ -241,8 +241,15 @@
       form.dispatchEvent(new CustomEvent("lanbitou:save-failed"));
     }
 
-    form.addEventListener("submit", async (event) => {
+    let saving = false; // one Save at a time: a second click would conflict with the first
+    form.addEventListener("submit", (event) => {
       event.preventDefault();
+      if (saving) return;
+      saving = true;
+      save().finally(() => { saving = done; });
+    });
+
+    async function save() {
       keepLocally();
       const data = new FormData(form);
       data.set("csrfmiddlewaretoken", csrfToken(form));
@@ -288,8 +295,9 @@
       // it, with the text kept, as a plain form post would.
       const token = form.querySelector("[name=csrfmiddlewaretoken]");
       if (token) token.value = csrfToken(form);
+      done = true; // leaving for the server's page
       HTMLFormElement.prototype.submit.call(form);
-    });
+    }
   }
 
   function init() {
