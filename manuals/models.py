@@ -470,6 +470,29 @@ class Image(models.Model):
         return self.original_name or self.file.name
 
 
+class Draft(models.Model):
+    """What a writer has typed into a section's editor and not saved yet: one per writer and
+    section, overwritten every few seconds, deleted when they save or discard it.
+
+    Private to its author: only the draft endpoints read it (for ``user=request.user``);
+    search, printing and exports read sections and revisions, never drafts."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(max_length=TITLE_MAX_LENGTH, blank=True, default="")
+    body = models.TextField(blank=True, default="")
+    base_version = models.PositiveIntegerField()
+    saved_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "section"], name="one_draft_per_writer")
+        ]
+
+    def __str__(self) -> str:
+        return f"draft of {self.section_id} by {self.user_id}"
+
+
 class SkippedTemplateUpdate(models.Model):
     """An agent's "skip" of one template section at one template version.
 

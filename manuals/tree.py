@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from manuals.models import (
     BODY_MAX_CHARS,
     TITLE_MAX_LENGTH,
+    Draft,
     Image,
     Manual,
     Revision,
@@ -441,6 +442,9 @@ def save_section_content(
         )  # fmt: skip
         section.refresh_from_db(fields=["body"])
         _record_revision(section, user=user, note=note)
+        if user is not None:
+            # What they typed is saved now: the draft would only offer it again.
+            Draft.objects.filter(section=section, user=user).delete()
         if section.is_root:
             Manual.objects.filter(pk=manual.pk).update(title=title, updated_at=section.updated_at)
             notify_changed(manual.pk, None)

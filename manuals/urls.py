@@ -1,7 +1,7 @@
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
-from manuals import views
+from manuals import drafts, views
 
 app_name = "manuals"
 
@@ -29,6 +29,8 @@ urlpatterns = [
         views.restore_revision,
         name="restore_revision",
     ),
+    # What the editor keeps while one types (static/js/drafts.js).
+    path(section + "draft/", drafts.section_draft, name="section_draft"),
     # The editor's toolbar strings (window.gettext) in the user's language.
     path("jsi18n/", JavaScriptCatalog.as_view(packages=["manuals"]), name="jsi18n"),
     # Feature folders, one include each; their URL names stay in this namespace.

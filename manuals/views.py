@@ -185,6 +185,9 @@ def edit_section(request: HttpRequest, manual_id: int, section_id: int) -> HttpR
                 form.add_error(None, str(error))
             else:
                 messages.success(request, _("已保存。"))
+                if _is_ajax(request):  # saved by static/js/drafts.js, which then goes there
+                    url = reverse("manuals:section", args=[manual_id, section.pk])
+                    return JsonResponse({"saved": True, "url": url})
                 return redirect("manuals:section", manual_id=manual_id, section_id=section.pk)
     else:
         form = SectionForm.for_section(section)

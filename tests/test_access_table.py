@@ -78,6 +78,7 @@ ROWS = {
     "manuals:purge_section": (_s, OWNER, "post"),
     "manuals:history": (_s, readers, "get"),
     "manuals:restore_revision": (lambda w: {**_s(w), "version": 1}, OWNER, "post"),
+    "manuals:section_draft": (_s, OWNER, "get"),  # the writer's own draft only
     "manuals:copy_section": (_s, readers, "get"),
     "manuals:mark_case": (_s, readers, "post"),
     "manuals:start_manual": (lambda w: {}, MEMBERS, "post"),

@@ -8,6 +8,8 @@
   form.addEventListener("input", () => { dirty = true; });
   form.addEventListener("change", () => { dirty = true; });
   form.addEventListener("submit", () => { submitting = true; });
+  // drafts.js saves with fetch; when that fails the page stays and leaving must ask again.
+  form.addEventListener("lanbitou:save-failed", () => { submitting = false; });
   document.addEventListener("keydown", (event) => {
     if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
       event.preventDefault();

@@ -99,6 +99,13 @@
       empty.hidden = images.length > 0;
     }
 
+    // Pictures pasted into the editor (static/js/paste.js) join the library shown here.
+    document.addEventListener("lanbitou:image-added", (event) => {
+      if (grid.querySelector(`[data-image-id="${event.detail.id}"]`)) return;
+      grid.prepend(tile(event.detail));
+      empty.hidden = true;
+    });
+
     fetch(panel.dataset.libraryUrl, { credentials: "same-origin" })
       .then((r) => (r.ok ? r.json() : { images: [] }))
       .then((data) => show(data.images));
