@@ -20,7 +20,7 @@ from manuals.diff import diff_sections
 from manuals.document import Chunk, chunk_of, neighbours
 from manuals.forms import MoveForm, NewSectionForm, SectionForm
 from manuals.models import ExcellentCase, Manual, Revision, Section, member_of
-from manuals.outline import breadcrumbs, render_outline
+from manuals.outline import breadcrumbs, render_outline, render_outline_branch
 from manuals.sanitize import sanitize_html
 
 SHIFT_BUTTONS = [
@@ -138,6 +138,21 @@ def document_chunk(request: HttpRequest, manual_id: int) -> HttpResponse:
         raise Http404
     context = {"manual": manual, "chunk": chunk, "editable": editable}
     return render(request, "manuals/_partials/document_chunk.html", context)
+
+
+@login_required
+@require_GET
+def outline_branch(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
+    """The outline rows below a section (and the path to it) that a long manual's page was
+    sent closed, as a fragment."""
+    section = section_for(request, manual_id, section_id)
+    manual = section.manual
+    editable = manual.can_write(request.user)
+    outline = manual.outline(user=None if editable else request.user)
+    branch = render_outline_branch(manual, outline, section_id=section.pk, editable=editable)
+    if branch is None:
+        raise Http404
+    return HttpResponse(branch)
 
 
 @login_required
