@@ -4,8 +4,8 @@
 
 Builds the manual in a fresh temporary data directory (SQLite unless DATABASE_URL is set)
 and prints, each beside a baseline measured in the same run:
-  - rendering the manual page (its outline's chapters, deeper rows on demand) (target < 150 ms), against the same
-    page for a small manual;
+  - rendering the manual page (the outline's chapters; deeper rows load on demand),
+    target < 150 ms, against the same page for a small manual;
   - moving a 500-section subtree (target < 100 ms), against moving one section as far;
   - loading the outline: queries (must be 1) and time, against a naive per-level load.
 """

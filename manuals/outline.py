@@ -162,9 +162,7 @@ def render_outline_branch(
                 children.append((row[0], row[1], row[2]))
         if not children:
             continue
-        inner = _render_rows(
-            manual, children, current_id=None, editable=editable, top=depth + 1
-        )
+        inner = _render_rows(manual, children, current_id=None, editable=editable, top=depth + 1)
         groups.append(f'<ul role="group" data-parent="{int(section.pk)}">{"".join(inner)}</ul>')
     return mark_safe("".join(groups))
 

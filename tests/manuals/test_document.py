@@ -163,8 +163,10 @@ def test_a_long_manuals_page_sends_the_chapters_and_the_path_not_the_whole_outli
     html = client.get(reverse("manuals:manual", args=[alice_manual.pk])).content.decode()
     assert outline_titles(html) == ["管理制度", "工作复盘", "项目资料", "学习工具"]
     chapter = section_titled(alice_manual, "工作复盘")
-    assert f'data-id="{chapter.pk}" data-level="1" aria-level="1" aria-expanded="false" ' \
+    assert (
+        f'data-id="{chapter.pk}" data-level="1" aria-level="1" aria-expanded="false" '
         'data-lazy="1"' in html
+    )
     # A section's own page opens the path down to it.
     deep = section_titled(alice_manual, "客户情绪")
     html = client.get(reverse("manuals:section", args=[alice_manual.pk, deep.pk])).content.decode()
