@@ -31,9 +31,22 @@ _IMG = re.compile(r"<img\b[^>]*?src=\"([^\"]*)\"[^>]*>", re.I)
 _TAG = re.compile(r"<[^>]+>")
 
 
+_CELL = re.compile(r"(<t[dh]\b[^>]*>)(.*?)(</t[dh]>)", re.I | re.S)
+_SPACES = re.compile(r"\s+")
+
+
+def _flat_cell(match: re.Match) -> str:
+    # The editor wraps every cell's text in <p> (and may add colwidth, colspan="1"):
+    # a cell is one piece of text whatever blocks it was saved with, so a table saved once
+    # through the editor compares equal to the table it was.
+    inner = _TAG.sub(" ", _BLOCK_END.sub(" ", match.group(2)))
+    return match.group(1) + _SPACES.sub(" ", inner).strip() + match.group(3)
+
+
 def html_to_lines(html: str) -> list[str]:
     """Readable text lines of a body: one per block, images as [图片 …]."""
     text = _IMG.sub(lambda m: f"\n[图片 {m.group(1)}]\n", html or "")
+    text = _CELL.sub(_flat_cell, text)
     text = _CELL_END.sub(" | ", text)
     text = _BLOCK_END.sub("\n", text)
     text = unescape(_TAG.sub("", text))
