@@ -384,3 +384,21 @@ def test_accept_all_takes_only_what_cannot_clobber(client, template, alice_clone
     client.force_login(lena)
     url = reverse("manuals:template_updates_accept_all", args=[alice_clone.pk])
     assert client.post(url).status_code == 404
+
+
+def test_both_merges_the_template_without_repeating_unchanged_paragraphs(
+    template, alice_clone, lena, alice
+):
+    copy = section_titled(alice_clone, "常用话术")
+    mine = edit(copy, body="<p>我的开头</p><p>共同一</p><p>共同二</p>", user=alice)
+    ts = edit(
+        section_titled(template, "常用话术"),
+        body="<p>共同一</p><p>模板新增</p><p>共同二</p><p>模板结尾</p>",
+        user=lena,
+    )
+    accept_change(
+        manual=alice_clone, template_section_id=ts.pk, expected_template_version=ts.version,
+        expected_version=mine.version, choice=MERGE, user=alice,
+    )  # fmt: skip
+    body = section_titled(alice_clone, "常用话术").body
+    assert body == "<p>我的开头</p><p>共同一</p><p>模板新增</p><p>共同二</p><p>模板结尾</p>"
