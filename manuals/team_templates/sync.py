@@ -167,6 +167,27 @@ def pending_updates(*, manual: Manual, with_diffs: bool = True) -> list[PendingU
     return pending
 
 
+def skipped_updates(*, manual: Manual) -> list[PendingUpdate]:
+    """The updates the agent skipped and the template has not changed since: still listed,
+    and still open to adopt."""
+    template = manual.template
+    if template is None or manual.is_template:
+        return []
+    skipped = {s: v for (_m, s), v in _skipped([manual.pk]).items()}
+    if not skipped:
+        return []
+    rows = _template_rows(template, with_bodies=True)
+    rows = [row for row in rows if skipped.get(row.pk, 0) >= row.version]
+    copies = _copies(manual, with_bodies=True)
+    needed = _needed_bases(rows, copies)
+    items = _classify(rows, copies, {}, _bases(needed), _contents(needed))
+    for item in items:
+        ts = item.template_section
+        old = (item.copy.title, item.copy.body) if item.copy else ("", "")
+        item.rows = diff_sections(*old, ts.title, ts.body)
+    return items
+
+
 def pending_count(*, manual: Manual) -> int:
     return len(pending_updates(manual=manual, with_diffs=False))
 
