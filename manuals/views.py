@@ -70,7 +70,17 @@ def home(request: HttpRequest) -> HttpResponse:
         .filter(is_template=False, archived_at__isnull=True)
         .exclude(owner=request.user)
         .select_related("owner__member")
-        .annotate(shared_count=Count("sections", filter=Q(sections__visibility="shared")))
+        # Live sections the team reads; the hidden root (level 0) is no chapter.
+        .annotate(
+            shared_count=Count(
+                "sections",
+                filter=Q(
+                    sections__visibility="shared",
+                    sections__level__gt=0,
+                    sections__trashed_at__isnull=True,
+                ),
+            )
+        )
         .order_by("owner__username")
     )
     templates = Manual.objects.readable_by(request.user).filter(is_template=True)

@@ -31,8 +31,8 @@ from manuals.team_templates.sync import (
     accept_change,
     accept_new,
     pending_updates,
-    skipped_updates,
     skip_update,
+    skipped_updates,
     template_status,
 )
 from manuals.tree import EditConflict, TreeError
