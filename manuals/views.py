@@ -167,12 +167,29 @@ def outline_branch(request: HttpRequest, manual_id: int, section_id: int) -> Htt
 
 @login_required
 def section_detail(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
-    section = section_for(request, manual_id, section_id)
+    try:
+        section = section_for(request, manual_id, section_id)
+    except Http404:
+        return _in_the_trash(request, manual_id, section_id)
     context = _manual_context(request, section.manual, section)
     context["previous"], context["next"] = neighbours(context["outline"], section)
     context["excellent"] = ExcellentCase.objects.filter(section=section).first()
     context["can_curate"] = lead_of(request.user, section.manual.team_id) is not None
     return render(request, "manuals/section.html", context)
+
+
+def _in_the_trash(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
+    """An old address of a trashed section: its owner may restore it from here; everyone
+    else still gets a plain 404."""
+    section = section_for(request, manual_id, section_id, write=True)
+    if section.trashed_at is None:
+        raise Http404
+    trashed = section
+    if not section.trashed_root:
+        above = Section.objects.ancestors_of(section).filter(trashed_root=True)
+        trashed = above.in_outline_order().last() or section
+    context = {"manual": section.manual, "section": section, "trashed": trashed}
+    return render(request, "manuals/trashed_section.html", context, status=404)
 
 
 @login_required

@@ -191,3 +191,23 @@ def test_the_branch_fragment_brings_the_rows_down_to_a_section(client, alice, bo
     chapter = section_titled(alice_manual, "工作复盘")
     bob_url = reverse("manuals:outline_branch", args=[alice_manual.pk, chapter.pk])
     assert client.get(bob_url).content.decode() == ""
+
+
+def test_a_trashed_sections_address_offers_its_owner_to_restore_it(
+    client, alice, bob, alice_manual
+):
+    from manuals.tree import trash_section
+
+    chapter = section_titled(alice_manual, "工作复盘")
+    share(alice_manual, "工作复盘", "2024-03 退款纠纷")
+    deep = section_titled(alice_manual, "2024-03 退款纠纷")
+    trash_section(section=chapter, user=alice)
+    url = reverse("manuals:section", args=[alice_manual.pk, deep.pk])
+    client.force_login(alice)
+    response = client.get(url)
+    html = response.content.decode()
+    assert response.status_code == 404 and "这一节在回收站里 — 恢复？" in html
+    assert reverse("manuals:restore_section", args=[alice_manual.pk, chapter.pk]) in html
+    client.force_login(bob)
+    response = client.get(url)
+    assert response.status_code == 404 and "回收站" not in response.content.decode()
