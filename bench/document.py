@@ -7,7 +7,8 @@ and prints, beside the single-section page measured in the same run:
   - the first screen (the manual page): server time (target < 150 ms) and bytes of the
     first response (target < 300 KB);
   - the time until the last section is reachable by scrolling: every chunk fetched in
-    sequence, each from the ``next`` the one before names, as the browser does;
+    sequence, each from the ``next`` the one before names, as the browser does (and by
+    a jump from the outline: the one chunk holding it);
   - the in-place save (the JSON save endpoint, target < 100 ms).
 """
 
@@ -135,6 +136,10 @@ def run(args) -> None:
     scroll_ms = timed(scroll_to_end, max(1, args.repeat // 5), "scroll")
     print(f"scroll to end:  {scroll_ms:7.0f} ms (CPU {CPU['scroll']:.0f}) for {count} chunks, "
           f"{size / 1024:.0f} KiB, {scroll_ms / max(1, count):.1f} ms per chunk")  # fmt: skip
+
+    # An outline click (or Ctrl+F) on the last section fetches the one chunk holding it.
+    jump_ms = timed(lambda: get(chunk_url, **{"from": ordered[-1]}), args.repeat, "jump")
+    print(f"jump to end:    {jump_ms:7.1f} ms (CPU {CPU['jump']:.1f}), one chunk")
 
     section = live.get(pk=middle)
     save_url = reverse(
