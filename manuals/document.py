@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from manuals.models import Section, nest
+from manuals.models import Manual, Section, nest
 
 CHUNK_SIZE = 40
 # Fields a chunk shows; bodies are loaded for the chunk's rows only.
@@ -18,6 +18,25 @@ CHUNK_FIELDS = (
     "id", "manual_id", "title", "kind", "visibility", "body", "version", "updated_at",
     "origin_note", "trashed_at",
 )  # fmt: skip
+
+
+@dataclass(slots=True)
+class Position:
+    """A row of the reader's outline with only what placing a chunk needs."""
+
+    pk: int
+    lft: int
+    rght: int
+
+
+def positions(*, manual: Manual, user=None) -> list[Position]:
+    """The reader's outline (all live sections when ``user`` is None) as positions: a
+    chunk request needs where its rows are, not their titles (a third of the time)."""
+    sections = Section.objects.filter(manual=manual, level__gt=0).live()
+    if user is not None:
+        sections = sections.readable_by(user)
+    rows = sections.in_outline_order().values_list("id", "lft", "rght")
+    return [Position(*row) for row in rows]
 
 
 @dataclass
@@ -32,7 +51,9 @@ class Chunk:
     total: int
 
 
-def scope_rows(outline: list[Section], scope: Section | None) -> list[tuple[Section, int]]:
+def scope_rows(
+    outline: list[Section] | list[Position], scope: Section | None
+) -> list[tuple[Section | Position, int]]:
     """The outline rows of ``scope`` (the whole manual when None) with their depth, in
     tree order: a chapter's rows are the chapter and the rows below it."""
     nested = nest(outline)
@@ -52,7 +73,7 @@ def scope_rows(outline: list[Section], scope: Section | None) -> list[tuple[Sect
 
 def chunk_of(
     *,
-    outline: list[Section],
+    outline: list[Section] | list[Position],
     scope: Section | None = None,
     start_id: int | None = None,
     before: bool = False,
