@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from manuals.models import Manual, Section, nest
+from manuals.models import OutlinePosition as Position
+from manuals.models import Section, nest
 
 CHUNK_SIZE = 40
 # Fields a chunk shows; bodies are loaded for the chunk's rows only.
@@ -18,25 +19,6 @@ CHUNK_FIELDS = (
     "id", "manual_id", "title", "kind", "visibility", "body", "version", "updated_at",
     "origin_note", "trashed_at",
 )  # fmt: skip
-
-
-@dataclass(slots=True)
-class Position:
-    """A row of the reader's outline with only what placing a chunk needs."""
-
-    pk: int
-    lft: int
-    rght: int
-
-
-def positions(*, manual: Manual, user=None) -> list[Position]:
-    """The reader's outline (all live sections when ``user`` is None) as positions: a
-    chunk request needs where its rows are, not their titles (a third of the time)."""
-    sections = Section.objects.filter(manual=manual, level__gt=0).live()
-    if user is not None:
-        sections = sections.readable_by(user)
-    rows = sections.in_outline_order().values_list("id", "lft", "rght")
-    return [Position(*row) for row in rows]
 
 
 @dataclass

@@ -17,7 +17,7 @@ from manuals import tree
 from manuals.access import lead_of, manual_for, section_for
 from manuals.bulk import create_blank_manual
 from manuals.diff import diff_sections
-from manuals.document import Chunk, chunk_of, neighbours, positions
+from manuals.document import Chunk, chunk_of, neighbours
 from manuals.forms import MoveForm, NewSectionForm, SectionForm
 from manuals.models import ExcellentCase, Manual, Revision, Section, member_of
 from manuals.outline import breadcrumbs, render_outline, render_outline_branch
@@ -139,7 +139,7 @@ def document_chunk(request: HttpRequest, manual_id: int) -> HttpResponse:
             raise Http404
         scope = section_for(request, manual_id, int(scope_id))
     editable = manual.can_write(request.user)
-    outline = positions(manual=manual, user=None if editable else request.user)
+    outline = manual.outline_positions(user=None if editable else request.user)
     chunk = chunk_of(
         outline=outline, scope=scope, start_id=_start_id(request),
         before=request.GET.get("before") == "1",
