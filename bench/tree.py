@@ -4,8 +4,8 @@
 
 Builds the manual in a fresh temporary data directory (SQLite unless DATABASE_URL is set)
 and prints, each beside a baseline measured in the same run:
-  - rendering the manual page with its full outline (target < 150 ms), against the same
-    page for a small manual;
+  - rendering the manual page (the outline's chapters; deeper rows load on demand),
+    target < 150 ms, against the same page for a small manual;
   - moving a 500-section subtree (target < 100 ms), against moving one section as far;
   - loading the outline: queries (must be 1) and time, against a naive per-level load.
 """
@@ -216,7 +216,9 @@ def run(args) -> None:
         return response
 
     body = page(big).content.decode()
-    assert body.count('role="treeitem"') == len(outline), "the page must show the whole outline"
+    # A long outline comes as its chapters (and the path to the current section).
+    chapters_shown = body.count('role="treeitem"')
+    assert chapters_shown == sum(1 for s in outline if s.level == 1), chapters_shown
     page(small)
     # Each request closes its connection (CONN_MAX_AGE), so count through a wrapper.
     page_queries = []

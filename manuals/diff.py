@@ -7,6 +7,7 @@ import os
 import re
 from dataclasses import dataclass
 from html import unescape
+from html.parser import HTMLParser
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -31,9 +32,22 @@ _IMG = re.compile(r"<img\b[^>]*?src=\"([^\"]*)\"[^>]*>", re.I)
 _TAG = re.compile(r"<[^>]+>")
 
 
+_CELL = re.compile(r"(<t[dh]\b[^>]*>)(.*?)(</t[dh]>)", re.I | re.S)
+_SPACES = re.compile(r"\s+")
+
+
+def _flat_cell(match: re.Match) -> str:
+    # The editor wraps every cell's text in <p> (and may add colwidth, colspan="1"):
+    # a cell is one piece of text whatever blocks it was saved with, so a table saved once
+    # through the editor compares equal to the table it was.
+    inner = _TAG.sub(" ", _BLOCK_END.sub(" ", match.group(2)))
+    return match.group(1) + _SPACES.sub(" ", inner).strip() + match.group(3)
+
+
 def html_to_lines(html: str) -> list[str]:
     """Readable text lines of a body: one per block, images as [图片 …]."""
     text = _IMG.sub(lambda m: f"\n[图片 {m.group(1)}]\n", html or "")
+    text = _CELL.sub(_flat_cell, text)
     text = _CELL_END.sub(" | ", text)
     text = _BLOCK_END.sub("\n", text)
     text = unescape(_TAG.sub("", text))
@@ -114,3 +128,72 @@ def diff_rows(old: list[str], new: list[str]) -> list[DiffRow]:
 def diff_sections(old_title: str, old_body: str, new_title: str, new_body: str) -> list[DiffRow]:
     return diff_rows([f"# {old_title}", *html_to_lines(old_body)],
                      [f"# {new_title}", *html_to_lines(new_body)])  # fmt: skip
+
+
+_VOID = {"br", "hr", "img", "col", "wbr", "input", "source"}
+
+
+class _TopBlocks(HTMLParser):
+    """Offsets of the top-level blocks of a sanitised body."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=False)
+        self.line_starts = [0]
+        for line in html.splitlines(keepends=True):
+            self.line_starts.append(self.line_starts[-1] + len(line))
+        self.depth, self.start, self.spans = 0, 0, []
+        self.feed(html)
+        self.close()
+
+    def _at(self) -> int:
+        line, column = self.getpos()
+        return self.line_starts[line - 1] + column
+
+    def handle_starttag(self, tag, attrs):
+        if self.depth == 0:
+            self.start = self._at()
+        if tag in _VOID:
+            if self.depth == 0:
+                self.spans.append((self.start, self._at() + len(self.get_starttag_text())))
+            return
+        self.depth += 1
+
+    def handle_endtag(self, tag):
+        if tag in _VOID or self.depth == 0:
+            return
+        self.depth -= 1
+        if self.depth == 0:
+            end = self._at()
+            self.spans.append((self.start, end + len(f"</{tag}>")))
+
+
+def top_blocks(html: str) -> list[str]:
+    """The top-level blocks of a body (paragraphs, headings, lists, tables, figures)."""
+    html = html or ""
+    spans = _TopBlocks(html).spans
+    return [html[a:b] for a, b in spans] or ([html] if html.strip() else [])
+
+
+def merge_bodies(mine: str, theirs: str) -> str:
+    """Mine with every block of theirs that mine lacks, each placed after the block of
+    theirs it follows (a template update "both": no unchanged paragraph twice)."""
+
+    def key(block: str) -> str:
+        return " ".join(html_to_lines(block)) or block
+
+    result = top_blocks(mine)
+    keys = [key(b) for b in result]
+    theirs_blocks = top_blocks(theirs)
+    shared = set(keys) & {key(b) for b in theirs_blocks}
+    anchor = 0 if shared else len(result)
+    for block in theirs_blocks:
+        k = key(block)
+        if k in keys[anchor:]:
+            anchor = keys.index(k, anchor) + 1
+        elif k in keys:
+            continue  # the agent moved it up: it is there already
+        else:
+            result.insert(anchor, block)
+            keys.insert(anchor, k)
+            anchor += 1
+    return "".join(result)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from manuals.models import OutlinePosition as Position
 from manuals.models import Section, nest
 
 CHUNK_SIZE = 40
@@ -32,7 +33,9 @@ class Chunk:
     total: int
 
 
-def scope_rows(outline: list[Section], scope: Section | None) -> list[tuple[Section, int]]:
+def scope_rows(
+    outline: list[Section] | list[Position], scope: Section | None
+) -> list[tuple[Section | Position, int]]:
     """The outline rows of ``scope`` (the whole manual when None) with their depth, in
     tree order: a chapter's rows are the chapter and the rows below it."""
     nested = nest(outline)
@@ -52,7 +55,7 @@ def scope_rows(outline: list[Section], scope: Section | None) -> list[tuple[Sect
 
 def chunk_of(
     *,
-    outline: list[Section],
+    outline: list[Section] | list[Position],
     scope: Section | None = None,
     start_id: int | None = None,
     before: bool = False,

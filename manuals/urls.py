@@ -15,6 +15,7 @@ urlpatterns = [
     path("manual/<int:manual_id>/sections/add/", views.add_section, name="add_section"),
     path("manual/<int:manual_id>/trash/", views.trash, name="trash"),
     path(section, views.section_detail, name="section"),
+    path(section + "outline/", views.outline_branch, name="outline_branch"),
     path(section + "read/", views.read_section, name="read_section"),
     path(section + "edit/", views.edit_section, name="edit_section"),
     path(section + "save/", views.save_section_inline, name="save_section_inline"),

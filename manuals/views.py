@@ -20,7 +20,7 @@ from manuals.diff import diff_sections
 from manuals.document import Chunk, chunk_of, neighbours
 from manuals.forms import MoveForm, NewSectionForm, SectionForm
 from manuals.models import ExcellentCase, Manual, Revision, Section, member_of
-from manuals.outline import breadcrumbs, render_outline
+from manuals.outline import breadcrumbs, render_outline, render_outline_branch
 from manuals.sanitize import sanitize_html
 
 SHIFT_BUTTONS = [
@@ -70,6 +70,7 @@ def home(request: HttpRequest) -> HttpResponse:
         .filter(is_template=False, archived_at__isnull=True)
         .exclude(owner=request.user)
         .select_related("owner__member")
+        # Live sections the team reads; the hidden root (level 0) is no chapter.
         .annotate(
             shared_count=Count(
                 "sections",
@@ -138,7 +139,7 @@ def document_chunk(request: HttpRequest, manual_id: int) -> HttpResponse:
             raise Http404
         scope = section_for(request, manual_id, int(scope_id))
     editable = manual.can_write(request.user)
-    outline = manual.outline(user=None if editable else request.user)
+    outline = manual.outline_positions(user=None if editable else request.user)
     chunk = chunk_of(
         outline=outline, scope=scope, start_id=_start_id(request),
         before=request.GET.get("before") == "1",
@@ -150,13 +151,45 @@ def document_chunk(request: HttpRequest, manual_id: int) -> HttpResponse:
 
 
 @login_required
-def section_detail(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
+@require_GET
+def outline_branch(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
+    """The outline rows below a section (and the path to it) that a long manual's page was
+    sent closed, as a fragment."""
     section = section_for(request, manual_id, section_id)
+    manual = section.manual
+    editable = manual.can_write(request.user)
+    outline = manual.outline(user=None if editable else request.user)
+    branch = render_outline_branch(manual, outline, section_id=section.pk, editable=editable)
+    if branch is None:
+        raise Http404
+    return HttpResponse(branch)
+
+
+@login_required
+def section_detail(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
+    try:
+        section = section_for(request, manual_id, section_id)
+    except Http404:
+        return _in_the_trash(request, manual_id, section_id)
     context = _manual_context(request, section.manual, section)
     context["previous"], context["next"] = neighbours(context["outline"], section)
     context["excellent"] = ExcellentCase.objects.filter(section=section).first()
     context["can_curate"] = lead_of(request.user, section.manual.team_id) is not None
     return render(request, "manuals/section.html", context)
+
+
+def _in_the_trash(request: HttpRequest, manual_id: int, section_id: int) -> HttpResponse:
+    """An old address of a trashed section: its owner may restore it from here; everyone
+    else still gets a plain 404."""
+    section = section_for(request, manual_id, section_id, write=True)
+    if section.trashed_at is None:
+        raise Http404
+    trashed = section
+    if not section.trashed_root:
+        above = Section.objects.ancestors_of(section).filter(trashed_root=True)
+        trashed = above.in_outline_order().last() or section
+    context = {"manual": section.manual, "section": section, "trashed": trashed}
+    return render(request, "manuals/trashed_section.html", context, status=404)
 
 
 @login_required

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from manuals.models import Manual, Member, Section, Team, member_of
+from printing.theming import available_themes
 
 
 class EditionStorage(FileSystemStorage):
@@ -118,6 +119,12 @@ class Edition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.manual} #{self.pk}"
+
+    @property
+    def theme_name(self) -> str:
+        """The theme's name in the reader's language (its folder name once it is gone)."""
+        theme = available_themes().get(self.theme)
+        return theme.display_name if theme else self.theme
 
     @property
     def is_active(self) -> bool:

@@ -69,6 +69,7 @@ ROWS = {
     "manuals:section": (_s, readers, "get"),
     "manuals:edit_section": (_s, OWNER, "get"),
     "manuals:read_section": (_s, readers, "get"),
+    "manuals:outline_branch": (_s, readers, "get"),
     "manuals:document_chunk": (lambda w: {"manual_id": w["manual"].pk}, TEAM, "get"),
     "manuals:save_section_inline": (_s, OWNER, "post"),
     "manuals:move_section": (_s, OWNER, "post"),

@@ -26,12 +26,18 @@ class CopyRefused(TreeError):
     """A copy we refuse; the message is for the user."""
 
 
-def origin_note_for(source: Section, path: list[str]) -> str:
+def origin_note_for(source: Section, path: list[str], *, moved: bool = False) -> str:
     owner = source.manual.owner
     name = getattr(getattr(owner, "member", None), "name", "") or owner.get_username()
     when = timezone.localtime().strftime("%Y-%m-%d")
     trail = " › ".join([*path, source.title])
-    note = _("复制自 %(name)s《%(manual)s》：%(path)s（%(when)s）") % {
+    # A handover that moves the sections is no copy: the giver no longer has them.
+    message = (
+        _("移交自 %(name)s《%(manual)s》：%(path)s（%(when)s）")
+        if moved
+        else _("复制自 %(name)s《%(manual)s》：%(path)s（%(when)s）")
+    )
+    note = message % {
         "name": name,
         "manual": source.manual.title,
         "path": trail,
@@ -103,7 +109,9 @@ def copy_subtree(
                 if parent.is_descendant_of(source, include_self=True):
                     raise CopyRefused(_("不能把章节复制到它自己的下面。"))
             rows = _source_rows(source, user=reader, with_children=with_children)
-            note = origin_note_for(source, _ancestor_titles(source, reader=reader))
+            note = origin_note_for(
+                source, _ancestor_titles(source, reader=reader), moved=keep_history
+            )
             mapping, written = copy_images(
                 bodies=[r.body for r in rows],
                 source_manual_ids=[source.manual_id],

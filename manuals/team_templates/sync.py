@@ -6,8 +6,8 @@ section is then *new* for a clone that has no copy of it, and *changed* when its
 past the one the copy took and its content really differs. The agent accepts or skips
 each. Accepting never loses the agent's words: every save keeps a revision, and when the
 agent had edited the copy they choose between the template's version (theirs stays in the
-history), keeping theirs (the template's version goes into the history), or both (the
-template's text appended below theirs).
+history), keeping theirs (the template's version goes into the history), or both (mine
+with every paragraph of the template's that mine lacks, merged in where the template has it).
 
 Structure stays the agent's: template moves are not replayed, and a section the agent
 deleted is not offered again. Sections the template removes are offered for a decision by
@@ -20,11 +20,10 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from manuals import tree
-from manuals.diff import DiffRow, diff_sections
+from manuals.diff import DiffRow, diff_sections, merge_bodies
 from manuals.images.copies import copy_images, delete_files, rewrite_image_refs
 from manuals.models import Manual, Revision, Section, SkippedTemplateUpdate
 from manuals.team_templates.removals import removed_counts
@@ -35,7 +34,7 @@ CHANGED = "changed"
 
 TAKE_TEMPLATE = "template"  # replace with the template's version (mine stays in history)
 KEEP_MINE = "mine"  # keep mine; the template's version is stored in the history
-MERGE = "both"  # keep mine and append the template's text below it
+MERGE = "both"  # keep mine and merge in the template's paragraphs mine lacks
 CHOICES = (TAKE_TEMPLATE, KEEP_MINE, MERGE)
 
 
@@ -166,6 +165,27 @@ def pending_updates(*, manual: Manual, with_diffs: bool = True) -> list[PendingU
             else:
                 item.rows = diff_sections(item.copy.title, item.copy.body, ts.title, ts.body)
     return pending
+
+
+def skipped_updates(*, manual: Manual) -> list[PendingUpdate]:
+    """The updates the agent skipped and the template has not changed since: still listed,
+    and still open to adopt."""
+    template = manual.template
+    if template is None or manual.is_template:
+        return []
+    skipped = {s: v for (_m, s), v in _skipped([manual.pk]).items()}
+    if not skipped:
+        return []
+    rows = _template_rows(template, with_bodies=True)
+    rows = [row for row in rows if skipped.get(row.pk, 0) >= row.version]
+    copies = _copies(manual, with_bodies=True)
+    needed = _needed_bases(rows, copies)
+    items = _classify(rows, copies, {}, _bases(needed), _contents(needed))
+    for item in items:
+        ts = item.template_section
+        old = (item.copy.title, item.copy.body) if item.copy else ("", "")
+        item.rows = diff_sections(*old, ts.title, ts.body)
+    return items
 
 
 def pending_count(*, manual: Manual) -> int:
@@ -364,14 +384,11 @@ def accept_change(
                 saved = _save(stored, mine, user, _("保留我的版本"))
                 synced = stored.version  # still counts as the agent's own edit
             else:
-                when = timezone.localtime().strftime("%Y-%m-%d")
-                note = _("模板更新（模板第 %(v)d 版，%(when)s）：") % {
-                    "v": row.version,
-                    "when": when,
-                }
+                # Mine with the template's blocks that mine lacks, each where the
+                # template has it: no unchanged paragraph twice.
                 both = SectionContent(
                     title=copy.title,
-                    body=f'{copy.body}<hr><p class="note">{escape(note)}</p>{template_body}',
+                    body=merge_bodies(copy.body, template_body),
                     kind=copy.kind,
                     visibility=copy.visibility,
                 )

@@ -32,6 +32,7 @@ from manuals.team_templates.sync import (
     accept_new,
     pending_updates,
     skip_update,
+    skipped_updates,
     template_status,
 )
 from manuals.tree import EditConflict, TreeError
@@ -175,6 +176,7 @@ def template_updates(request: HttpRequest, manual_id: int) -> HttpResponse:
     context = {
         "manual": manual,
         "pending": pending_updates(manual=manual),
+        "skipped": skipped_updates(manual=manual),
         "removed": removed_sections(manual=manual),
         "choices": CHOICE_LABELS,
     }

@@ -173,7 +173,15 @@
       if (link) link.removeAttribute("aria-current");
     });
     const item = outline.querySelector('li[data-id="' + id + '"]');
-    if (!item) return;
+    if (!item) {
+      // A long manual's outline is sent closed below the chapters: bring this branch.
+      if (window.lanbitouOutline) {
+        window.lanbitouOutline.reveal(id).then((found) => {
+          if (found && currentId === id) { currentId = null; markInView(id); }
+        });
+      }
+      return;
+    }
     item.classList.add("in-view");
     item.querySelector(":scope > .outline-row > a").setAttribute("aria-current", "location");
     // Open collapsed ancestors, and keep the row visible in the outline's own scroll.

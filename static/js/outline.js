@@ -13,7 +13,40 @@
   const storageKey = "lanbitou.collapsed." + manualId;
   const collapsed = new Set(JSON.parse(localStorage.getItem(storageKey) || "[]"));
 
+  // A long manual's page comes with the chapters and the path to the current section;
+  // a closed branch (data-lazy) brings its rows when opened, and reveal(id) brings the
+  // rows down to any section (the one in view while scrolling the document).
+  const pending = new Map();
+  function loadBranch(id) {
+    if (!pending.has(id)) {
+      const url = outline.dataset.branchUrl + id + "/outline/";
+      pending.set(id, fetch(url, { credentials: "same-origin" }).then((response) => {
+        if (!response.ok) return;
+        return response.text().then((html) => {
+          const parsed = new DOMParser().parseFromString(html, "text/html");
+          parsed.querySelectorAll("ul[data-parent]").forEach((group) => {
+            const item = outline.querySelector('li[data-id="' + group.dataset.parent + '"]');
+            if (!item || item.querySelector(":scope > ul")) return;
+            item.appendChild(document.importNode(group, true));
+            delete item.dataset.lazy;
+            if (item.dataset.id !== String(id)) item.setAttribute("aria-expanded", "true");
+          });
+        });
+      }).finally(() => pending.delete(id)));
+    }
+    return pending.get(id);
+  }
+  function reveal(id) {
+    const item = outline.querySelector('li[data-id="' + id + '"]');
+    if (item && !item.dataset.lazy) return Promise.resolve(item);
+    return loadBranch(id).then(() => outline.querySelector('li[data-id="' + id + '"]'));
+  }
+  window.lanbitouOutline = { reveal };
+
   function setExpanded(item, expanded) {
+    if (expanded && item.dataset.lazy) {
+      loadBranch(item.dataset.id).then(() => item.setAttribute("aria-expanded", "true"));
+    }
     item.setAttribute("aria-expanded", expanded ? "true" : "false");
     if (expanded) collapsed.delete(item.dataset.id);
     else collapsed.add(item.dataset.id);

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from manuals.models import Manual, Member
 from manuals.team_templates.default_template import ensure_default_template
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, sign_in
 
 User = get_user_model()
 NEW_PASSWORD = "Qiu-shui-2026-hai"
@@ -56,7 +56,7 @@ def test_the_set_password_link_works_once_and_lands_in_the_manual(client, lena, 
     assert response["Location"] == reverse("manuals:manual", args=[manual.pk])
     assert hire_browser.get(reverse("manuals:home")).status_code == 200  # logged in
     assert Client().get(link).status_code == 404  # used up
-    assert Client().login(username="xiaoli", password=NEW_PASSWORD)
+    assert sign_in(Client(), "xiaoli", NEW_PASSWORD)
 
 
 def test_a_forged_link_is_refused(client, alice):
@@ -80,7 +80,7 @@ def test_agents_and_other_teams_cannot_manage_accounts(client, alice, carol, len
         url = reverse("manuals:reset_member_password", args=[lena.pk])
         assert client.post(url).status_code == 404
     assert not User.objects.filter(username="xiaoli").exists()
-    assert Client().login(username="lena", password=PASSWORD)
+    assert sign_in(Client(), "lena", PASSWORD)
 
 
 def test_a_lead_of_another_team_cannot_touch_our_members(client, alice, other_team):
@@ -98,10 +98,10 @@ def test_a_lead_of_another_team_cannot_touch_our_members(client, alice, other_te
 def test_a_deactivated_leaver_cannot_log_in_and_keeps_the_manual(client, lena, alice, alice_manual):
     client.force_login(lena)
     client.post(reverse("manuals:set_member_active", args=[alice.pk]), {"active": "0"})
-    assert not Client().login(username="alice", password=PASSWORD)
+    assert not sign_in(Client(), "alice", PASSWORD)
     assert Manual.objects.filter(pk=alice_manual.pk).exists()
     client.post(reverse("manuals:set_member_active", args=[alice.pk]), {"active": "1"})
-    assert Client().login(username="alice", password=PASSWORD)
+    assert sign_in(Client(), "alice", PASSWORD)
 
 
 def test_a_lead_cannot_deactivate_themselves(client, lena):
@@ -116,11 +116,11 @@ def test_a_reset_password_stops_the_old_one_and_gives_a_new_link(client, lena, a
     alice_browser.force_login(alice)
     client.force_login(lena)
     response = client.post(reverse("manuals:reset_member_password", args=[alice.pk]))
-    assert not Client().login(username="alice", password=PASSWORD)
+    assert not sign_in(Client(), "alice", PASSWORD)
     assert alice_browser.get(reverse("manuals:home")).status_code == 302  # logged out
     link = link_in(response)
     Client().post(link, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
-    assert Client().login(username="alice", password=NEW_PASSWORD)
+    assert sign_in(Client(), "alice", NEW_PASSWORD)
 
 
 def test_a_csv_adds_everyone_or_nobody(client, lena, team, alice):
@@ -155,7 +155,7 @@ def test_everyone_changes_their_own_password(client, request, user_fixture):
     )
     assert response.status_code == 302
     assert client.get(reverse("manuals:home")).status_code == 200  # still logged in
-    assert Client().login(username=user.username, password=NEW_PASSWORD)
+    assert sign_in(Client(), user.username, NEW_PASSWORD)
 
 
 def test_changing_a_password_needs_the_old_one(client, alice):
@@ -165,7 +165,7 @@ def test_changing_a_password_needs_the_old_one(client, alice):
         {"old_password": "wrong", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
     )
     assert response.status_code == 200
-    assert Client().login(username="alice", password=PASSWORD)
+    assert sign_in(Client(), "alice", PASSWORD)
 
 
 def test_changing_a_password_needs_a_login(client, db):

@@ -198,6 +198,15 @@ def test_moving_a_subtree_keeps_its_history_and_puts_the_original_in_the_trash(
     assert check_trees() == []
 
 
+def test_a_section_received_by_a_move_is_labelled_handed_over_not_copied(
+    alice_manual, alice, bob_manual
+):
+    rule = section_titled(alice_manual, "考勤制度")
+    hand_over_subtree(section=rule, to_manual=bob_manual, mode=MOVE, user=alice)
+    moved = Section.objects.get(manual=bob_manual, title="考勤制度")
+    assert moved.origin_note.startswith("移交自 ") and "复制自" not in moved.origin_note
+
+
 def test_the_lead_sees_every_handover_of_the_team_and_others_do_not(
     alice_manual, alice, bob_manual, lena, carol
 ):

@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from manuals import document
+from manuals import document, outline
 from manuals.models import Section
 from manuals.tree import SectionContent, add_section
 from tests.conftest import section_titled
@@ -148,3 +148,66 @@ def test_a_chunk_costs_the_same_queries_whatever_the_manual_holds(
     url = reverse("manuals:document_chunk", args=[alice_manual.pk])
     with django_assert_max_num_queries(8):
         assert client.get(url).status_code == 200
+
+
+def outline_titles(html: str) -> list[str]:
+    nav = html.split('id="outline"', 1)[1].split("</nav>", 1)[0]
+    return re.findall(r'role="treeitem".*?<a [^>]*>([^<]*)</a>', nav)
+
+
+def test_a_long_manuals_page_sends_the_chapters_and_the_path_not_the_whole_outline(
+    client, alice, alice_manual, monkeypatch
+):
+    monkeypatch.setattr(outline, "OUTLINE_FULL_ROWS", 3)
+    client.force_login(alice)
+    html = client.get(reverse("manuals:manual", args=[alice_manual.pk])).content.decode()
+    assert outline_titles(html) == ["管理制度", "工作复盘", "项目资料", "学习工具"]
+    chapter = section_titled(alice_manual, "工作复盘")
+    assert (
+        f'data-id="{chapter.pk}" data-level="1" aria-level="1" aria-expanded="false" '
+        'data-lazy="1"' in html
+    )
+    # A section's own page opens the path down to it.
+    deep = section_titled(alice_manual, "客户情绪")
+    html = client.get(reverse("manuals:section", args=[alice_manual.pk, deep.pk])).content.decode()
+    assert outline_titles(html) == [
+        "管理制度", "工作复盘", "2024-03 退款纠纷", "客户情绪", "我的处理", "项目资料", "学习工具",
+    ]  # fmt: skip
+
+
+def test_the_branch_fragment_brings_the_rows_down_to_a_section(client, alice, bob, alice_manual):
+    client.force_login(alice)
+    deep = section_titled(alice_manual, "客户情绪")
+    url = reverse("manuals:outline_branch", args=[alice_manual.pk, deep.pk])
+    html = client.get(url).content.decode()
+    groups = re.findall(r'<ul role="group" data-parent="(\d+)">', html)
+    path = ["工作复盘", "2024-03 退款纠纷"]  # 客户情绪 has no rows below it
+    assert groups == [str(section_titled(alice_manual, t).pk) for t in path]
+    assert re.findall(r"<a [^>]*>([^<]*)</a>", html) == ["2024-03 退款纠纷", "客户情绪", "我的处理"]
+    # A teammate gets only what is shared with the team.
+    share(alice_manual, "工作复盘")
+    client.force_login(bob)
+    assert client.get(url).status_code == 404
+    chapter = section_titled(alice_manual, "工作复盘")
+    bob_url = reverse("manuals:outline_branch", args=[alice_manual.pk, chapter.pk])
+    assert client.get(bob_url).content.decode() == ""
+
+
+def test_a_trashed_sections_address_offers_its_owner_to_restore_it(
+    client, alice, bob, alice_manual
+):
+    from manuals.tree import trash_section
+
+    chapter = section_titled(alice_manual, "工作复盘")
+    share(alice_manual, "工作复盘", "2024-03 退款纠纷")
+    deep = section_titled(alice_manual, "2024-03 退款纠纷")
+    trash_section(section=chapter, user=alice)
+    url = reverse("manuals:section", args=[alice_manual.pk, deep.pk])
+    client.force_login(alice)
+    response = client.get(url)
+    html = response.content.decode()
+    assert response.status_code == 404 and "这一节在回收站里 — 恢复？" in html
+    assert reverse("manuals:restore_section", args=[alice_manual.pk, chapter.pk]) in html
+    client.force_login(bob)
+    response = client.get(url)
+    assert response.status_code == 404 and "回收站" not in response.content.decode()

@@ -174,3 +174,27 @@ def test_on_a_phone_the_header_fits_the_outline_is_a_drawer_and_find_stays_reach
     # The menu opens behind ☰.
     page.click(".menu-toggle")
     assert page.locator(".topnav").is_visible()
+
+
+def test_a_long_manuals_outline_opens_branches_on_demand_and_follows_the_scroll(
+    page, alice, long_manual, small_chunks, monkeypatch
+):
+    from manuals import outline
+
+    monkeypatch.setattr(outline, "OUTLINE_FULL_ROWS", 10)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    log_in(page, "alice")
+    page.goto(f"{page.base_url}/manual/{long_manual.pk}/")
+    assert page.locator('#outline a:text-is("项目02")').count() == 0
+    # Opening a closed chapter brings its rows.
+    chapter = section_titled(long_manual, "项目资料")
+    page.click(f'#outline li[data-id="{chapter.pk}"] > .outline-row > .toggle')
+    page.wait_for_selector('#outline a:text-is("项目02")')
+    page.click(f'#outline li[data-id="{chapter.pk}"] > .outline-row > .toggle')
+    # Scrolling into a closed branch opens the path to the section in view and marks it.
+    page.goto(f"{page.base_url}/manual/{long_manual.pk}/")
+    page.click('#outline a:text-is("项目资料")')
+    for _ in range(3):
+        page.mouse.wheel(0, 700)
+        page.wait_for_timeout(150)
+    page.wait_for_selector('#outline li.in-view > .outline-row > a:text-matches("^项目[0-9]+$")')

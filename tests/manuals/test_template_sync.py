@@ -384,3 +384,46 @@ def test_accept_all_takes_only_what_cannot_clobber(client, template, alice_clone
     client.force_login(lena)
     url = reverse("manuals:template_updates_accept_all", args=[alice_clone.pk])
     assert client.post(url).status_code == 404
+
+
+def test_both_merges_the_template_without_repeating_unchanged_paragraphs(
+    template, alice_clone, lena, alice
+):
+    copy = section_titled(alice_clone, "常用话术")
+    mine = edit(copy, body="<p>我的开头</p><p>共同一</p><p>共同二</p>", user=alice)
+    ts = edit(
+        section_titled(template, "常用话术"),
+        body="<p>共同一</p><p>模板新增</p><p>共同二</p><p>模板结尾</p>",
+        user=lena,
+    )
+    accept_change(
+        manual=alice_clone, template_section_id=ts.pk, expected_template_version=ts.version,
+        expected_version=mine.version, choice=MERGE, user=alice,
+    )  # fmt: skip
+    body = section_titled(alice_clone, "常用话术").body
+    assert body == "<p>我的开头</p><p>共同一</p><p>模板新增</p><p>共同二</p><p>模板结尾</p>"
+
+
+def test_a_skipped_addition_stays_listed_and_can_still_be_adopted(
+    client, template, alice_clone, lena, alice
+):
+    chapter = section_titled(template, "管理制度")
+    new = add_section(
+        manual=template, target=chapter, position="last-child",
+        content=SectionContent(title="新的退货规定", body="<p>七天无理由</p>"), user=lena,
+    )  # fmt: skip
+    skip_update(
+        manual=alice_clone, template_section_id=new.pk, expected_template_version=new.version,
+        user=alice,
+    )  # fmt: skip
+    client.force_login(alice)
+    url = reverse("manuals:template_updates", args=[alice_clone.pk])
+    page = client.get(url).content.decode()
+    assert "你的手册已包含模板的所有更新" not in page
+    assert f'id="skipped-{new.pk}"' in page and "七天无理由" in page
+    client.post(
+        reverse("manuals:template_update_decide", args=[alice_clone.pk, new.pk]),
+        {"action": "accept", "template_version": new.version},
+    )
+    assert Section.objects.filter(manual=alice_clone, title="新的退货规定").exists()
+    assert "你的手册已包含模板的所有更新" in client.get(url).content.decode()

@@ -173,6 +173,7 @@ def test_check_deploy_is_clean_in_production_settings(tmp_path):
         "LANBITOU_HTTPS": "1",
         "LANBITOU_SECRET_KEY": "k" * 10 + "-7hQ2vX9pL4mN8rT1wY6zB3cF5gJ0sD-" + "q" * 20,
     }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests' fixture, not a site
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=REPO, env=env, capture_output=True, text=True,

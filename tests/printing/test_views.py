@@ -167,3 +167,12 @@ def test_a_failed_edition_offers_to_print_it_again(client, alice, carol, illustr
     again = Edition.objects.exclude(pk=edition.pk).get()
     assert response.url == reverse("printing:edition", args=[again.pk])
     assert (again.paper, again.theme, again.status) == ("A4", "ink-wash", Edition.Status.QUEUED)
+
+
+def test_the_print_pages_show_the_themes_name_not_its_folder(client, alice, alice_manual):
+    edition = Edition.objects.create(manual=alice_manual, requested_by=alice, theme="plain")
+    login(client, alice)
+    request_page = client.get(reverse("printing:request", args=[alice_manual.pk])).content.decode()
+    edition_page = client.get(reverse("printing:edition", args=[edition.pk])).content.decode()
+    for html in (request_page, edition_page):
+        assert "简洁 · A5" in html and "plain ·" not in html
