@@ -306,9 +306,14 @@ class ManualFind:
     total: int = 0
     sections: list[dict] = field(default_factory=list)  # tree order: id, title, path, count
     unavailable: bool = False
+    # The first of ``sections`` at or after the section being read (``reading``), wrapping
+    # to 0: the reader's place in the whole manual, whether or not the page has loaded it.
+    start: int = 0
 
 
-def find_in_manual(*, user, manual: Manual, query: str | None) -> ManualFind:
+def find_in_manual(
+    *, user, manual: Manual, query: str | None, reading: int | None = None
+) -> ManualFind:
     """Every occurrence of the query in the sections of ``manual`` that ``user`` may read.
 
     Counts are exact (non-overlapping occurrences in title and text) and listed in the
@@ -333,7 +338,11 @@ def find_in_manual(*, user, manual: Manual, query: str | None) -> ManualFind:
         # Bounded by one manual, so the database can answer while the index is rebuilt.
         result.unavailable = True
         texts = _manual_texts(manual, user)
+    passed_reading = reading is None
     for section, titles_above in walk(outline):
+        if section.pk == reading:
+            passed_reading = True
+            result.start = len(result.sections)
         if section.pk in texts:
             title, text = texts[section.pk]
             count = _occurrences(title + "\n" + text, terms)
@@ -343,6 +352,8 @@ def find_in_manual(*, user, manual: Manual, query: str | None) -> ManualFind:
                     "path": [a.title for a in titles_above],
                 })  # fmt: skip
                 result.total += count
+    if not passed_reading or result.start >= len(result.sections):
+        result.start = 0
     return result
 
 

@@ -78,7 +78,11 @@ def rebuild(request: HttpRequest) -> HttpResponse:
 @require_GET
 def find(request: HttpRequest, manual_id: int) -> JsonResponse:
     manual = manual_for(request, manual_id)
-    found = find_in_manual(user=request.user, manual=manual, query=request.GET.get("q", ""))
+    reading = request.GET.get("reading", "")
+    found = find_in_manual(
+        user=request.user, manual=manual, query=request.GET.get("q", ""),
+        reading=int(reading) if reading.isdigit() and len(reading) < 12 else None,
+    )  # fmt: skip
     sections = [
         {**s, "url": reverse("manuals:section", kwargs={"manual_id": manual.pk,
                                                         "section_id": s["id"]})}
@@ -90,6 +94,7 @@ def find(request: HttpRequest, manual_id: int) -> JsonResponse:
             "terms": found.query.terms,
             "total": found.total,
             "sections": sections,
+            "start": found.start,
             "notices": found.query.notices,
             "index_unavailable": found.unavailable,
         }

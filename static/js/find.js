@@ -251,6 +251,8 @@
     }
     const url = new URL(box.dataset.findUrl, window.location.href);
     url.searchParams.set("q", query);
+    const reading = docMode && window.lanbitouDocument && window.lanbitouDocument.currentSection();
+    if (reading) url.searchParams.set("reading", reading.dataset.section);
     return Promise.all([loadFold(), fetch(url, { credentials: "same-origin" }).then((r) => r.json())])
       .then(([, data]) => {
         if (seq !== requestSeq) return; // a newer query is on its way
@@ -258,12 +260,9 @@
         const terms = data.terms.map((t) => Array.from(t).map(foldChar).join(""));
         state = { query, terms, sections: data.sections, total: data.total, marks: [], local: -1 };
         if (docMode) {
-          // Start from the first section with hits at or after the one being read.
-          const reading = window.lanbitouDocument && window.lanbitouDocument.currentSection();
-          const order = Array.from(document.querySelectorAll(".doc-section"), (el) => Number(el.dataset.section));
-          const from = reading ? order.indexOf(Number(reading.dataset.section)) : 0;
-          const ahead = data.sections.find((s) => order.indexOf(s.id) >= from);
-          const first = ahead || data.sections[0];
+          // Start from the first section with hits at or after the one being read, in the
+          // whole manual's order (the server knows it; the page holds only some chunks).
+          const first = data.sections[data.start || 0];
           currentSection = 0;
           if (first && hit !== undefined) return goToSection(first, hit);
           return render();

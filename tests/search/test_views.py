@@ -116,6 +116,26 @@ def test_find_in_manual_json(client, alice, bob, alice_manual):
     assert client.get(url, {"q": "的内容"}).json()["total"] == 0
 
 
+def test_find_starts_at_the_section_being_read_even_one_the_page_has_not_loaded(
+    client, alice, alice_manual
+):
+    rebuild_index()
+    client.force_login(alice)
+    url = reverse("search:find_in_manual", args=[alice_manual.pk])
+    titles = [s["title"] for s in client.get(url, {"q": "的内容"}).json()["sections"]]
+    reading = section_titled(alice_manual, titles[4])
+    data = client.get(url, {"q": "的内容", "reading": reading.pk}).json()
+    assert data["sections"][data["start"]]["title"] == titles[4]
+    # Reading past the last hit wraps to the first; nonsense is the manual's start.
+    last_chapter = [s for s in alice_manual.sections.in_outline_order() if s.level == 1][-1]
+    after = add_section(
+        manual=alice_manual, target=last_chapter, content=SectionContent(title="末尾", body="无")
+    )
+    assert after.pk == list(alice_manual.sections.in_outline_order())[-1].pk
+    assert client.get(url, {"q": "的内容", "reading": after.pk}).json()["start"] == 0
+    assert client.get(url, {"q": "的内容", "reading": "x"}).json()["start"] == 0
+
+
 def test_find_in_another_teams_manual_is_404(client, carol, alice_manual):
     client.force_login(carol)
     url = reverse("search:find_in_manual", args=[alice_manual.pk])
