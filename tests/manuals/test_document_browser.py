@@ -177,6 +177,29 @@ def test_on_a_phone_the_header_fits_the_outline_is_a_drawer_and_find_stays_reach
     assert page.locator(".topnav").is_visible()
 
 
+def test_on_a_phone_editing_in_place_fits_the_screen_and_saves_with_the_button(
+    page, alice, alice_manual
+):
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, "alice")
+    page.goto(f"{page.base_url}/manual/{alice_manual.pk}/")
+    section = section_titled(alice_manual, "考勤制度")
+    selector = f"#s-{section.pk}"
+    page.click(f"{selector} .doc-body")
+    page.wait_for_selector(f"{selector} .ProseMirror[contenteditable=true]")
+    # Nothing of the editor sticks out sideways: toolbar, fields and buttons are in reach.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    for part in (".prose-menubar", ".ProseMirror[contenteditable=true]", "[data-action=save]", "input[name=title]"):
+        box = page.locator(f"{selector} {part}").first.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, part
+    page.keyboard.press("End")
+    page.keyboard.type("手机上补充的一句。")
+    page.click(f"{selector} [data-action=save]")
+    page.wait_for_selector(f"{selector} .doc-saved")
+    section.refresh_from_db()
+    assert "手机上补充的一句" in section.body
+
+
 def test_a_long_manuals_outline_opens_branches_on_demand_and_follows_the_scroll(
     page, alice, long_manual, small_chunks, monkeypatch
 ):
