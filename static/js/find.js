@@ -176,6 +176,13 @@
       countEl.textContent = total + (box.dataset.msgHits || "");
     }
     prevBtn.disabled = nextBtn.disabled = !total;
+    badges();
+  }
+
+  // Each outline row with hits shows how many; rows a long manual's outline brings later
+  // (opening a branch, scrolling) get theirs when they arrive.
+  function badges() {
+    document.querySelectorAll(".find-count-badge").forEach((el) => el.remove());
     state.sections.forEach((s) => {
       const row = document.querySelector('#outline li[data-id="' + s.id + '"] > .outline-row');
       if (!row) return;
@@ -294,6 +301,8 @@
       run("");
     }
   });
+  const outlineEl = document.getElementById("outline");
+  if (outlineEl) outlineEl.addEventListener("outline:rows", badges);
   nextBtn.addEventListener("click", () => step(1));
   prevBtn.addEventListener("click", () => step(-1));
   document.addEventListener("keydown", (event) => {

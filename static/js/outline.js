@@ -31,6 +31,8 @@
             delete item.dataset.lazy;
             if (item.dataset.id !== String(id)) item.setAttribute("aria-expanded", "true");
           });
+          // Others that mark rows (find's hit counts) mark the new ones too.
+          outline.dispatchEvent(new CustomEvent("outline:rows"));
         });
       }).finally(() => pending.delete(id)));
     }

@@ -210,7 +210,16 @@ def test_a_long_manuals_outline_opens_branches_on_demand_and_follows_the_scroll(
     log_in(page, "alice")
     page.goto(f"{page.base_url}/manual/{long_manual.pk}/")
     assert page.locator('#outline a:text-is("项目02")').count() == 0
+    # Find counts hits before their rows exist; the rows the outline brings later show
+    # their counts like the others.
+    page.fill("#find-in-manual", "退货地址")
+    page.wait_for_selector('.find-count:text-is("1 / 2")')
+    for title in ("项目03", "项目27"):
+        row = f'#outline li[data-id="{section_titled(long_manual, title).pk}"] > .outline-row'
+        page.wait_for_selector(f'{row} .find-count-badge:text-is("1")', state="attached")
+    assert page.locator("#outline .find-count-badge").count() == 2
     # Opening a closed chapter brings its rows.
+    page.goto(f"{page.base_url}/manual/{long_manual.pk}/")
     chapter = section_titled(long_manual, "项目资料")
     page.click(f'#outline li[data-id="{chapter.pk}"] > .outline-row > .toggle')
     page.wait_for_selector('#outline a:text-is("项目02")')
