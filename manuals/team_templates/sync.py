@@ -177,12 +177,14 @@ def skipped_updates(*, manual: Manual) -> list[PendingUpdate]:
     if not skipped:
         return []
     rows = _template_rows(template, with_bodies=True)
+    titles = {row.pk: row.title for row in rows}
     rows = [row for row in rows if skipped.get(row.pk, 0) >= row.version]
     copies = _copies(manual, with_bodies=True)
     needed = _needed_bases(rows, copies)
     items = _classify(rows, copies, {}, _bases(needed), _contents(needed))
     for item in items:
         ts = item.template_section
+        item.parent_title = titles.get(ts.parent_id, "")
         old = (item.copy.title, item.copy.body) if item.copy else ("", "")
         item.rows = diff_sections(*old, ts.title, ts.body)
     return items

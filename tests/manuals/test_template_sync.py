@@ -421,6 +421,7 @@ def test_a_skipped_addition_stays_listed_and_can_still_be_adopted(
     page = client.get(url).content.decode()
     assert "你的手册已包含模板的所有更新" not in page
     assert f'id="skipped-{new.pk}"' in page and "七天无理由" in page
+    assert "（在“管理制度”下）" in page  # where it would go, as for a pending one
     client.post(
         reverse("manuals:template_update_decide", args=[alice_clone.pk, new.pk]),
         {"action": "accept", "template_version": new.version},
