@@ -8,15 +8,35 @@ chapter that did not change is reused even when an earlier chapter grew by ten p
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import os
+import signal
 import tempfile
 from pathlib import Path
 
 from printing.fetcher import BookletURLFetcher
 
 RENDERER_VERSION = "1"
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Have the kernel kill this process when ``parent_pid`` (its parent) dies.
+
+    A print worker killed mid-edition once left its render process running past every
+    limit with nobody watching its memory. The render process calls this for the worker,
+    and its chapter workers call it for the render process (as their pool initializer,
+    which is why it lives in this Django-free module: a spawned worker imports it)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # not Linux: the worker's recovery still fails the edition
+    if os.getppid() != parent_pid:
+        os._exit(1)  # the parent died before we asked
 
 
 def paper_css(paper: str) -> str:

@@ -9,12 +9,10 @@
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import json
 import os
 import shutil
-import signal
 import tempfile
 import time
 from collections.abc import Callable
@@ -32,6 +30,7 @@ from printing.booklet import Booklet
 from printing.chapters import (
     cached,
     chapter_key,
+    die_with_parent,
     prune,
     render_chapter,
     render_document,
@@ -42,23 +41,6 @@ from printing.theming import BASE_CSS
 Progress = Callable[[int, str], None]
 # Below this much HTML to render, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD_CHARS = 150_000
-
-
-PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """Have the kernel kill this process when ``parent_pid`` (its parent) dies.
-
-    A print worker killed mid-edition once left its render process running past every
-    limit with nobody watching its memory. The render process calls this for the worker,
-    and its chapter workers call it for the render process."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass  # not Linux: the worker's recovery still fails the edition
-    if os.getppid() != parent_pid:
-        os._exit(1)  # the parent died before we asked
 
 
 @dataclass

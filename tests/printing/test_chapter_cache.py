@@ -69,3 +69,20 @@ def test_chapters_nobody_printed_for_weeks_are_pruned(illustrated_manual, tmp_pa
     os.utime(old[0], (stale, stale))
     render(illustrated_manual, tmp_path / "b.pdf", paper="A4")
     assert not old[0].exists() and old[1].exists()
+
+
+def test_a_big_manual_renders_its_chapters_in_parallel_worker_processes(
+    illustrated_manual, tmp_path, monkeypatch
+):
+    # Big manuals (over PARALLEL_THRESHOLD_CHARS of HTML) are set by spawned processes,
+    # which must start without Django; once they could not, and every big manual failed.
+    from printing import render as render_module
+
+    monkeypatch.setattr(render_module, "PARALLEL_THRESHOLD_CHARS", 0)
+    booklet = assemble_booklet(manual=illustrated_manual, options=BookletOptions())
+    parallel = render_booklet_pdf(booklet=booklet, out_path=tmp_path / "p.pdf", processes=2,
+                                  chapter_cache=tmp_path / "cache-p")  # fmt: skip
+    alone = render_booklet_pdf(booklet=booklet, out_path=tmp_path / "a.pdf", processes=1,
+                               chapter_cache=tmp_path / "cache-a")  # fmt: skip
+    assert parallel.chapters_rendered == 3
+    assert page_texts(parallel.path) == page_texts(alone.path)

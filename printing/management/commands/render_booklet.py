@@ -5,8 +5,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand
 
 from printing.booklet import PrintError
+from printing.chapters import die_with_parent
 from printing.jobs import limit_memory, render_spec
-from printing.render import die_with_parent
 
 
 class Command(BaseCommand):
