@@ -1,7 +1,9 @@
 """Uploads on their way into a manual: analyse → preview → import (or cancel).
 
 Small files are analysed and imported during the request; large ones go to the background
-worker (queue "imports"). The import itself is one database transaction, so its progress
+worker (queue "imports"). A job run in the request names the web process running it
+(``runner``), so that the workers' recovery fails it if that process dies mid-way, as it
+does for a job whose worker died. The import itself is one database transaction, so its progress
 cannot be written to the database where the page would see it (SQLite has one writer):
 the worker writes it to a small JSON file beside the upload instead.
 """
@@ -25,7 +27,13 @@ from django_tasks import task
 from manuals.documents.importing import import_document, read_document
 from manuals.documents.types import ImportRefused
 from manuals.models import DocumentImport, Image, Section
-from manuals.workers import abandoned_tasks, close_abandoned_task, task_argument
+from manuals.workers import (
+    abandoned_tasks,
+    close_abandoned_task,
+    current_worker_id,
+    task_argument,
+    worker_alive,
+)
 
 # Above these an upload is analysed / imported by the background worker.
 INLINE_ANALYSE_BYTES = getattr(settings, "LANBITOU_INLINE_ANALYSE_BYTES", 2 * 1024 * 1024)
@@ -116,8 +124,11 @@ def start_upload(*, owner, upload: UploadedFile) -> DocumentImport:
     job = DocumentImport(owner=owner, original_name=name, size_bytes=upload.size)
     suffix = Path(name).suffix.lower()[:10]
     job.file.save(f"upload{suffix}", upload, save=False)
+    large = _large(job)
+    if not large:
+        job.runner, job.runner_since = current_worker_id(), timezone.now()
     job.save()
-    if not _large(job):
+    if not large:
         analyse(job)
     else:
         transaction.on_commit(lambda: analyse_task.enqueue(job.pk))
@@ -205,13 +216,15 @@ def runs_in_background(job: DocumentImport) -> bool:
 
 def confirm(*, job: DocumentImport, title: str, target: Section | None) -> DocumentImport:
     """The user chose where the document goes: import now or queue it."""
+    background = runs_in_background(job)
     updated = DocumentImport.objects.filter(pk=job.pk, status=DocumentImport.Status.READY).update(
-        status=DocumentImport.Status.QUEUED, title=title[:200], target=target
-    )
+        status=DocumentImport.Status.QUEUED, title=title[:200], target=target,
+        runner="" if background else current_worker_id(), runner_since=timezone.now(),
+    )  # fmt: skip
     if not updated:
         raise ImportRefused(_("这个导入已经开始或已经结束了。"))
     job.refresh_from_db()
-    if runs_in_background(job):
+    if background:
         write_progress(job, "images", 0, job.summary.get("images", 0))
         transaction.on_commit(lambda: import_task.enqueue(job.pk))
         return job
@@ -286,4 +299,21 @@ def recover_abandoned_imports() -> int:
             continue
         _fail(job, _("导入中途后台进程停止了，什么都没有导入。请重新上传文档再试一次。"))
         recovered += 1
+    return recovered + _recover_abandoned_requests()
+
+
+def _recover_abandoned_requests() -> int:
+    """Jobs analysed or imported inside a web request whose process died (a deploy, the
+    OOM killer, the server's worker timeout): no task row tells of them, their runner
+    does. A runner on another host counts as gone after ABANDONED_TASK_AFTER."""
+    recovered = 0
+    cutoff = timezone.now() - ABANDONED_TASK_AFTER
+    unfinished = [DocumentImport.Status.ANALYSING, DocumentImport.Status.QUEUED,
+                  DocumentImport.Status.RUNNING]  # fmt: skip
+    for job in DocumentImport.objects.filter(status__in=unfinished).exclude(runner=""):
+        alive = worker_alive(job.runner)
+        old = job.runner_since is None or job.runner_since < cutoff
+        if alive is False or (alive is None and old):
+            _fail(job, _("导入中途网页进程停止了，什么都没有导入。请重新上传文档再试一次。"))
+            recovered += 1
     return recovered
