@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import task
@@ -167,11 +168,13 @@ def analyse(job: DocumentImport) -> DocumentImport:
 
 
 def _fail(job: DocumentImport, message: str) -> DocumentImport:
+    # Files first: a process stopped in between leaves the job unfinished, and the
+    # recovery tries again, rather than a failed job whose files nobody removes.
+    _discard_file(job)
     job.status = DocumentImport.Status.FAILED
     job.error = message
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "error", "finished_at"])
-    _discard_file(job)
     return job
 
 
@@ -244,19 +247,25 @@ def run(job: DocumentImport) -> DocumentImport:
             target=job.target,
             progress=lambda phase, done, total: write_progress(job, phase, done, total),
             written=lambda names: journal_files(job, names),
+            # Done commits with the manual: a process killed just after the commit leaves
+            # no RUNNING job for the recovery to call "nothing imported".
+            finishing=lambda manual: _mark_done(job, manual=manual, warnings=parsed.warnings),
         )
     except ImportRefused as refused:
         return _fail(job, str(refused))
     except Exception:
         _fail(job, _("导入时发生意外错误，什么都没有导入。请稍后再试，或把文档发给管理员检查。"))
         raise
-    job.status = DocumentImport.Status.DONE
-    job.manual = manual
-    job.warnings = parsed.warnings
-    job.finished_at = timezone.now()
-    job.save(update_fields=["status", "manual", "warnings", "finished_at"])
+    job.refresh_from_db()
     _discard_file(job)
     return job
+
+
+def _mark_done(job: DocumentImport, *, manual, warnings: list[str]) -> None:
+    DocumentImport.objects.filter(pk=job.pk).update(
+        status=DocumentImport.Status.DONE, manual=manual, warnings=warnings,
+        finished_at=timezone.now(),
+    )  # fmt: skip
 
 
 def cancel(job: DocumentImport) -> None:
@@ -295,6 +304,8 @@ def recover_abandoned_imports() -> int:
         job = DocumentImport.objects.filter(pk=task_argument(row)).first()
         unfinished = [DocumentImport.Status.ANALYSING, DocumentImport.Status.QUEUED,
                       DocumentImport.Status.RUNNING]  # fmt: skip
+        if job is not None and job.status == DocumentImport.Status.DONE:
+            _discard_file(job)  # killed between the import's commit and its clean-up
         if job is None or job.status not in unfinished:
             continue
         _fail(job, _("导入中途后台进程停止了，什么都没有导入。请重新上传文档再试一次。"))
@@ -310,10 +321,15 @@ def _recover_abandoned_requests() -> int:
     cutoff = timezone.now() - ABANDONED_TASK_AFTER
     unfinished = [DocumentImport.Status.ANALYSING, DocumentImport.Status.QUEUED,
                   DocumentImport.Status.RUNNING]  # fmt: skip
-    for job in DocumentImport.objects.filter(status__in=unfinished).exclude(runner=""):
+    left = Q(status__in=unfinished) | (Q(status=DocumentImport.Status.DONE) & ~Q(file=""))
+    for job in DocumentImport.objects.filter(left).exclude(runner=""):
         alive = worker_alive(job.runner)
         old = job.runner_since is None or job.runner_since < cutoff
-        if alive is False or (alive is None and old):
+        if not (alive is False or (alive is None and old)):
+            continue
+        if job.status == DocumentImport.Status.DONE:
+            _discard_file(job)  # killed between the import's commit and its clean-up
+        else:
             _fail(job, _("导入中途网页进程停止了，什么都没有导入。请重新上传文档再试一次。"))
             recovered += 1
     return recovered
