@@ -240,7 +240,7 @@ def run(job: DocumentImport) -> DocumentImport:
     DocumentImport.objects.filter(pk=job.pk).update(status=DocumentImport.Status.RUNNING)
     try:
         parsed = read_document(Path(job.file.path), name=job.original_name)
-        manual = import_document(
+        import_document(
             parsed=parsed,
             owner=job.owner,
             title=job.title or None,

@@ -60,7 +60,10 @@
     form.querySelector("[data-action=cancel]").addEventListener("click", () => leave());
     return loadEditorModule().then((module) => module.createEditor(textarea)).then((editor) => {
       state.editor = editor;
-      if (open !== state) return null; // closed while the editor loaded
+      if (open !== state) { // closed while the editor loaded
+        if (editor) editor.destroy();
+        return null;
+      }
       if (editor) editor.on("update", () => { state.dirty = true; });
       if (editor && window.lanbitouPaste) window.lanbitouPaste.attach(editor, textarea);
       if (drafts) state.keeper = drafts.keep(form, draftOptions(section));

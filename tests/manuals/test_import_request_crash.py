@@ -121,8 +121,10 @@ def test_an_import_running_in_a_live_request_is_left_alone(alice):
 
 def test_an_import_killed_after_its_commit_is_done_and_its_upload_removed(alice, tmp_path):
     """The job's "done" commits with the manual; only the upload was still to remove."""
-    job = DocumentImport(owner=alice, original_name="a.md", size_bytes=5,
-                         status=DocumentImport.Status.DONE, runner=a_dead_process_id(tmp_path))  # fmt: skip
+    job = DocumentImport(
+        owner=alice, original_name="a.md", size_bytes=5, status=DocumentImport.Status.DONE,
+        runner=a_dead_process_id(tmp_path),
+    )  # fmt: skip
     job.file.save("upload.md", ContentFile(b"# a\n"), save=False)
     job.save()
     assert recover_abandoned_imports() == 0
