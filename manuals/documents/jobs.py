@@ -47,6 +47,8 @@ INLINE_ANALYSE_EXPANDED_BYTES = getattr(
 ABANDONED_AFTER = timedelta(days=1)
 # A task claimed by a worker we cannot see (another machine) is given up after this long.
 ABANDONED_TASK_AFTER = timedelta(hours=2)
+UNFINISHED = [DocumentImport.Status.ANALYSING, DocumentImport.Status.QUEUED,
+              DocumentImport.Status.RUNNING]  # fmt: skip
 PHASES = {"analyse": _("正在分析文档"), "images": _("正在处理图片"),
           "sections": _("正在写入章节")}  # fmt: skip
 
@@ -302,34 +304,50 @@ def recover_abandoned_imports() -> int:
     for row in rows:
         close_abandoned_task(row, reason="The imports worker stopped while running this task.")
         job = DocumentImport.objects.filter(pk=task_argument(row)).first()
-        unfinished = [DocumentImport.Status.ANALYSING, DocumentImport.Status.QUEUED,
-                      DocumentImport.Status.RUNNING]  # fmt: skip
         if job is not None and job.status == DocumentImport.Status.DONE:
             _discard_file(job)  # killed between the import's commit and its clean-up
-        if job is None or job.status not in unfinished:
+        if job is None or job.status not in UNFINISHED:
             continue
         _fail(job, _("导入中途后台进程停止了，什么都没有导入。请重新上传文档再试一次。"))
         recovered += 1
     return recovered + _recover_abandoned_requests()
 
 
+def _runner_gone(job: DocumentImport) -> bool:
+    """The web process running ``job`` in its request has died (a deploy, the OOM killer,
+    the server's worker timeout). One on another host counts as gone after
+    ABANDONED_TASK_AFTER."""
+    if not job.runner:
+        return False
+    alive = worker_alive(job.runner)
+    old = job.runner_since is None or job.runner_since < timezone.now() - ABANDONED_TASK_AFTER
+    return alive is False or (alive is None and old)
+
+
+def _fail_abandoned_request(job: DocumentImport) -> DocumentImport:
+    return _fail(job, _("导入中途网页进程停止了，什么都没有导入。请重新上传文档再试一次。"))
+
+
+def fail_if_abandoned(job: DocumentImport) -> DocumentImport:
+    """What its owner's page shows: a job whose request died is failed right away, not at
+    the workers' next round."""
+    if job.status in UNFINISHED and _runner_gone(job):
+        _fail_abandoned_request(job)
+        job.refresh_from_db()
+    return job
+
+
 def _recover_abandoned_requests() -> int:
-    """Jobs analysed or imported inside a web request whose process died (a deploy, the
-    OOM killer, the server's worker timeout): no task row tells of them, their runner
-    does. A runner on another host counts as gone after ABANDONED_TASK_AFTER."""
+    """Jobs analysed or imported inside a web request whose process died: no task row
+    tells of them, their runner does."""
     recovered = 0
-    cutoff = timezone.now() - ABANDONED_TASK_AFTER
-    unfinished = [DocumentImport.Status.ANALYSING, DocumentImport.Status.QUEUED,
-                  DocumentImport.Status.RUNNING]  # fmt: skip
-    left = Q(status__in=unfinished) | (Q(status=DocumentImport.Status.DONE) & ~Q(file=""))
+    left = Q(status__in=UNFINISHED) | (Q(status=DocumentImport.Status.DONE) & ~Q(file=""))
     for job in DocumentImport.objects.filter(left).exclude(runner=""):
-        alive = worker_alive(job.runner)
-        old = job.runner_since is None or job.runner_since < cutoff
-        if not (alive is False or (alive is None and old)):
+        if not _runner_gone(job):
             continue
         if job.status == DocumentImport.Status.DONE:
             _discard_file(job)  # killed between the import's commit and its clean-up
         else:
-            _fail(job, _("导入中途网页进程停止了，什么都没有导入。请重新上传文档再试一次。"))
+            _fail_abandoned_request(job)
             recovered += 1
     return recovered

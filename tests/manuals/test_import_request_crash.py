@@ -14,6 +14,7 @@ import sys
 
 import pytest
 from django.core.files.base import ContentFile
+from django.urls import reverse
 from docx import Document
 from docx.shared import Inches
 from PIL import Image as PILImage
@@ -130,3 +131,20 @@ def test_an_import_killed_after_its_commit_is_done_and_its_upload_removed(alice,
     assert recover_abandoned_imports() == 0
     job.refresh_from_db()
     assert job.status == DocumentImport.Status.DONE and not job.file
+
+
+def test_the_owner_sees_an_import_whose_request_died_as_failed_at_once(client, alice, tmp_path):
+    """Without waiting for the workers' next round (or when no worker runs)."""
+    job = DocumentImport(
+        owner=alice, original_name="a.md", size_bytes=5, status=DocumentImport.Status.RUNNING,
+        runner=a_dead_process_id(tmp_path),
+    )  # fmt: skip
+    job.file.save("upload.md", ContentFile(b"# a\n"), save=False)
+    job.save()
+    client.force_login(alice)
+    answer = client.get(reverse("manuals:import_status", args=[job.pk])).json()
+    assert answer["status"] == "failed" and "网页进程停止" in answer["error"]
+    page = client.get(reverse("manuals:import_preview", args=[job.pk])).content.decode()
+    assert "网页进程停止" in page
+    job.refresh_from_db()
+    assert not job.file
