@@ -84,6 +84,7 @@
     return {
       url: sectionPath(section, "draft/"),
       user: doc.dataset.draftUser,
+      every: doc.dataset.draftEvery,
       loginPath: doc.dataset.loginPath,
       loginUrl: doc.dataset.loginPath + "?next=" + encodeURIComponent(next),
     };

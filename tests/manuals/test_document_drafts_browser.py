@@ -197,3 +197,17 @@ def test_word_text_pasted_in_place_keeps_headings_and_notes_the_pictures_it_cann
     page.wait_for_selector(f"{selector} .doc-saved")
     section.refresh_from_db()
     assert "<h2>退款流程</h2>" in section.body and "此处图片未能粘贴" in section.body
+
+
+def test_leaving_the_page_mid_edit_keeps_the_draft_before_the_next_round(page, alice, alice_manual):
+    section = section_titled(alice_manual, "考勤制度")
+    log_in(page, "alice")
+    page.goto(f"{page.base_url}/manual/{alice_manual.pk}/")
+    page.evaluate("document.getElementById('document').dataset.draftEvery = '600000'")
+    selector = f"#s-{section.pk}"
+    page.click(f"{selector} .doc-body")
+    page.wait_for_selector(f"{selector} {EDITOR}")
+    page.keyboard.type("刚打的字")
+    page.on("dialog", lambda dialog: dialog.accept())  # leave the page? — yes
+    page.goto(f"{page.base_url}/")  # the page is hidden: the draft goes with it
+    wait_for(lambda: Draft.objects.filter(section=section, body__contains="刚打的字").exists())
