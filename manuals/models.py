@@ -632,6 +632,11 @@ class DocumentImport(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # A small upload is analysed and imported inside the web request: the process doing it
+    # (``host:pid:start``, manuals.workers) and since when, so that the workers' recovery
+    # can fail the job if that process dies. Blank when a worker's task runs it.
+    runner = models.CharField(max_length=64, blank=True, default="")
+    runner_since = models.DateTimeField(null=True, blank=True)
 
     objects = DocumentImportQuerySet.as_manager()
 

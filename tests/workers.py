@@ -14,10 +14,10 @@ from django.conf import settings
 REPO = Path(__file__).resolve().parent.parent
 
 
-def start_worker(queue: str, *, tmp: Path, extra_path: list[str] = (), **env) -> subprocess.Popen:
-    """A worker on ``queue`` whose temporary files land in ``tmp`` (its TMPDIR)."""
+def environment_for(*, tmp: Path, extra_path: list[str] = (), **env) -> dict:
+    """A child process on the test's database and data directories, TMPDIR ``tmp``."""
     tmp.mkdir(parents=True, exist_ok=True)
-    environment = {
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
         "PYTHONPATH": os.pathsep.join([*extra_path, str(REPO)]),
@@ -28,6 +28,11 @@ def start_worker(queue: str, *, tmp: Path, extra_path: list[str] = (), **env) ->
         "LANBITOU_TEST_INDEX_DIR": str(settings.SEARCH_INDEX_DIR),
         **env,
     }
+
+
+def start_worker(queue: str, *, tmp: Path, extra_path: list[str] = (), **env) -> subprocess.Popen:
+    """A worker on ``queue`` whose temporary files land in ``tmp`` (its TMPDIR)."""
+    environment = environment_for(tmp=tmp, extra_path=extra_path, **env)
     command = [sys.executable, str(REPO / "manage.py"), "db_worker", "--queue-name", queue,
                "--no-startup-delay", "--interval", "0.2", "--no-reload"]  # fmt: skip
     return subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.DEVNULL,

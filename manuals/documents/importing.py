@@ -97,12 +97,14 @@ def import_document(
     target: Section | None = None,
     progress: Progress | None = None,
     written: Callable[[list[str]], None] | None = None,
+    finishing: Callable[[Manual], None] | None = None,
 ) -> Manual:
     """Write ``parsed`` as a new manual of ``owner`` or under ``target`` (in a manual the
     owner may write). One transaction: on any error nothing stays, not even image files.
 
     ``written`` hears each file name before it is written: if the process is killed, the
-    files whose rows were never committed can be found and removed."""
+    files whose rows were never committed can be found and removed. ``finishing`` runs
+    last inside the transaction: what must commit with the manual (the job's "done")."""
     if not parsed.sections:
         raise ImportRefused(_("文档里没有可以导入的内容。"))
     if len(parsed.sections) > MAX_SECTIONS:
@@ -144,6 +146,8 @@ def import_document(
                 progress("sections", len(sections), len(sections))
             section_ids = None if target is None else [row.pk for row in rows]
             sections_changed.send(sender=Section, manual_id=manual.pk, section_ids=section_ids)
+            if finishing:
+                finishing(manual)
     except TreeError as error:
         _delete_files(stored_files)
         raise ImportRefused(str(error)) from error

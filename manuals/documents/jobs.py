@@ -1,7 +1,9 @@
 """Uploads on their way into a manual: analyse → preview → import (or cancel).
 
 Small files are analysed and imported during the request; large ones go to the background
-worker (queue "imports"). The import itself is one database transaction, so its progress
+worker (queue "imports"). A job run in the request names the web process running it
+(``runner``), so that the workers' recovery fails it if that process dies mid-way, as it
+does for a job whose worker died. The import itself is one database transaction, so its progress
 cannot be written to the database where the page would see it (SQLite has one writer):
 the worker writes it to a small JSON file beside the upload instead.
 """
@@ -18,6 +20,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import task
@@ -25,7 +28,13 @@ from django_tasks import task
 from manuals.documents.importing import import_document, read_document
 from manuals.documents.types import ImportRefused
 from manuals.models import DocumentImport, Image, Section
-from manuals.workers import abandoned_tasks, close_abandoned_task, task_argument
+from manuals.workers import (
+    abandoned_tasks,
+    close_abandoned_task,
+    current_worker_id,
+    task_argument,
+    worker_alive,
+)
 
 # Above these an upload is analysed / imported by the background worker.
 INLINE_ANALYSE_BYTES = getattr(settings, "LANBITOU_INLINE_ANALYSE_BYTES", 2 * 1024 * 1024)
@@ -38,6 +47,8 @@ INLINE_ANALYSE_EXPANDED_BYTES = getattr(
 ABANDONED_AFTER = timedelta(days=1)
 # A task claimed by a worker we cannot see (another machine) is given up after this long.
 ABANDONED_TASK_AFTER = timedelta(hours=2)
+UNFINISHED = [DocumentImport.Status.ANALYSING, DocumentImport.Status.QUEUED,
+              DocumentImport.Status.RUNNING]  # fmt: skip
 PHASES = {"analyse": _("正在分析文档"), "images": _("正在处理图片"),
           "sections": _("正在写入章节")}  # fmt: skip
 
@@ -116,8 +127,11 @@ def start_upload(*, owner, upload: UploadedFile) -> DocumentImport:
     job = DocumentImport(owner=owner, original_name=name, size_bytes=upload.size)
     suffix = Path(name).suffix.lower()[:10]
     job.file.save(f"upload{suffix}", upload, save=False)
+    large = _large(job)
+    if not large:
+        job.runner, job.runner_since = current_worker_id(), timezone.now()
     job.save()
-    if not _large(job):
+    if not large:
         analyse(job)
     else:
         transaction.on_commit(lambda: analyse_task.enqueue(job.pk))
@@ -156,11 +170,13 @@ def analyse(job: DocumentImport) -> DocumentImport:
 
 
 def _fail(job: DocumentImport, message: str) -> DocumentImport:
+    # Files first: a process stopped in between leaves the job unfinished, and the
+    # recovery tries again, rather than a failed job whose files nobody removes.
+    _discard_file(job)
     job.status = DocumentImport.Status.FAILED
     job.error = message
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "error", "finished_at"])
-    _discard_file(job)
     return job
 
 
@@ -205,13 +221,15 @@ def runs_in_background(job: DocumentImport) -> bool:
 
 def confirm(*, job: DocumentImport, title: str, target: Section | None) -> DocumentImport:
     """The user chose where the document goes: import now or queue it."""
+    background = runs_in_background(job)
     updated = DocumentImport.objects.filter(pk=job.pk, status=DocumentImport.Status.READY).update(
-        status=DocumentImport.Status.QUEUED, title=title[:200], target=target
-    )
+        status=DocumentImport.Status.QUEUED, title=title[:200], target=target,
+        runner="" if background else current_worker_id(), runner_since=timezone.now(),
+    )  # fmt: skip
     if not updated:
         raise ImportRefused(_("这个导入已经开始或已经结束了。"))
     job.refresh_from_db()
-    if runs_in_background(job):
+    if background:
         write_progress(job, "images", 0, job.summary.get("images", 0))
         transaction.on_commit(lambda: import_task.enqueue(job.pk))
         return job
@@ -224,26 +242,32 @@ def run(job: DocumentImport) -> DocumentImport:
     DocumentImport.objects.filter(pk=job.pk).update(status=DocumentImport.Status.RUNNING)
     try:
         parsed = read_document(Path(job.file.path), name=job.original_name)
-        manual = import_document(
+        import_document(
             parsed=parsed,
             owner=job.owner,
             title=job.title or None,
             target=job.target,
             progress=lambda phase, done, total: write_progress(job, phase, done, total),
             written=lambda names: journal_files(job, names),
+            # Done commits with the manual: a process killed just after the commit leaves
+            # no RUNNING job for the recovery to call "nothing imported".
+            finishing=lambda manual: _mark_done(job, manual=manual, warnings=parsed.warnings),
         )
     except ImportRefused as refused:
         return _fail(job, str(refused))
     except Exception:
         _fail(job, _("导入时发生意外错误，什么都没有导入。请稍后再试，或把文档发给管理员检查。"))
         raise
-    job.status = DocumentImport.Status.DONE
-    job.manual = manual
-    job.warnings = parsed.warnings
-    job.finished_at = timezone.now()
-    job.save(update_fields=["status", "manual", "warnings", "finished_at"])
+    job.refresh_from_db()
     _discard_file(job)
     return job
+
+
+def _mark_done(job: DocumentImport, *, manual, warnings: list[str]) -> None:
+    DocumentImport.objects.filter(pk=job.pk).update(
+        status=DocumentImport.Status.DONE, manual=manual, warnings=warnings,
+        finished_at=timezone.now(),
+    )  # fmt: skip
 
 
 def cancel(job: DocumentImport) -> None:
@@ -280,10 +304,50 @@ def recover_abandoned_imports() -> int:
     for row in rows:
         close_abandoned_task(row, reason="The imports worker stopped while running this task.")
         job = DocumentImport.objects.filter(pk=task_argument(row)).first()
-        unfinished = [DocumentImport.Status.ANALYSING, DocumentImport.Status.QUEUED,
-                      DocumentImport.Status.RUNNING]  # fmt: skip
-        if job is None or job.status not in unfinished:
+        if job is not None and job.status == DocumentImport.Status.DONE:
+            _discard_file(job)  # killed between the import's commit and its clean-up
+        if job is None or job.status not in UNFINISHED:
             continue
         _fail(job, _("导入中途后台进程停止了，什么都没有导入。请重新上传文档再试一次。"))
         recovered += 1
+    return recovered + _recover_abandoned_requests()
+
+
+def _runner_gone(job: DocumentImport) -> bool:
+    """The web process running ``job`` in its request has died (a deploy, the OOM killer,
+    the server's worker timeout). One on another host counts as gone after
+    ABANDONED_TASK_AFTER."""
+    if not job.runner:
+        return False
+    alive = worker_alive(job.runner)
+    old = job.runner_since is None or job.runner_since < timezone.now() - ABANDONED_TASK_AFTER
+    return alive is False or (alive is None and old)
+
+
+def _fail_abandoned_request(job: DocumentImport) -> DocumentImport:
+    return _fail(job, _("导入中途网页进程停止了，什么都没有导入。请重新上传文档再试一次。"))
+
+
+def fail_if_abandoned(job: DocumentImport) -> DocumentImport:
+    """What its owner's page shows: a job whose request died is failed right away, not at
+    the workers' next round."""
+    if job.status in UNFINISHED and _runner_gone(job):
+        _fail_abandoned_request(job)
+        job.refresh_from_db()
+    return job
+
+
+def _recover_abandoned_requests() -> int:
+    """Jobs analysed or imported inside a web request whose process died: no task row
+    tells of them, their runner does."""
+    recovered = 0
+    left = Q(status__in=UNFINISHED) | (Q(status=DocumentImport.Status.DONE) & ~Q(file=""))
+    for job in DocumentImport.objects.filter(left).exclude(runner=""):
+        if not _runner_gone(job):
+            continue
+        if job.status == DocumentImport.Status.DONE:
+            _discard_file(job)  # killed between the import's commit and its clean-up
+        else:
+            _fail_abandoned_request(job)
+            recovered += 1
     return recovered

@@ -76,7 +76,7 @@ def _preview_context(request: HttpRequest, job: DocumentImport, form=None) -> di
 
 @login_required
 def preview(request: HttpRequest, import_id: int) -> HttpResponse:
-    job = _import_for(request, import_id)
+    job = import_jobs.fail_if_abandoned(_import_for(request, import_id))
     return render(request, "documents/preview.html", _preview_context(request, job))
 
 
@@ -132,7 +132,7 @@ def cancel(request: HttpRequest, import_id: int) -> HttpResponse:
 
 @login_required
 def status(request: HttpRequest, import_id: int) -> JsonResponse:
-    job = _import_for(request, import_id)
+    job = import_jobs.fail_if_abandoned(_import_for(request, import_id))
     progress = import_jobs.read_progress(job)
     if job.status == job.Status.DONE:
         progress["percent"] = 100

@@ -1,12 +1,14 @@
-// Drafts: what is typed survives (issue 12). For every form marked data-draft-url:
+// Drafts: what is typed survives (issue 12). Both section editors use this: the edit page
+// (a form marked data-draft-url, set up here) and the in-place editor of the continuous
+// document (static/js/inline-edit.js, through window.lanbitouDrafts.keep).
 // - the title and body are kept as the writer's draft on the server every few seconds and
 //   when the page is hidden (no new version), and in this browser's localStorage on every
 //   change, in case the server cannot be reached or the session has ended;
 // - opening the editor again offers the newest draft: restore or discard;
 // - Save goes through fetch, so a failure (logged out in another tab, expired session, a
 //   refused security token, no network) never leaves the page: the text stays and the page
-//   says what to do. Conflicts and messages about the text are shown by the server's page,
-//   as without this script.
+//   says what to do (failureOf below). On the edit page, conflicts and messages about the
+//   text are shown by the server's page, as without this script.
 (function () {
   "use strict";
   const _ = window.gettext || ((text) => text);
@@ -19,11 +21,11 @@
   });
 
   function editorFor(textarea) {
-    if (editors.has(textarea.id)) return editors.get(textarea.id);
     const wrapper = textarea.closest(".prose-editor");
     // Tiptap hangs itself on its DOM node (the menu has a .ProseMirror element too).
     const node = wrapper && [...wrapper.querySelectorAll(".ProseMirror")].find((n) => n.editor);
-    return (node && node.editor) || null;
+    if (node && node.editor) return node.editor;
+    return editors.get(textarea.id) || null;
   }
 
   function csrfToken(form) {
@@ -31,7 +33,7 @@
     // rotates it, and the page's copy would then be refused.
     const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
     if (match) return decodeURIComponent(match[1]);
-    const input = form.querySelector("[name=csrfmiddlewaretoken]");
+    const input = form && form.querySelector("[name=csrfmiddlewaretoken]");
     return input ? input.value : "";
   }
 
@@ -41,16 +43,44 @@
     return `${pad(date.getHours())}:${pad(date.getMinutes())}`;
   }
 
-  function setup(form) {
-    const url = form.dataset.draftUrl;
-    const key = `lanbitou-draft:${form.dataset.draftUser || ""}:${url}`;
-    const every = Number(form.dataset.draftEvery) || 3000;
+  function isLoginPage(response, loginPath) {
+    return response.redirected && new URL(response.url).pathname === loginPath;
+  }
+
+  // What to tell the writer when a Save did not get through, or null when the server
+  // answered about the text itself (saved, a conflict, a message about a field).
+  // ``response`` is null when the server could not be reached.
+  function failureOf(response, { loginPath, loginUrl }) {
+    if (!response) {
+      return { text: _("Could not reach the server. Your text is still here and kept in this browser: check the connection, then click Save again.") };
+    }
+    if (isLoginPage(response, loginPath)) return { text: SESSION_ENDED(), link: loginUrl };
+    if (response.status === 403) {
+      return { text: _("The server refused to save (its security check failed, for example after logging in again). Your text is still here and kept in this browser: reload this page in another tab to check you are logged in, then click Save again.") };
+    }
+    if (response.status === 404) {
+      return { text: _("The server cannot find this section for the person now logged in (it may have been deleted, or someone else logged in in this browser). Your text is still here and kept in this browser.") };
+    }
+    if (response.status >= 500) {
+      return { text: _("The server could not save (an error on its side). Your text is still here and kept in this browser: try Save again in a moment.") };
+    }
+    return null;
+  }
+
+  // Keeps the draft of ``form`` (fields title, body, version) at ``options.url`` while the
+  // editor is open; ``stop()`` when it closes. Returns what the editor's Save needs.
+  function keep(form, options) {
+    const url = options.url;
+    const key = `lanbitou-draft:${options.user || ""}:${url}`;
+    const every = Number(options.every) || 3000;
     const title = form.querySelector("[name=title]");
     const body = form.querySelector("textarea[name=body]");
     const version = form.querySelector("[name=version]");
     const loaded = { title: title.value, body: body.value };
     let changed = false; // since the last draft the server kept
-    let done = false; // saved: nothing to keep any more (the server deleted the draft)
+    let done = false; // saved or closed: nothing to keep any more
+    let held = false; // a Save is on its way: a draft sent now could outlive it
+    let sending = Promise.resolve();
 
     const notice = document.createElement("div");
     notice.className = "draft-notice";
@@ -108,10 +138,6 @@
       }
     }
 
-    function isLoginPage(response) {
-      return response.redirected && new URL(response.url).pathname === form.dataset.loginPath;
-    }
-
     function draftData() {
       const data = new FormData();
       const now = current();
@@ -122,8 +148,7 @@
       return data;
     }
 
-    async function keepOnServer(keepalive) {
-      if (!changed || done) return;
+    async function send(keepalive) {
       changed = false;
       try {
         const response = await fetch(url, {
@@ -133,9 +158,9 @@
           keepalive: !!keepalive && body.value.length < 60000,
           headers: { Accept: "application/json", "X-CSRFToken": csrfToken(form) },
         });
-        if (isLoginPage(response)) {
+        if (isLoginPage(response, options.loginPath)) {
           changed = true; // kept again once they have logged in elsewhere
-          if (notice.hidden) say(SESSION_ENDED(), form.dataset.loginUrl);
+          if (notice.hidden) say(SESSION_ENDED(), options.loginUrl);
         } else if (!response.ok) {
           changed = true;
         } else if (notice.dataset.kind === "session") {
@@ -146,19 +171,34 @@
       }
     }
 
+    function keepOnServer(keepalive) {
+      if (!changed || done || held) return sending;
+      sending = send(keepalive);
+      return sending;
+    }
+
     function onChange() {
       // Typing while a draft is offered keeps the new text; the offer stays until chosen.
       if (done) return;
       changed = true;
       keepLocally();
     }
+    const timer = window.setInterval(() => keepOnServer(false), every);
+    const onHidden = () => {
+      if (document.visibilityState === "hidden") keepOnServer(true);
+    };
+    const onPageHide = () => keepOnServer(true);
     form.addEventListener("input", onChange);
     form.addEventListener("change", onChange);
-    window.setInterval(() => keepOnServer(false), every);
-    document.addEventListener("visibilitychange", () => {
-      if (document.visibilityState === "hidden") keepOnServer(true);
-    });
-    window.addEventListener("pagehide", () => keepOnServer(true));
+    document.addEventListener("visibilitychange", onHidden);
+    window.addEventListener("pagehide", onPageHide);
+
+    function stop() {
+      done = true;
+      window.clearInterval(timer);
+      document.removeEventListener("visibilitychange", onHidden);
+      window.removeEventListener("pagehide", onPageHide);
+    }
 
     // --- Offer a draft kept earlier -------------------------------------------------
     function restore(draft) {
@@ -170,18 +210,20 @@
       body.dispatchEvent(new Event("input", { bubbles: true }));
     }
 
-    function discard() {
-      forgetLocally();
-      fetch(url, {
+    function forgetOnServer() {
+      return fetch(url, {
         method: "DELETE",
         credentials: "same-origin",
         headers: { Accept: "application/json", "X-CSRFToken": csrfToken(form) },
-      })
-        .catch(() => {})
-        .then(() => {
-          // What was typed while the offer stood is not what was discarded: keep it.
-          if (title.value !== loaded.title || body.value !== loaded.body) onChange();
-        });
+      }).catch(() => {});
+    }
+
+    function discardOffer() {
+      forgetLocally();
+      forgetOnServer().then(() => {
+        // What was typed while the offer stood is not what was discarded: keep it.
+        if (title.value !== loaded.title || body.value !== loaded.body) onChange();
+      });
     }
 
     function offer(draft) {
@@ -206,7 +248,7 @@
       });
       discardButton.addEventListener("click", () => {
         box.remove();
-        discard();
+        discardOffer();
       });
       form.prepend(box);
     }
@@ -218,10 +260,13 @@
           credentials: "same-origin",
           headers: { Accept: "application/json" },
         });
-        if (response.ok && !isLoginPage(response)) kept = (await response.json()).draft;
+        if (response.ok && !isLoginPage(response, options.loginPath)) {
+          kept = (await response.json()).draft;
+        }
       } catch (e) {
         kept = null;
       }
+      if (done) return;
       const mine = local();
       if (mine && (!kept || Date.parse(mine.saved_at) > Date.parse(kept.saved_at))) kept = mine;
       if (!kept) return;
@@ -233,27 +278,73 @@
     }
     offerKeptDraft();
 
-    // --- Save without leaving the page on failure -----------------------------------
-    function failed(text, link) {
-      keepLocally();
-      changed = true;
-      say(text, link);
-      form.dispatchEvent(new CustomEvent("lanbitou:save-failed"));
-    }
+    return {
+      say,
+      keepLocally,
+      // Before a Save: no draft may reach the server after it (the save deletes the draft).
+      hold() {
+        held = true;
+        keepLocally();
+        return sending;
+      },
+      // The Save did not get through: keep the text everywhere and say what to do.
+      failed(failure) {
+        held = false;
+        keepLocally();
+        changed = true;
+        say(failure.text, failure.link);
+      },
+      // The Save answered about the text (a conflict, a message): drafts go on.
+      resume() {
+        held = false;
+      },
+      // Saved: the server deleted the draft; forget this browser's copy too.
+      saved() {
+        stop();
+        forgetLocally();
+      },
+      // The writer chose to throw the text away.
+      discard() {
+        stop();
+        forgetLocally();
+        return forgetOnServer();
+      },
+      stop,
+    };
+  }
+
+  window.lanbitouDrafts = { keep, failureOf, csrfToken };
+
+  // --- The edit page ----------------------------------------------------------------
+  function setup(form) {
+    const options = {
+      url: form.dataset.draftUrl,
+      user: form.dataset.draftUser,
+      every: form.dataset.draftEvery,
+      loginUrl: form.dataset.loginUrl,
+      loginPath: form.dataset.loginPath,
+    };
+    const keeper = keep(form, options);
 
     let saving = false; // one Save at a time: a second click would conflict with the first
+    let left = false; // leaving for the next page
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       if (saving) return;
       saving = true;
-      save().finally(() => { saving = done; });
+      save().finally(() => { saving = left; });
     });
 
+    function failed(failure) {
+      keeper.failed(failure);
+      form.dispatchEvent(new CustomEvent("lanbitou:save-failed"));
+    }
+
     async function save() {
-      keepLocally();
+      await keeper.hold();
       const data = new FormData(form);
       data.set("csrfmiddlewaretoken", csrfToken(form));
-      let response;
+      let response = null;
       try {
         response = await fetch(form.action || window.location.href, {
           method: "POST",
@@ -262,40 +353,33 @@
           headers: { Accept: "application/json", "X-CSRFToken": csrfToken(form) },
         });
       } catch (e) {
-        failed(_("Could not reach the server. Your text is still here and kept in this browser: check the connection, then click Save again."));
-        return;
+        response = null;
       }
-      if (isLoginPage(response)) {
-        failed(SESSION_ENDED(), form.dataset.loginUrl);
-        return;
-      }
-      if (response.status === 403) {
-        failed(_("The server refused to save (its security check failed, for example after logging in again). Your text is still here and kept in this browser: reload this page in another tab to check you are logged in, then click Save again."));
+      const failure = failureOf(response, options);
+      if (failure) {
+        failed(failure);
         return;
       }
       const type = response.headers.get("Content-Type") || "";
       if (response.ok && type.startsWith("application/json")) {
         const answer = await response.json();
         if (answer.saved) {
-          done = true;
-          forgetLocally();
+          left = true;
+          keeper.saved();
           window.location.assign(answer.url);
           return;
         }
       }
       if (response.status !== 200 && response.status !== 409) {
-        failed(
-          response.status === 404
-            ? _("The server cannot find this section for the person now logged in (it may have been deleted, or someone else logged in in this browser). Your text is still here and kept in this browser.")
-            : _("The server could not save (an error on its side). Your text is still here and kept in this browser: try Save again in a moment."),
-        );
+        failed({ text: _("The server could not save (an error on its side). Your text is still here and kept in this browser: try Save again in a moment.") });
         return;
       }
       // A conflict or a message about the text (nothing was saved): the server's page says
       // it, with the text kept, as a plain form post would.
       const token = form.querySelector("[name=csrfmiddlewaretoken]");
       if (token) token.value = csrfToken(form);
-      done = true; // leaving for the server's page
+      left = true;
+      keeper.stop(); // leaving for the server's page, which keeps the text
       HTMLFormElement.prototype.submit.call(form);
     }
   }

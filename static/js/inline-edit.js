@@ -2,7 +2,9 @@
 // E on the section in view) to edit it right there with the page's WYSIWYG editor; Ctrl+S
 // or 保存 saves through the JSON endpoint without a reload (the version is checked: a
 // conflict shows both versions inline), Esc leaves. A / Shift+A add a section below or as
-// a child, in place.
+// a child, in place. Like the edit page, the open editor keeps the writer's draft and offers
+// it again (static/js/drafts.js), a Save that does not get through keeps the text and says
+// what to do, and pasted pictures and headings go through static/js/paste.js.
 (function () {
   "use strict";
   const doc = document.getElementById("document");
@@ -10,7 +12,8 @@
   const msgs = document.getElementById("inline-messages");
   if (!doc || !template || doc.dataset.editable !== "1") return;
   const m = msgs.dataset;
-  let open = null; // { section, form, editor, dirty }
+  let open = null; // { section, form, editor, dirty, keeper, saving }
+  const drafts = window.lanbitouDrafts;
 
   function csrfToken() {
     const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -43,12 +46,13 @@
     form.elements.title.value = section.querySelector(".doc-title").textContent;
     form.elements.kind.value = section.dataset.kind;
     form.elements.visibility.value = section.dataset.visibility;
+    form.elements.version.value = section.dataset.version;
     const textarea = form.querySelector("textarea");
     textarea.id = "inline-body-" + section.dataset.section;
     textarea.value = bodyHtml(section);
     section.classList.add("editing");
     section.append(form);
-    open = { section, form, editor: null, dirty: false };
+    open = { section, form, editor: null, dirty: false, keeper: null, saving: false };
     const state = open;
     form.addEventListener("input", () => { state.dirty = true; });
     form.addEventListener("change", () => { state.dirty = true; });
@@ -56,7 +60,13 @@
     form.querySelector("[data-action=cancel]").addEventListener("click", () => leave());
     return loadEditorModule().then((module) => module.createEditor(textarea)).then((editor) => {
       state.editor = editor;
+      if (open !== state) { // closed while the editor loaded
+        if (editor) editor.destroy();
+        return null;
+      }
       if (editor) editor.on("update", () => { state.dirty = true; });
+      if (editor && window.lanbitouPaste) window.lanbitouPaste.attach(editor, textarea);
+      if (drafts) state.keeper = drafts.keep(form, draftOptions(section));
       if (window.lanbitouEditorLabels) window.lanbitouEditorLabels(form);
       const area = form.querySelector(".ProseMirror");
       if (area) area.focus();
@@ -64,8 +74,30 @@
     });
   }
 
-  function close() {
+  function sectionPath(section, rest) {
+    return doc.dataset.sectionUrl + section.dataset.section + "/" + rest;
+  }
+
+  function draftOptions(section) {
+    // Logging in again lands in this section's editor, which offers the draft too.
+    const next = sectionPath(section, "edit/");
+    return {
+      url: sectionPath(section, "draft/"),
+      user: doc.dataset.draftUser,
+      every: doc.dataset.draftEvery,
+      loginPath: doc.dataset.loginPath,
+      loginUrl: doc.dataset.loginPath + "?next=" + encodeURIComponent(next),
+    };
+  }
+
+  // ``how``: "saved" (the server deleted the draft), "discard" (the writer threw the text
+  // away) or nothing (left unchanged: a draft offered and not chosen stays offered).
+  function close(how) {
     if (!open) return;
+    const keeper = open.keeper;
+    if (keeper && how === "saved") keeper.saved();
+    else if (keeper && how === "discard") keeper.discard();
+    else if (keeper) keeper.stop();
     if (open.editor) open.editor.destroy();
     open.form.remove();
     open.section.classList.remove("editing");
@@ -73,8 +105,9 @@
   }
 
   function leave() {
-    if (open && open.dirty && !window.confirm(m.msgLeave)) return false;
-    close();
+    if (!open) return true;
+    if (open.dirty && !window.confirm(m.msgLeave)) return false;
+    close(open.dirty ? "discard" : "");
     return true;
   }
 
@@ -82,32 +115,64 @@
     if (open) open.form.querySelector(".inline-status").textContent = text;
   }
 
-  function save(version) {
-    if (!open) return;
+  async function save(version) {
+    if (!open || open.saving) return;
     const state = open;
-    const { section, form } = state;
+    const { section, form, keeper } = state;
+    if (version) form.elements.version.value = version;
     const data = {
       title: form.elements.title.value,
       kind: form.elements.kind.value,
       visibility: form.elements.visibility.value,
       body: state.editor ? state.editor.getHTML() : form.querySelector("textarea").value,
-      version: version || section.dataset.version,
+      version: form.elements.version.value,
     };
+    state.saving = true;
     status(m.msgSaving);
-    return post(doc.dataset.sectionUrl + section.dataset.section + "/save/", data).then(({ status: code, json }) => {
+    try {
+      if (keeper) await keeper.hold();
+      let response = null;
+      try {
+        response = await fetch(sectionPath(section, "save/"), {
+          method: "POST",
+          headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+          body: new URLSearchParams(data),
+          credentials: "same-origin",
+        });
+      } catch (e) {
+        response = null;
+      }
+      const failure = drafts && drafts.failureOf(response, draftOptions(section));
+      if (failure || !response) {
+        status(failure && keeper ? "" : m.msgFailed);
+        if (failure && keeper) keeper.failed(failure);
+        return;
+      }
+      let json = {};
+      try {
+        json = await response.json();
+      } catch (e) {
+        json = {};
+      }
       const errors = form.querySelector(".inline-errors");
       errors.hidden = true;
       if (json.ok) {
         show(section, json);
-        close();
+        close("saved");
         flash(section, m.msgSaved);
         return;
       }
-      if (code === 409 && json.conflict) return showConflict(state, json.conflict);
+      if (keeper) keeper.resume();
+      if (response.status === 409 && json.conflict) {
+        showConflict(state, json.conflict);
+        return;
+      }
       errors.textContent = (json.errors || [m.msgFailed]).join(" ");
       errors.hidden = false;
       status("");
-    }).catch(() => status(m.msgFailed));
+    } finally {
+      state.saving = false;
+    }
   }
 
   function show(section, saved) {
@@ -183,7 +248,7 @@
         visibility_label: section.querySelectorAll(".meta .badge")[1].textContent,
       });
       state.dirty = false;
-      close();
+      close("discard");
     });
     const row = document.createElement("div");
     row.className = "row";

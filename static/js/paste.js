@@ -8,7 +8,8 @@
 // - headings (h1–h6, Word's MsoHeading styles and outline levels) land on the editor's
 //   levels h2–h4, the pasted text's top level on h2 (the section's title is above it).
 // Attaches to every django-prose-editor whose textarea sits in an element marked
-// data-paste-upload-url (or beside an image panel).
+// data-paste-upload-url (or beside an image panel): the edit page's editor when it starts,
+// the continuous document's in-place editors through window.lanbitouPaste.attach.
 (function () {
   "use strict";
   const _ = window.gettext || ((text) => text);
@@ -205,6 +206,7 @@
     );
   }
 
+  window.lanbitouPaste = { attach };
   document.addEventListener("prose-editor:ready", (event) => {
     attach(event.detail.editor, event.detail.textarea);
   });
