@@ -148,6 +148,11 @@
       return data;
     }
 
+    function encodedSize() {
+      const now = current();
+      return new TextEncoder().encode(now.title + now.body).length;
+    }
+
     async function send(keepalive) {
       changed = false;
       try {
@@ -155,7 +160,8 @@
           method: "POST",
           body: draftData(),
           credentials: "same-origin",
-          keepalive: !!keepalive && body.value.length < 60000,
+          // Browsers refuse keepalive requests over 64 KiB (bytes: CJK takes three each).
+          keepalive: !!keepalive && encodedSize() < 60000,
           headers: { Accept: "application/json", "X-CSRFToken": csrfToken(form) },
         });
         if (isLoginPage(response, options.loginPath)) {
@@ -171,9 +177,18 @@
       }
     }
 
+    // One draft request at a time: a slow one answered after a newer one (or after the
+    // Save, which deletes the draft) would bring back older text. A round that finds one
+    // on its way skips; the next round sends what is new. Only the page closing does not
+    // wait (its request is the last chance).
+    let inFlight = false;
     function keepOnServer(keepalive) {
       if (!changed || done || held) return sending;
-      sending = send(keepalive);
+      if (inFlight && !keepalive) return sending;
+      inFlight = true;
+      sending = send(keepalive).finally(() => {
+        inFlight = false;
+      });
       return sending;
     }
 
@@ -285,7 +300,8 @@
       hold() {
         held = true;
         keepLocally();
-        return sending;
+        // A draft request that hangs must not hold the Save for ever.
+        return Promise.race([sending, new Promise((resolve) => window.setTimeout(resolve, 10000))]);
       },
       // The Save did not get through: keep the text everywhere and say what to do.
       failed(failure) {
@@ -297,6 +313,12 @@
       // The Save answered about the text (a conflict, a message): drafts go on.
       resume() {
         held = false;
+      },
+      // Saved, but the writer typed on meanwhile: what is newer is kept as a draft again.
+      savedWithMore() {
+        held = false;
+        changed = true;
+        keepLocally();
       },
       // Saved: the server deleted the draft; forget this browser's copy too.
       saved() {

@@ -106,6 +106,11 @@
 
   function leave() {
     if (!open) return true;
+    // A Save on its way may still come back with a conflict or a message to show here.
+    if (open.saving) {
+      status(m.msgSaving);
+      return false;
+    }
     if (open.dirty && !window.confirm(m.msgLeave)) return false;
     close(open.dirty ? "discard" : "");
     return true;
@@ -115,18 +120,27 @@
     if (open) open.form.querySelector(".inline-status").textContent = text;
   }
 
+  function contents(state) {
+    const { form, editor } = state;
+    return {
+      title: form.elements.title.value,
+      kind: form.elements.kind.value,
+      visibility: form.elements.visibility.value,
+      body: editor ? editor.getHTML() : form.querySelector("textarea").value,
+    };
+  }
+
+  function changedSince(state, sent) {
+    const now = contents(state);
+    return Object.keys(now).some((key) => now[key] !== sent[key]);
+  }
+
   async function save(version) {
     if (!open || open.saving) return;
     const state = open;
     const { section, form, keeper } = state;
     if (version) form.elements.version.value = version;
-    const data = {
-      title: form.elements.title.value,
-      kind: form.elements.kind.value,
-      visibility: form.elements.visibility.value,
-      body: state.editor ? state.editor.getHTML() : form.querySelector("textarea").value,
-      version: form.elements.version.value,
-    };
+    const data = { ...contents(state), version: form.elements.version.value };
     state.saving = true;
     status(m.msgSaving);
     try {
@@ -158,6 +172,14 @@
       errors.hidden = true;
       if (json.ok) {
         show(section, json);
+        if (changedSince(state, data)) {
+          // Typed on while the Save was on its way: stay in the editor on the new version,
+          // and keep what is newer as a draft until it is saved too.
+          form.elements.version.value = json.version;
+          if (keeper) keeper.savedWithMore();
+          status(m.msgSaved);
+          return;
+        }
         close("saved");
         flash(section, m.msgSaved);
         return;

@@ -189,7 +189,12 @@ def test_on_a_phone_editing_in_place_fits_the_screen_and_saves_with_the_button(
     page.wait_for_selector(f"{selector} .ProseMirror[contenteditable=true]")
     # Nothing of the editor sticks out sideways: toolbar, fields and buttons are in reach.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    for part in (".prose-menubar", ".ProseMirror[contenteditable=true]", "[data-action=save]", "input[name=title]"):
+    for part in (
+        ".prose-menubar",
+        ".ProseMirror[contenteditable=true]",
+        "[data-action=save]",
+        "input[name=title]",
+    ):
         box = page.locator(f"{selector} {part}").first.bounding_box()
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, part
     page.keyboard.press("End")

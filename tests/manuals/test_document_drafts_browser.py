@@ -7,7 +7,7 @@ import base64
 
 import pytest
 
-from manuals.models import Draft, Image
+from manuals.models import Draft, Image, Section
 from tests.conftest import PASSWORD, log_in, section_titled, wait_until
 from tests.manuals.test_drafts_browser import PASTE, wait_for
 from tests.manuals.test_images import picture
@@ -211,3 +211,90 @@ def test_leaving_the_page_mid_edit_keeps_the_draft_before_the_next_round(page, a
     page.on("dialog", lambda dialog: dialog.accept())  # leave the page? — yes
     page.goto(f"{page.base_url}/")  # the page is hidden: the draft goes with it
     wait_for(lambda: Draft.objects.filter(section=section, body__contains="刚打的字").exists())
+
+
+def pump_until(page, condition, timeout: float = 10.0) -> None:
+    """Wait, letting the page's routes and events run (a plain sleep would hold them)."""
+    for _ in range(int(timeout * 10)):
+        if condition():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("still false")
+
+
+def test_typing_on_while_a_save_is_on_its_way_keeps_the_newer_text(page, alice, alice_manual):
+    section = section_titled(alice_manual, "考勤制度")
+    log_in(page, "alice")
+    saves = []
+    page.route("**/save/", lambda route: saves.append(route))  # a slow network
+    selector = open_in_place(page, section)
+    page.keyboard.press("End")
+    page.keyboard.type("第一句。")
+    page.keyboard.press("Control+s")
+    pump_until(page, lambda: bool(saves))
+    page.keyboard.type("第二句在保存途中打的。")
+    saves[0].continue_()
+    page.wait_for_selector(f"{selector} .inline-status:text-is('已保存。')")
+    section.refresh_from_db()
+    assert "第一句" in section.body and "第二句" not in section.body
+    # Still in the editor, on the saved version, and the newer text is kept as a draft.
+    assert "第二句在保存途中打的" in page.inner_text(f"{selector} {EDITOR}")
+    pump_until(page, lambda: Draft.objects.filter(body__contains="第二句").exists())
+    assert Draft.objects.get(section=section).base_version == section.version
+    page.unroute("**/save/")
+    page.keyboard.press("Control+s")
+    page.wait_for_selector(f"{selector} .doc-saved")
+    section.refresh_from_db()
+    assert "第二句在保存途中打的" in section.body and not Draft.objects.exists()
+
+
+def test_leaving_while_a_save_is_on_its_way_keeps_the_editor_for_its_answer(
+    page, alice, alice_manual
+):
+    section = section_titled(alice_manual, "考勤制度")
+    other = section_titled(alice_manual, "质检标准")
+    log_in(page, "alice")
+    saves = []
+    page.route("**/save/", lambda route: saves.append(route))
+    selector = open_in_place(page, section)
+    page.keyboard.press("End")
+    page.keyboard.type("很重要的一段话。")
+    Section.objects.filter(pk=section.pk).update(version=5)  # saved elsewhere meanwhile
+    page.keyboard.press("Control+s")
+    pump_until(page, lambda: bool(saves))
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click(f"#s-{other.pk} .doc-body")
+    page.keyboard.press("Escape")
+    saves[0].continue_()
+    # The conflict comes back to the editor that is still open, with the text in it.
+    page.wait_for_selector(f"{selector} .inline-conflict table.diff")
+    assert "很重要的一段话" in page.inner_text(f"{selector} .inline-conflict")
+    assert page.locator(f"#s-{other.pk} .inline-editor").count() == 0
+
+
+def test_a_slow_draft_never_comes_back_after_the_save(page, alice, alice_manual):
+    section = section_titled(alice_manual, "考勤制度")
+    log_in(page, "alice")
+    held = []
+
+    def slow_first_draft(route):
+        if route.request.method == "POST" and not held:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/draft/", slow_first_draft)
+    selector = open_in_place(page, section)
+    page.keyboard.press("End")
+    page.keyboard.type("旧的一半")
+    pump_until(page, lambda: bool(held))
+    page.keyboard.type("，新的一半。")
+    page.wait_for_timeout(4000)  # a draft round passes while the first is on its way
+    page.keyboard.press("Control+s")
+    page.wait_for_timeout(500)
+    held[0].continue_()  # the old draft lands; the Save waited for it
+    page.wait_for_selector(f"{selector} .doc-saved")
+    page.wait_for_timeout(1000)
+    section.refresh_from_db()
+    assert "新的一半" in section.body
+    assert not Draft.objects.exists()
