@@ -97,7 +97,8 @@ def site(tmp_path_factory):
         pytest.skip("PostgreSQL server binaries are not installed (make test installs them)")
     root = tmp_path_factory.mktemp("two-nodes")
     shared = root / "shared"
-    shared.mkdir()
+    for folder in ("shared", "a", "b", "c"):
+        (root / folder).mkdir()
     with running_postgres(bin_dir) as url:
         env = {
             "DATABASE_URL": url,
@@ -111,7 +112,6 @@ def site(tmp_path_factory):
             a.wait_serving()  # migrated: the other processes may start (no workers yet)
             worker_env = {**os.environ, **env, "LANBITOU_DATA_DIR": str(root / "c" / "data")}
             worker_env.pop("DJANGO_SETTINGS_MODULE", None)
-            (root / "c").mkdir()
             for queues in ("default,search,imports", "printing"):
                 log = open(root / "c" / f"worker-{queues}.log", "wb")
                 workers.append(subprocess.Popen(
