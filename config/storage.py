@@ -4,8 +4,8 @@ storages of Django's Storage API, from the environment. Code only ever goes thro
 
 LANBITOU_FILES_DIR        a directory for media/ and editions/ (default: the data directory);
                           several web nodes point it at one shared directory (NFS, …)
-LANBITOU_S3_BUCKET        set: files go to this S3-compatible bucket instead (django-storages,
-                          `pip install .[s3]`), under media/ and editions/ keys
+LANBITOU_S3_BUCKET        set: files go to this S3-compatible bucket instead, under media/
+                          and editions/ keys (django-storages: the "s3" extra of pyproject)
 LANBITOU_S3_ENDPOINT_URL  https://minio.example.com:9000 (empty: AWS)
 LANBITOU_S3_REGION        us-east-1, cn-north-1, …
 LANBITOU_S3_ACCESS_KEY_ID / LANBITOU_S3_SECRET_ACCESS_KEY
@@ -54,7 +54,7 @@ def file_storages(env: Mapping[str, str]) -> dict[str, dict]:
     except ImportError:
         raise ImproperlyConfigured(
             "LANBITOU_S3_BUCKET is set but django-storages is not installed: "
-            "pip install '.[s3]' (django-storages with boto3)"
+            "pip install 'django-storages[s3]>=1.14,<2' (the s3 extra of pyproject.toml)"
         ) from None
     style = env.get("LANBITOU_S3_ADDRESSING_STYLE", "") or None
     if style not in {None, "path", "virtual", "auto"}:
