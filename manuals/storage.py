@@ -15,8 +15,11 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage, Storage, storages
+from django.core.files.storage import FileSystemStorage, Storage, default_storage, storages
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils.deconstruct import deconstructible
+from django.utils.functional import LazyObject, empty
 
 
 @deconstructible(path="manuals.storage.SettingDirectoryStorage")
@@ -37,16 +40,38 @@ class SettingDirectoryStorage(FileSystemStorage):
         return os.path.abspath(self.base_location)
 
 
+class NamedStorage(LazyObject):
+    """``storages[alias]``, looked up when first used and again after settings.STORAGES
+    changes (as Django does for default_storage), so model fields can hold it."""
+
+    def __init__(self, alias: str):
+        super().__init__()
+        self.__dict__["alias"] = alias
+
+    def _setup(self):
+        self._wrapped = storages[self.__dict__["alias"]]
+
+
+_EDITIONS, _IMPORTS = NamedStorage("editions"), NamedStorage("imports")
+
+
+@receiver(setting_changed)
+def _storages_changed(*, setting, **kwargs) -> None:
+    if setting == "STORAGES":
+        _EDITIONS._wrapped = _IMPORTS._wrapped = empty
+
+
 def pictures_storage() -> Storage:
-    return storages["default"]
+    return default_storage
 
 
+# Callables, so that the model fields' migrations name them instead of a storage's options.
 def editions_storage() -> Storage:
-    return storages["editions"]
+    return _EDITIONS
 
 
 def imports_storage() -> Storage:
-    return storages["imports"]
+    return _IMPORTS
 
 
 def remove_empty_folder(storage: Storage, name: str) -> None:

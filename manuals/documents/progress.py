@@ -7,7 +7,7 @@ bucket), so a page served by any node reads the progress, and the worker that re
 dead import (on any node) finds the files it had written.
 
 Each write is a new object (``imports/progress/<job>/<time>.json`` or ``…/journal-<time>``):
-an object store has no append and no atomic replace, and a reader never sees half of one.
+an object store has no append and no atomic replace; a reader takes the newest whole one.
 """
 
 from __future__ import annotations
@@ -57,22 +57,23 @@ def write_progress(job_id: int, phase: str, done: int, total: int) -> None:
 
 
 def read_progress(job_id: int) -> dict:
-    """The newest snapshot: {"phase", "done", "total"} (zeros when there is none yet)."""
+    """The newest whole snapshot: {"phase", "done", "total"} (zeros when there is none).
+
+    One being written may be empty or half there, and a writer deletes the older ones
+    once its own is whole: then the one before it counts, or a fresh look."""
     storage = imports_storage()
-    for _attempt in range(3):  # a writer may remove the one we picked: look again
-        snapshots = [n for n in _names(job_id) if n.endswith(".json")]
+    for _attempt in range(3):
+        snapshots = [n for n in reversed(_names(job_id)) if n.endswith(".json")]
+        for name in snapshots:
+            try:
+                with storage.open(f"{_folder(job_id)}/{name}", "rb") as handle:
+                    progress = json.loads(handle.read())
+            except (FileNotFoundError, ValueError):
+                continue
+            if isinstance(progress, dict):
+                return progress
         if not snapshots:
             break
-        try:
-            with storage.open(f"{_folder(job_id)}/{snapshots[-1]}", "rb") as handle:
-                progress = json.loads(handle.read())
-        except FileNotFoundError:
-            continue
-        except (OSError, ValueError):
-            break
-        if isinstance(progress, dict):
-            return progress
-        break
     return {"phase": "", "done": 0, "total": 0}
 
 
