@@ -56,15 +56,26 @@ def file_storages(env: Mapping[str, str]) -> dict[str, dict]:
             "LANBITOU_S3_BUCKET is set but django-storages is not installed: "
             "pip install 'django-storages[s3]>=1.14,<2' (the s3 extra of pyproject.toml)"
         ) from None
+    return s3_storages(env)
+
+
+def s3_storages(env: Mapping[str, str]) -> dict[str, dict]:
+    """The three storages in the bucket LANBITOU_S3_BUCKET (django-storages' S3Storage)."""
+    bucket = env["LANBITOU_S3_BUCKET"]
     style = env.get("LANBITOU_S3_ADDRESSING_STYLE", "") or None
     if style not in {None, "path", "virtual", "auto"}:
         raise ImproperlyConfigured(
             f"LANBITOU_S3_ADDRESSING_STYLE must be path, virtual or auto, got {style!r}"
         )
+    endpoint = env.get("LANBITOU_S3_ENDPOINT_URL", "")
+    if endpoint and not endpoint.startswith(("https://", "http://")):
+        raise ImproperlyConfigured(
+            f"LANBITOU_S3_ENDPOINT_URL must start with https:// or http://, got {endpoint!r}"
+        )
     prefix = env.get("LANBITOU_S3_PREFIX", "").strip("/")
-    common = {
+    given = {
         "bucket_name": bucket,
-        "endpoint_url": env.get("LANBITOU_S3_ENDPOINT_URL", "") or None,
+        "endpoint_url": endpoint or None,
         "region_name": env.get("LANBITOU_S3_REGION", "") or None,
         "access_key": env.get("LANBITOU_S3_ACCESS_KEY_ID", "") or None,
         "secret_key": env.get("LANBITOU_S3_SECRET_ACCESS_KEY", "") or None,
@@ -76,6 +87,7 @@ def file_storages(env: Mapping[str, str]) -> dict[str, dict]:
         "querystring_auth": True,
         "file_overwrite": False,
     }
+    common = {key: value for key, value in given.items() if value is not None}  # unset: defaults
     return {
         name: {"BACKEND": S3, "OPTIONS": {**common, "location": f"{prefix}/{folder}".lstrip("/")}}
         for name, folder in FOLDERS.items()
