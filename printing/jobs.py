@@ -44,6 +44,7 @@ from manuals.workers import abandoned_tasks, close_abandoned_task, task_argument
 from printing.booklet import BookletOptions, PrintError, assemble_booklet
 from printing.cleanup import remove_edition_files, remove_partial_files, work_dir
 from printing.models import Edition, PrintSchedule, Scope
+from printing.print_images import prune_print_copies
 from printing.render import cache_dir, render_booklet_pdf, workers
 
 TIME_LIMIT = getattr(settings, "LANBITOU_PRINT_TIME_LIMIT", 900)  # seconds
@@ -191,6 +192,7 @@ def _run_edition(edition_id: int, time_limit: int | None) -> str:
                 stored = editions_storage().save(relative, File(pdf, name=out.name))
     finally:
         remove_partial_files(manual_id=edition.manual_id, edition_id=edition_id)
+        prune_print_copies()
     if outcome.get("error"):
         _fail(edition_id, outcome["error"])
         return Edition.Status.FAILED

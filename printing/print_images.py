@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
@@ -108,12 +109,15 @@ def print_copy(*, image: Image, style: str) -> Path:
     key = image.sha256 or f"image-{image.pk}"
     suffix = PurePosixPath(image.file.name).suffix.lower() or ".img"
     original = target_dir / f"{key}{suffix}"
-    if not original.is_file():
+    if original.is_file():
+        os.utime(original)  # recently used: kept by prune_print_copies
+    else:
         _copy_original(image, original)
     if style not in FILTERS:
         return original
     target = target_dir / f"{key}-{style}.jpg"
     if target.is_file():
+        os.utime(target)
         return target
     with PILImage.open(original) as src:
         src.load()
@@ -123,3 +127,18 @@ def print_copy(*, image: Image, style: str) -> Path:
         styled.save(handle, "JPEG", quality=85, optimize=True)
     os.replace(tmp, target)
     return target
+
+
+def prune_print_copies(*, max_age_days: int = 45) -> int:
+    """Forget copies no booklet used for a while (this machine's cache: every use refreshes
+    a copy's time, and a picture deleted from its library is not printed again)."""
+    cutoff = time.time() - max_age_days * 86400
+    removed = 0
+    for copy in print_images_dir().rglob("*"):
+        try:
+            if copy.is_file() and copy.stat().st_mtime < cutoff:
+                copy.unlink()
+                removed += 1
+        except OSError:
+            continue
+    return removed

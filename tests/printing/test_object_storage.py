@@ -1,6 +1,9 @@
 """Printing with the files in an object store (no local paths): pictures are copied from
 storage into the print cache, the PDF is stored and streamed back from there."""
 
+import os
+import time
+
 import pytest
 from django.core.files.storage import storages
 from django.urls import reverse
@@ -9,6 +12,7 @@ from manuals.images.pipeline import store_image
 from printing.booklet import BookletOptions, assemble_booklet
 from printing.jobs import request_edition, run_edition
 from printing.models import Edition
+from printing.print_images import print_images_dir, prune_print_copies
 from tests.object_store import object_storages
 from tests.printing.conftest import picture_bytes
 
@@ -62,3 +66,15 @@ def test_a_styled_picture_is_made_from_the_stored_original(alice, illustrated_ma
     booklet = assemble_booklet(manual=illustrated_manual, options=options, user=alice)
     assert booklet.missing_images == 0
     assert any("-ink-wash.jpg" in c.html for c in booklet.chapters)
+
+
+def test_print_copies_nobody_used_for_45_days_are_forgotten(alice, illustrated_manual):
+    assemble_booklet(manual=illustrated_manual, options=BookletOptions(), user=alice)
+    copies = sorted((print_images_dir() / str(illustrated_manual.pk)).iterdir())
+    assert len(copies) == illustrated_manual.images.count()
+    old = time.time() - 46 * 86400
+    os.utime(copies[0], (old, old))
+    assert prune_print_copies() == 1
+    assert sorted(p for p in copies if p.exists()) == copies[1:]
+    booklet = assemble_booklet(manual=illustrated_manual, options=BookletOptions(), user=alice)
+    assert booklet.missing_images == 0 and copies[0].is_file()  # copied again from storage
