@@ -3,7 +3,8 @@
 Each node is its own process tree (``manage.py serve --web-only``: gunicorn, production
 settings) with its own data directory (search index, caches); only the database, the
 secret key and LANBITOU_FILES_DIR are shared, as on machines behind a load balancer. The
-printing worker runs on a third "node" with a data directory of its own.
+workers (printing, imports) run on a third "node" with a data directory of its own.
+Search on another node needs search kept in the database: not tested here.
 """
 
 from __future__ import annotations
@@ -56,15 +57,15 @@ class Browser:
         kind = {"Content-Type": "application/x-www-form-urlencoded"}
         return self.request(node, "POST", path, body=urlencode(form), headers=kind)
 
-    def post_file(self, node: Stack, path: str, fields: dict, name: str, data: bytes):
+    def post_file(
+        self, node: Stack, path: str, fields: dict, name: str, data: bytes, *,
+        field: str = "file", content_type: str = "image/jpeg",
+    ):  # fmt: skip
         boundary = uuid.uuid4().hex
         head = f"--{boundary}\r\nContent-Disposition: form-data; "
         parts = [f'{head}name="{key}"\r\n\r\n{value}\r\n'.encode() for key, value in fields.items()]
-        parts.append(
-            f'{head}name="file"; filename="{name}"\r\nContent-Type: image/jpeg\r\n\r\n'.encode()
-            + data
-            + b"\r\n"
-        )
+        file_head = f'{head}name="{field}"; filename="{name}"\r\nContent-Type: {content_type}'
+        parts.append(f"{file_head}\r\n\r\n".encode() + data + b"\r\n")
         body = b"".join(parts) + f"--{boundary}--\r\n".encode()
         kind = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
         return self.request(node, "POST", path, body=body, headers=kind)
@@ -84,6 +85,37 @@ def photo() -> bytes:
     out = io.BytesIO()
     img.save(out, "JPEG", quality=90)
     return out.getvalue()
+
+
+def noisy_docx(pictures: int) -> bytes:
+    """A .docx over 2 MB (pictures of noise do not compress): analysed by a worker."""
+    from docx import Document
+    from docx.shared import Inches
+
+    document = Document()
+    document.add_heading("截图汇总", 1)
+    for n in range(pictures):
+        noise = PILImage.frombytes("RGB", (1000, 1000), os.urandom(3_000_000))
+        data = io.BytesIO()
+        noise.save(data, "JPEG", quality=90)
+        document.add_paragraph(f"第 {n} 张")
+        document.add_picture(io.BytesIO(data.getvalue()), width=Inches(1))
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def poll(browser: Browser, node: Stack, path: str, until, *, timeout: float = 300) -> list:
+    """The JSON answers of ``path`` until ``until(answer)`` (all of them, in order)."""
+    seen, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, _, body = browser.request(node, "GET", path)
+        assert status == 200, body[:300]
+        seen.append(json.loads(body))
+        if until(seen[-1]):
+            return seen
+        time.sleep(0.3)
+    raise AssertionError(f"{path} never got there: {seen[-3:]}")
 
 
 def files_in(folder: Path) -> list[Path]:
@@ -207,3 +239,34 @@ def test_a_booklet_rendered_by_the_worker_node_downloads_from_either_web_node(si
     for node in ("a", "b"):
         assert not files_in(root / node / "data" / "editions")
         assert not files_in(root / node / "data" / "print-cache")
+
+
+def test_a_large_import_uploaded_on_one_node_is_done_by_the_worker_node(site):
+    a, b, shared = site["a"], site["b"], site["shared"]
+    alice = Browser()
+    alice.log_in(a, "alice", site["password"])
+    document = noisy_docx(4)
+    assert len(document) > 2 * 1024 * 1024
+    docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    status, headers, _ = alice.post_file(
+        a, "/import/", {}, "截图汇总.docx", document, field="document", content_type=docx
+    )
+    assert status == 302, headers
+    job = int(re.search(r"/import/(\d+)/", headers["Location"]).group(1))
+    status_url = f"/import/{job}/status/"
+
+    # The worker node reads the upload from the shared files; node B shows the result.
+    poll(alice, b, status_url, lambda s: s["status"] == "ready")
+    alice.request(b, "GET", f"/import/{job}/")
+    status, _, _ = alice.post_form(
+        b, f"/import/{job}/confirm/", {"destination": "new", "title": "两台机器的导入"}
+    )
+    assert status == 302
+    seen = poll(alice, a, status_url, lambda s: s["status"] in {"done", "failed"})
+    assert seen[-1]["status"] == "done", seen[-1]
+    percents = [s["percent"] for s in seen]
+    assert percents == sorted(percents) and percents[-1] == 100
+    status, _, page = alice.request(b, "GET", seen[-1]["manual_url"])
+    assert status == 200 and "两台机器的导入" in page.decode()
+    # The upload, its progress and journal are gone from the shared files; the pictures stay.
+    assert not files_in(shared / "media" / "imports")
