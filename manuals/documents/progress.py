@@ -46,6 +46,8 @@ def write_progress(job_id: int, phase: str, done: int, total: int) -> None:
     last = _last_write.get(job_id)
     if last and last[1] == phase and done < total and now - last[0] < WRITE_EVERY:
         return
+    if len(_last_write) > 1000:  # jobs this process wrote for once and never forgot
+        _last_write.clear()
     _last_write[job_id] = (now, phase)
     storage = imports_storage()
     data = json.dumps({"phase": phase, "done": done, "total": total}).encode()
