@@ -1,7 +1,8 @@
 """Lanbitou settings: one module, configured by environment variables.
 
 All state lives under LANBITOU_DATA_DIR (default ./var): the SQLite database, uploaded
-media, the search index and rendered PDFs. DATABASE_URL switches to PostgreSQL.
+media, the search index and rendered PDFs. DATABASE_URL switches to PostgreSQL; the files
+may live in a shared directory or a bucket instead (config/storage.py).
 """
 
 import os
@@ -11,6 +12,8 @@ from urllib.parse import unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from config.storage import file_storages, files_dir
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -234,15 +237,19 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns at every start while it is missing
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Pictures and thumbnails ("default"), print editions, import uploads: config/storage.py.
+    **file_storages(os.environ),
     # whitenoise serves STATIC_ROOT (filled by collectstatic when the stack starts) with
     # gzip/brotli copies; without a manifest so a missing collectstatic never breaks pages.
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 MEDIA_URL = "/media/"
-MEDIA_ROOT = DATA_DIR / "media"
+# The local directories of the file storages (unless they are in a bucket); several nodes
+# share them through LANBITOU_FILES_DIR. Only manuals/storage.py reads these two.
+FILES_DIR = files_dir(os.environ, data_dir=DATA_DIR)
+MEDIA_ROOT = FILES_DIR / "media"
+EDITIONS_DIR = FILES_DIR / "editions"
 SEARCH_INDEX_DIR = DATA_DIR / "index"
-EDITIONS_DIR = DATA_DIR / "editions"
 
 # Uploads: .docx files and photos may be large, but never unbounded.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024

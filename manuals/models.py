@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from mptt.models import MPTTModel, TreeForeignKey
 
 from manuals.sanitize import SanitizedHTMLField, SanitizedQuerySet
+from manuals.storage import imports_storage
 
 TITLE_MAX_LENGTH = 200
 # A section's stored (sanitised) HTML. A 5 MB body was once saved, stored again in every
@@ -601,7 +602,7 @@ class DocumentImportQuerySet(models.QuerySet):
 class DocumentImport(models.Model):
     """One upload on its way into a manual: analysed, previewed, then imported or cancelled.
 
-    The file waits in the media storage (never served) until the import ends.
+    The file waits in the "imports" storage (never served) until the import ends.
     """
 
     class Status(models.TextChoices):
@@ -616,7 +617,9 @@ class DocumentImport(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="document_imports"
     )
-    file = models.FileField(upload_to="imports/%Y/%m/", max_length=255, blank=True)
+    file = models.FileField(
+        storage=imports_storage, upload_to="imports/%Y/%m/", max_length=255, blank=True
+    )
     original_name = models.CharField(max_length=255)
     size_bytes = models.PositiveBigIntegerField(default=0)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ANALYSING)

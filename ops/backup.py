@@ -3,8 +3,9 @@
 The archive is a zip: ``manifest.json`` (format, schema, counts, a SHA-256 per file),
 ``database.sqlite3`` (SQLite's online backup API: a consistent copy while the site runs)
 or ``database.pgdump`` (``pg_dump --format=custom``), ``media/…`` and ``editions/…``.
-The database is copied first, then the files: every picture or PDF a copied row names
-was already on disk (files are written before their rows commit).
+The database is copied first, then the files, read through the file storages (a local or
+shared directory, a bucket): every picture or PDF a copied row names was already stored
+(files are written before their rows commit).
 
 ``restore`` goes into an empty data directory only, checks every checksum and the schema
 before touching anything, then migrates (an older archive is upgraded), rebuilds the
@@ -23,9 +24,10 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import storages
 from django.db import connection, connections
 from django.db.migrations.loader import MigrationLoader
 
@@ -40,6 +42,8 @@ COUNTED = {
     "images": "manuals.Image",
     "editions": "printing.Edition",
 }
+# The file storages in the archive, under these folders (import uploads are in "default").
+ARCHIVED_STORAGES = {"default": "media", "editions": "editions"}
 
 
 class BackupError(Exception):
@@ -115,12 +119,36 @@ def _counts() -> dict[str, int]:
     return {key: apps.get_model(label).objects.count() for key, label in COUNTED.items()}
 
 
-def _tree_files(root: Path, prefix: str):
-    if not root.is_dir():
-        return
-    for path in sorted(root.rglob("*")):
-        if path.is_file():
-            yield path, f"{prefix}/{path.relative_to(root).as_posix()}"
+def _stored_files(alias: str):
+    """(storage, name) of every file in a storage, walked through the Storage API (the same
+    for a directory and a bucket)."""
+    storage = storages[alias]
+    folders = [""]
+    while folders:
+        folder = folders.pop()
+        try:
+            subfolders, files = storage.listdir(folder)
+        except FileNotFoundError:
+            continue
+        join = (lambda n, f=folder: f"{f}/{n}") if folder else (lambda n: n)
+        folders += [join(d) for d in sorted(subfolders, reverse=True)]
+        for name in sorted(files):
+            yield storage, join(name)
+
+
+def _add_stored(archive: zipfile.ZipFile, storage, name: str, arcname: str) -> dict:
+    """Copy one stored file into the archive (uncompressed: pictures and PDFs are already
+    compressed), hashing it on the way."""
+    digest, size = hashlib.sha256(), 0
+    with storage.open(name, "rb") as source:  # FileNotFoundError: deleted meanwhile
+        info = zipfile.ZipInfo(arcname, date_time=datetime.now().timetuple()[:6])
+        info.compress_type = zipfile.ZIP_STORED
+        with archive.open(info, "w", force_zip64=True) as out:
+            for block in iter(lambda: source.read(1024 * 1024), b""):
+                digest.update(block)
+                size += len(block)
+                out.write(block)
+    return {"sha256": digest.hexdigest(), "size": size}
 
 
 def backup(*, output: Path) -> Report:
@@ -132,9 +160,6 @@ def backup(*, output: Path) -> Report:
         # Counts and schema in the same moment as the copy: read from the copy itself.
         database = _copy_database(work_dir)
         counts, migrations = _read_snapshot(database)
-        files = [(database, database.name)]
-        files += list(_tree_files(Path(settings.MEDIA_ROOT), "media"))
-        files += list(_tree_files(Path(settings.EDITIONS_DIR), "editions"))
         manifest = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -146,14 +171,17 @@ def backup(*, output: Path) -> Report:
         }
         partial = work_dir / "archive.zip"
         with zipfile.ZipFile(partial, "w", allowZip64=True) as archive:
-            for path, name in files:
-                try:
-                    digest, size = _sha256(path), path.stat().st_size
-                    compress = zipfile.ZIP_DEFLATED if name == database.name else zipfile.ZIP_STORED
-                    archive.write(path, name, compress_type=compress)
-                except FileNotFoundError:  # deleted (after its row) while we copied
-                    continue
-                manifest["files"][name] = {"sha256": digest, "size": size}
+            manifest["files"][database.name] = {
+                "sha256": _sha256(database), "size": database.stat().st_size,
+            }  # fmt: skip
+            archive.write(database, database.name, compress_type=zipfile.ZIP_DEFLATED)
+            for alias, prefix in ARCHIVED_STORAGES.items():
+                for storage, name in _stored_files(alias):
+                    try:
+                        entry = _add_stored(archive, storage, name, f"{prefix}/{name}")
+                    except FileNotFoundError:  # deleted (after its row) while we copied
+                        continue
+                    manifest["files"][f"{prefix}/{name}"] = entry
             archive.writestr("manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False))
         os.replace(partial, output)
     return Report(path=output, counts=counts, files=len(manifest["files"]))
@@ -242,9 +270,9 @@ def _check_empty_target() -> None:
         with connection.cursor() as cursor:
             if connection.introspection.table_names(cursor):
                 problems.append("the PostgreSQL database has tables")
-    for directory in (Path(settings.MEDIA_ROOT), Path(settings.EDITIONS_DIR)):
-        if directory.is_dir() and any(directory.iterdir()):
-            problems.append(f"{directory} is not empty")
+    for alias, prefix in ARCHIVED_STORAGES.items():
+        if next(_stored_files(alias), None) is not None:
+            problems.append(f"the {prefix} storage is not empty")
     if problems:
         raise BackupError("restore needs an empty data directory: " + "; ".join(problems))
 
@@ -273,15 +301,16 @@ def restore(*, path: Path) -> dict:
                     raise BackupError(f"pg_restore failed: {result.stderr.strip()}")
         for name in manifest["files"]:
             top, _, rest = name.partition("/")
-            root = {"media": settings.MEDIA_ROOT, "editions": settings.EDITIONS_DIR}.get(top)
-            if root is None or not rest:
+            alias = {prefix: alias for alias, prefix in ARCHIVED_STORAGES.items()}.get(top)
+            if alias is None or not rest:
                 continue
-            target = (Path(root) / rest).resolve()
-            if Path(root).resolve() not in target.parents:
+            parts = PurePosixPath(rest).parts
+            if rest.startswith("/") or ".." in parts or "\\" in rest:
                 raise BackupError(f"unsafe path in archive: {name}")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(name) as source, open(target, "wb") as out:
-                shutil.copyfileobj(source, out)
+            with archive.open(name) as source:
+                saved = storages[alias].save(rest, File(source, name=parts[-1]))
+            if saved != rest:
+                raise BackupError(f"{name} could not be restored under its own name")
     return manifest
 
 

@@ -302,11 +302,8 @@ def _assemble(*, manual: Manual, options: BookletOptions, user) -> Booklet:
         entries.extend(chapter_entries)
 
     member = member_of(manual.owner)
-    roots = [
-        theme.path,
-        Path(settings.MEDIA_ROOT) / "manuals" / str(manual.pk),
-        print_images_dir(),
-    ]
+    # Pictures reach the renderer only as copies in this manual's print-cache folder.
+    roots = [theme.path, print_images_dir() / str(manual.pk)]
     return Booklet(
         manual=manual,
         title=title,

@@ -24,6 +24,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import (
@@ -37,11 +38,13 @@ from django_tasks import task
 
 from manuals.access import owner_or_lead
 from manuals.models import Manual, Section
+from manuals.storage import editions_storage
 from manuals.tree import lock_manual
 from manuals.workers import abandoned_tasks, close_abandoned_task, task_argument
 from printing.booklet import BookletOptions, PrintError, assemble_booklet
-from printing.cleanup import remove_edition_files, remove_partial_files
+from printing.cleanup import remove_edition_files, remove_partial_files, work_dir
 from printing.models import Edition, PrintSchedule, Scope
+from printing.print_images import prune_print_copies
 from printing.render import cache_dir, render_booklet_pdf, workers
 
 TIME_LIMIT = getattr(settings, "LANBITOU_PRINT_TIME_LIMIT", 900)  # seconds
@@ -175,7 +178,7 @@ def _run_edition(edition_id: int, time_limit: int | None) -> str:
         _fail(edition_id, str(error))
         return Edition.Status.FAILED
     relative = f"{edition.manual_id}/edition-{edition.pk}-{timezone.localdate():%Y%m%d}.pdf"
-    out = Path(settings.EDITIONS_DIR) / relative
+    out = work_dir() / relative  # this machine's disk; stored once it is whole
     # The booklet (private sections too) goes to the render process through a pipe: no
     # file holding it is left behind when a process is killed.
     spec = pickle.dumps(
@@ -184,8 +187,12 @@ def _run_edition(edition_id: int, time_limit: int | None) -> str:
     )  # fmt: skip
     try:
         outcome = _run_child(edition_id, spec, time_limit or TIME_LIMIT)
+        if not outcome.get("error"):
+            with open(out, "rb") as pdf:
+                stored = editions_storage().save(relative, File(pdf, name=out.name))
     finally:
         remove_partial_files(manual_id=edition.manual_id, edition_id=edition_id)
+        prune_print_copies()
     if outcome.get("error"):
         _fail(edition_id, outcome["error"])
         return Edition.Status.FAILED
@@ -194,7 +201,7 @@ def _run_edition(edition_id: int, time_limit: int | None) -> str:
         status=Edition.Status.DONE,
         progress=100,
         progress_note="",
-        file=relative,
+        file=stored,
         page_count=outcome["pages"],
         size_bytes=outcome["size"],
         chapters_rendered=outcome["rendered"],
@@ -203,7 +210,7 @@ def _run_edition(edition_id: int, time_limit: int | None) -> str:
     )
     if not finished:
         # The edition (or its manual) was deleted while it was being printed.
-        remove_edition_files(manual_id=edition.manual_id, edition_id=edition_id, names=[])
+        remove_edition_files(manual_id=edition.manual_id, edition_id=edition_id, names=[stored])
         return "deleted"
     return Edition.Status.DONE
 

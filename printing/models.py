@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import calendar
-import os
 from datetime import datetime
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -15,19 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from manuals.models import Manual, Member, Section, Team, member_of
+from manuals.storage import editions_storage
 from printing.theming import available_themes
-
-
-class EditionStorage(FileSystemStorage):
-    """PDFs live under settings.EDITIONS_DIR (read at use, so tests and deployments agree)."""
-
-    @property
-    def base_location(self):
-        return str(settings.EDITIONS_DIR)
-
-    @property
-    def location(self):
-        return os.path.abspath(self.base_location)
 
 
 def edition_path(instance: Edition, filename: str) -> str:
@@ -101,7 +88,7 @@ class Edition(models.Model):
     progress = models.PositiveSmallIntegerField(default=0)
     progress_note = models.CharField(max_length=200, blank=True, default="")
     failure_reason = models.TextField(blank=True, default="")
-    file = models.FileField(storage=EditionStorage(), upload_to=edition_path, blank=True)
+    file = models.FileField(storage=editions_storage, upload_to=edition_path, blank=True)
     page_count = models.PositiveIntegerField(default=0)
     size_bytes = models.PositiveBigIntegerField(default=0)
     chapters_rendered = models.PositiveIntegerField(default=0)

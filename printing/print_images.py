@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
-from pathlib import Path
+import time
+from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -80,21 +82,42 @@ def apply_style(img: PILImage.Image, style: str) -> PILImage.Image:
     return FILTERS[style](img)
 
 
-def print_copy(*, image: Image, style: str) -> Path:
-    """The file to print for ``image`` in ``style``; the library original is never touched.
+def _copy_original(image: Image, target: Path) -> None:
+    """The picture's bytes from its storage (a shared directory, a bucket) into ``target``."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=target.suffix)
+    try:
+        with os.fdopen(fd, "wb") as out, image.file.storage.open(image.file.name, "rb") as src:
+            shutil.copyfileobj(src, out, 1024 * 1024)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
-    Copies are content-addressed (sha256 of the upload + style), so they are made once.
+
+def print_copy(*, image: Image, style: str) -> Path:
+    """The local file to print for ``image`` in ``style``; the library original is never
+    touched, nor opened by path: its bytes are copied from storage into the print cache.
+
+    Copies are content-addressed (sha256 of the upload + style) in a folder of the manual
+    (a booklet's renderer may read only its own manual's), so they are made once.
     Raises OSError/FileNotFoundError when the original is gone or unreadable.
     """
-    original = Path(image.file.path)
-    if style not in FILTERS:
-        if not original.is_file():
-            raise FileNotFoundError(str(original))
-        return original
-    target_dir = print_images_dir()
+    if not image.file:
+        raise FileNotFoundError(f"picture {image.pk} has no file")
+    target_dir = print_images_dir() / str(image.manual_id)
     target_dir.mkdir(parents=True, exist_ok=True)
-    target = target_dir / f"{image.sha256 or image.pk}-{style}.jpg"
+    key = image.sha256 or f"image-{image.pk}"
+    suffix = PurePosixPath(image.file.name).suffix.lower() or ".img"
+    original = target_dir / f"{key}{suffix}"
+    if original.is_file():
+        os.utime(original)  # recently used: kept by prune_print_copies
+    else:
+        _copy_original(image, original)
+    if style not in FILTERS:
+        return original
+    target = target_dir / f"{key}-{style}.jpg"
     if target.is_file():
+        os.utime(target)
         return target
     with PILImage.open(original) as src:
         src.load()
@@ -104,3 +127,18 @@ def print_copy(*, image: Image, style: str) -> Path:
         styled.save(handle, "JPEG", quality=85, optimize=True)
     os.replace(tmp, target)
     return target
+
+
+def prune_print_copies(*, max_age_days: int = 45) -> int:
+    """Forget copies no booklet used for a while (this machine's cache: every use refreshes
+    a copy's time, and a picture deleted from its library is not printed again)."""
+    cutoff = time.time() - max_age_days * 86400
+    removed = 0
+    for copy in print_images_dir().rglob("*"):
+        try:
+            if copy.is_file() and copy.stat().st_mtime < cutoff:
+                copy.unlink()
+                removed += 1
+        except OSError:
+            continue
+    return removed

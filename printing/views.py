@@ -109,8 +109,9 @@ def download(request, edition_id: int):
     if edition.status != Edition.Status.DONE or not edition.file:
         raise Http404(_("这份印刷版还没有生成。"))
     try:
-        handle = edition.file.open("rb")
-    except FileNotFoundError:
+        # Streamed from the editions storage (a shared directory, a bucket): any node serves it.
+        handle = edition.file.storage.open(edition.file.name, "rb")
+    except OSError:  # FileNotFoundError, or a storage that cannot be reached
         raise Http404(_("文件已不存在。")) from None
     name = f"{edition.title or edition.manual.title}-{edition.created_at:%Y%m%d}.pdf"
     return FileResponse(handle, as_attachment=True, filename=name,

@@ -1,23 +1,19 @@
 """Uploads on their way into a manual: analyse → preview → import (or cancel).
 
 Small files are analysed and imported during the request; large ones go to the background
-worker (queue "imports"). A job run in the request names the web process running it
-(``runner``), so that the workers' recovery fails it if that process dies mid-way, as it
-does for a job whose worker died. The import itself is one database transaction, so its progress
-cannot be written to the database where the page would see it (SQLite has one writer):
-the worker writes it to a small JSON file beside the upload instead.
+worker (queue "imports"), which writes its progress into the "imports" storage beside the
+upload (manuals/documents/progress.py), where a page on any node reads it. A job run in the
+request names the web process running it (``runner``), so that the workers' recovery fails
+it if that process dies mid-way, as it does for a job whose worker died.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import zipfile
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Q
@@ -25,9 +21,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import task
 
+from manuals.documents import progress as import_progress
 from manuals.documents.importing import import_document, read_document
 from manuals.documents.types import ImportRefused
 from manuals.models import DocumentImport, Image, Section
+from manuals.storage import local_file, pictures_storage
 from manuals.workers import (
     abandoned_tasks,
     close_abandoned_task,
@@ -54,53 +52,23 @@ PHASES = {"analyse": _("正在分析文档"), "images": _("正在处理图片"),
           "sections": _("正在写入章节")}  # fmt: skip
 
 
-def _progress_path(job: DocumentImport) -> Path:
-    return Path(settings.MEDIA_ROOT) / "imports" / "progress" / f"{job.pk}.json"
-
-
-def _journal_path(job: DocumentImport) -> Path:
-    return _progress_path(job).with_suffix(".files")
-
-
-def journal_files(job: DocumentImport, names: list[str]) -> None:
-    """Note files an import is about to write, before it writes them (see recover below)."""
-    path = _journal_path(job)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as journal:
-        journal.write("".join(f"{name}\n" for name in names))
-
-
 def _remove_uncommitted_files(job: DocumentImport) -> None:
     """Journaled files no committed picture row points at: an import that rolled back or
     whose worker was killed before it could remove them."""
-    path = _journal_path(job)
-    try:
-        names = set(path.read_text(encoding="utf-8").split())
-    except OSError:
-        return
+    names = import_progress.journaled_files(job.pk)
     kept = set(Image.objects.filter(file__in=names).values_list("file", flat=True))
     kept |= set(Image.objects.filter(thumbnail__in=names).values_list("thumbnail", flat=True))
+    storage = pictures_storage()
     for name in names - kept:
         try:
-            default_storage.delete(name)
+            storage.delete(name)
         except OSError:
             pass
-    path.unlink(missing_ok=True)
-
-
-def write_progress(job: DocumentImport, phase: str, done: int, total: int) -> None:
-    path = _progress_path(job)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"phase": phase, "done": done, "total": total}))
-    os.replace(temporary, path)
 
 
 def read_progress(job: DocumentImport) -> dict:
-    try:
-        progress = json.loads(_progress_path(job).read_text())
-    except (OSError, ValueError):
-        progress = {"phase": "", "done": 0, "total": 0}
+    """Where a background import is, for the page that polls it (on any node)."""
+    progress = import_progress.read_progress(job.pk)
     progress["label"] = str(PHASES.get(progress.get("phase", ""), ""))
     total = progress.get("total") or 0
     # Pictures take most of the time; sections are written in one go at the end.
@@ -155,7 +123,9 @@ def _forget_abandoned(owner) -> None:
 
 def analyse(job: DocumentImport) -> DocumentImport:
     try:
-        parsed = read_document(Path(job.file.path), name=job.original_name)
+        if not job.file:
+            raise FileNotFoundError("no upload")
+        parsed = _read(job)
     except ImportRefused as refused:
         return _fail(job, str(refused))
     except OSError:
@@ -185,10 +155,13 @@ def _discard_file(job: DocumentImport) -> None:
     if job.file:
         job.file.delete(save=False)
         DocumentImport.objects.filter(pk=job.pk).update(file="")
-    _progress_path(job).unlink(missing_ok=True)
-    # Also what a process killed inside write_progress leaves.
-    _progress_path(job).with_suffix(".tmp").unlink(missing_ok=True)
     _remove_uncommitted_files(job)
+    import_progress.forget(job.pk)
+
+
+def _read(job: DocumentImport):
+    with local_file(job.file.storage, job.file.name) as path:
+        return read_document(path, name=job.original_name)
 
 
 def expanded_bytes(path: Path) -> int:
@@ -205,10 +178,13 @@ def expanded_bytes(path: Path) -> int:
 def _large(job: DocumentImport) -> bool:
     if job.size_bytes > INLINE_ANALYSE_BYTES:
         return True
+    if not job.file:
+        return False
     try:
-        return expanded_bytes(Path(job.file.path)) > INLINE_ANALYSE_EXPANDED_BYTES
-    except ValueError:
-        return False  # no file
+        with local_file(job.file.storage, job.file.name) as path:
+            return expanded_bytes(path) > INLINE_ANALYSE_EXPANDED_BYTES
+    except OSError:
+        return False  # the analysis says the upload is gone
 
 
 def runs_in_background(job: DocumentImport) -> bool:
@@ -231,7 +207,7 @@ def confirm(*, job: DocumentImport, title: str, target: Section | None) -> Docum
         raise ImportRefused(_("这个导入已经开始或已经结束了。"))
     job.refresh_from_db()
     if background:
-        write_progress(job, "images", 0, job.summary.get("images", 0))
+        import_progress.write_progress(job.pk, "images", 0, job.summary.get("images", 0))
         transaction.on_commit(lambda: import_task.enqueue(job.pk))
         return job
     return run(job)
@@ -242,14 +218,16 @@ def run(job: DocumentImport) -> DocumentImport:
         return job
     DocumentImport.objects.filter(pk=job.pk).update(status=DocumentImport.Status.RUNNING)
     try:
-        parsed = read_document(Path(job.file.path), name=job.original_name)
+        parsed = _read(job)
         import_document(
             parsed=parsed,
             owner=job.owner,
             title=job.title or None,
             target=job.target,
-            progress=lambda phase, done, total: write_progress(job, phase, done, total),
-            written=lambda names: journal_files(job, names),
+            progress=lambda phase, done, total: import_progress.write_progress(
+                job.pk, phase, done, total
+            ),
+            written=lambda names: import_progress.journal_files(job.pk, names),
             # Done commits with the manual: a process killed just after the commit leaves
             # no RUNNING job for the recovery to call "nothing imported".
             finishing=lambda manual: _mark_done(job, manual=manual, warnings=parsed.warnings),

@@ -32,9 +32,11 @@ def image_json(image: Image) -> dict:
 
 
 def _file_response(field) -> FileResponse:
+    if not field:
+        raise Http404(_("图片文件不存在。"))
     try:
-        handle = field.open("rb")
-    except (FileNotFoundError, ValueError):
+        handle = field.storage.open(field.name, "rb")  # any node: the storage is shared
+    except (OSError, ValueError):
         raise Http404(_("图片文件不存在。")) from None
     response = FileResponse(handle)
     # A picture's bytes never change (a new upload is a new id), but it is private.

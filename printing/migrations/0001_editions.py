@@ -2,6 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
+import manuals.storage
 import printing.models
 from django.conf import settings
 from django.db import migrations, models
@@ -49,7 +50,7 @@ class Migration(migrations.Migration):
                 ('progress', models.PositiveSmallIntegerField(default=0)),
                 ('progress_note', models.CharField(blank=True, default='', max_length=200)),
                 ('failure_reason', models.TextField(blank=True, default='')),
-                ('file', models.FileField(blank=True, storage=printing.models.EditionStorage(), upload_to=printing.models.edition_path)),
+                ('file', models.FileField(blank=True, storage=manuals.storage.editions_storage, upload_to=printing.models.edition_path)),
                 ('page_count', models.PositiveIntegerField(default=0)),
                 ('size_bytes', models.PositiveBigIntegerField(default=0)),
                 ('chapters_rendered', models.PositiveIntegerField(default=0)),

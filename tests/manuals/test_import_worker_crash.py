@@ -5,7 +5,6 @@ files written so far stayed on disk (named after a manual id SQLite later hands 
 """
 
 import io
-import json
 import os
 import signal
 
@@ -16,7 +15,7 @@ from docx import Document
 from docx.shared import Inches
 from PIL import Image as PILImage
 
-from manuals.documents.jobs import confirm, start_upload
+from manuals.documents.jobs import confirm, read_progress, start_upload
 from manuals.models import DocumentImport, Image, Manual
 from tests.workers import start_worker, stop, wait_for
 
@@ -42,16 +41,7 @@ def files_under(root) -> list[str]:
 
 
 def progress_of(job) -> dict:
-    try:
-        return json.loads((job_progress_dir() / f"{job.pk}.json").read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def job_progress_dir():
-    from django.conf import settings
-
-    return settings.MEDIA_ROOT / "imports" / "progress"
+    return read_progress(job)  # what the page shows (from the imports storage)
 
 
 def test_killing_the_imports_worker_fails_the_job_and_removes_its_files(

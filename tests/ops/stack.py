@@ -57,6 +57,19 @@ class Stack:
             time.sleep(1)
         raise AssertionError(f"never healthy: {last}\n{self.log.read_text()[-3000:]}")
 
+    def wait_serving(self, timeout: float = 180) -> None:
+        """Until the web process answers pages (migrated), whatever /healthz says."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log.read_text()
+            try:
+                if self.request("GET", "/login/")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(1)
+        raise AssertionError(f"never served a page\n{self.log.read_text()[-3000:]}")
+
     def children(self) -> dict[int, str]:
         """pid → command line of the supervisor's direct children."""
         found = {}
@@ -71,15 +84,19 @@ class Stack:
         return self.process.wait(timeout=60)
 
 
-def start_stack(data_dir: Path, *, env: dict[str, str] | None = None) -> Stack:
+def start_stack(
+    data_dir: Path,
+    *,
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = ("--web-workers", "2"),
+) -> Stack:
     port = free_port()
     log = data_dir.parent / "stack.log"
     full_env = {**os.environ, "LANBITOU_DATA_DIR": str(data_dir), **(env or {})}
     full_env.pop("DJANGO_SETTINGS_MODULE", None)
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--bind", f"127.0.0.1:{port}",
-             "--web-workers", "2"],
+            [sys.executable, "manage.py", "serve", "--bind", f"127.0.0.1:{port}", *args],
             cwd=REPO, env=full_env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     return Stack(process=process, port=port, log=log)

@@ -166,3 +166,33 @@ def test_restore_refuses_a_data_directory_in_use(alice_manual, editions_dir, tmp
     archive = backup(output=tmp_path / "site.zip").path
     with pytest.raises(BackupError, match="empty data directory"):
         restore(path=archive)  # this test's own database is there
+
+
+def test_files_in_an_object_store_are_backed_up_and_restore_into_a_shared_directory(
+    settings, alice, alice_manual, tmp_path
+):
+    from tests.object_store import object_storages
+
+    settings.STORAGES = object_storages(tmp_path / "bucket")
+    picture = store_image(manual=alice_manual, data=photo("green"), original_name="g.png")
+    (tmp_path / "bucket" / "editions" / "7").mkdir(parents=True)
+    (tmp_path / "bucket" / "editions" / "7" / "edition-3-20261201.pdf").write_bytes(b"%PDF-x")
+    report = backup(output=tmp_path / "site.zip")
+    with zipfile.ZipFile(report.path) as archive:
+        names = set(archive.namelist())
+        assert {f"media/{picture.file.name}", f"media/{picture.thumbnail.name}",
+                "editions/7/edition-3-20261201.pdf"} <= names  # fmt: skip
+        with picture.file.open("rb") as stored:
+            assert archive.read(f"media/{picture.file.name}") == stored.read()
+
+    shared = tmp_path / "shared"
+    env = {**os.environ, "LANBITOU_DATA_DIR": str(tmp_path / "restored"),
+           "LANBITOU_FILES_DIR": str(shared)}  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "manage.py", "restore", str(report.path)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (shared / "media" / picture.file.name).is_file()
+    assert (shared / "editions" / "7" / "edition-3-20261201.pdf").read_bytes() == b"%PDF-x"
+    assert not (tmp_path / "restored" / "media").exists()

@@ -54,7 +54,13 @@ def test_healthz_reports_every_check_fine_over_plain_http(stack):
     assert status == 200
     assert body == {
         "status": "ok",
-        "checks": {"database": "ok", "data_dir": "ok", "search_index": "ok", "workers": "ok"},
+        "checks": {
+            "database": "ok",
+            "data_dir": "ok",
+            "storage": "ok",
+            "search_index": "ok",
+            "workers": "ok",
+        },
     }
 
 

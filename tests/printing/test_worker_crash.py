@@ -14,6 +14,7 @@ from django_tasks_db.models import DBTaskResult
 from manuals.bulk import NewSection, insert_sections
 from manuals.tree import create_manual
 from printing.booklet import BookletOptions
+from printing.cleanup import work_dir
 from printing.jobs import request_edition
 from printing.models import Edition
 from tests.workers import alive, descendants, start_worker, stop, wait_for
@@ -81,8 +82,8 @@ def test_killing_the_print_worker_fails_the_edition_and_leaves_nothing(
     assert not DBTaskResult.objects.filter(status="RUNNING").exists()
     # No booklet content in the temp folder, no half-written PDF beside the editions.
     assert list((tmp_path / "tmp").rglob("*")) == []
-    editions_dir = settings.EDITIONS_DIR / str(long_manual.pk)
-    assert not editions_dir.exists() or list(editions_dir.iterdir()) == []
+    for folder in (settings.EDITIONS_DIR / str(long_manual.pk), work_dir() / str(long_manual.pk)):
+        assert not folder.exists() or list(folder.iterdir()) == []
     # Printing the same options again starts a new edition instead of the dead one.
     again, created = request_edition(manual=long_manual, user=alice, options=BookletOptions())
     assert created and again.pk != edition.pk

@@ -25,8 +25,15 @@ class Command(BaseCommand):
             action="store_true",
             help="Do not load the demo team on a first run (an empty database).",
         )
+        parser.add_argument(
+            "--web-only",
+            action="store_true",
+            help="Only gunicorn, no workers: a web node of several (run_worker runs elsewhere).",
+        )
 
-    def handle(self, *args, bind: str, web_workers: int | None, no_demo: bool, **options):
+    def handle(
+        self, *args, bind: str, web_workers: int | None, no_demo: bool, web_only: bool, **options
+    ):
         prepare_data_dir(stdout=self.stdout)
         if not no_demo:
             first_run_demo(stdout=self.stdout)
@@ -38,9 +45,11 @@ class Command(BaseCommand):
             web += ["--workers", str(web_workers)]
         manage = str(settings.BASE_DIR / "manage.py")
         programs = [Program("web", web)]
-        for queues in WORKER_QUEUES:
+        queues_here = [] if web_only else WORKER_QUEUES
+        for queues in queues_here:
             programs.append(Program(f"worker {queues}", [python, manage, "run_worker", queues]))
-        self.stdout.write(f"Lanbitou on http://{bind}/  (workers: {'; '.join(WORKER_QUEUES)})")
+        workers = "; ".join(queues_here) or "none here"
+        self.stdout.write(f"Lanbitou on http://{bind}/  (workers: {workers})")
         self.stdout.write("Ctrl+C stops all.")
         self.stdout.flush()
         try:
