@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from ops.models import WorkerBeat
-from search.index import IndexUnavailable, open_index
+from search import backends
 
 # A worker writes its beat every BEAT_SECONDS; missing three in a row means it is gone.
 BEAT_SECONDS = 10
@@ -39,11 +39,8 @@ def data_dir() -> str | None:
 
 
 def search_index() -> str | None:
-    try:
-        open_index().close()
-    except IndexUnavailable as exc:
-        return f"search index: {exc}"
-    return None
+    reason = backends.current().unavailable_reason()
+    return f"search index: {reason}" if reason else None
 
 
 def workers() -> str | None:

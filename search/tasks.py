@@ -2,12 +2,12 @@
 
 from django_tasks import task
 
-from search import index
+from search import backends, index
 
 
 @task(queue_name="search")
 def reindex_manual(manual_id: int) -> int:
-    return index.index_manual_sections(manual_id=manual_id)
+    return backends.current().index_manual(manual_id=manual_id)
 
 
 @task(queue_name="search")
@@ -17,7 +17,7 @@ def index_pending() -> bool:
 
 @task(queue_name="search")
 def rebuild_search_index() -> int:
-    return index.rebuild_index().sections
+    return backends.current().rebuild().sections
 
 
 @task(queue_name="search")
