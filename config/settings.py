@@ -184,7 +184,9 @@ def search_engine_for(raw: str, database_engine: str) -> str:
     on_postgres = database_engine == "django.db.backends.postgresql"
     engine = raw.strip().lower() or ("postgres" if on_postgres else "whoosh")
     if engine not in {"whoosh", "postgres"}:
-        raise ImproperlyConfigured(f"LANBITOU_SEARCH_ENGINE must be whoosh or postgres, got {raw!r}")
+        raise ImproperlyConfigured(
+            f"LANBITOU_SEARCH_ENGINE must be whoosh or postgres, got {raw!r}"
+        )
     if engine == "postgres" and not on_postgres:
         raise ImproperlyConfigured(
             "LANBITOU_SEARCH_ENGINE=postgres needs a PostgreSQL database (DATABASE_URL)"

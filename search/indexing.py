@@ -1,5 +1,8 @@
 """Keeping the index fresh: manuals' signals → index writes after the transaction commits.
 
+With the PostgreSQL engine the write happens right after commit in the process that made
+the change (the index is the database; every node sees it at once).
+
 Small changes (an edit, a move, a trash) are indexed right after commit in the process
 that made them, so they are searchable within a second. Whole-manual changes go to the
 task worker (queue "search"). Nothing here may break the request that changed the data:
@@ -15,7 +18,7 @@ from django.dispatch import receiver
 
 from manuals.models import Section
 from manuals.signals import sections_changed, sections_deleted
-from search import index
+from search import backends, index
 
 log = logging.getLogger(__name__)
 # Above this many sections a change is indexed by the worker, not inside the request.
@@ -35,6 +38,10 @@ def _sections_deleted(sender, *, manual_id: int, section_ids, **kwargs) -> None:
 
 
 def reindex_after_commit(*, manual_id: int, section_ids: list[int] | None) -> None:
+    engine = backends.current()
+    if engine.writes_in_request:
+        _write_in_database(engine, manual_id=manual_id, section_ids=section_ids)
+        return
     try:
         if section_ids is None:
             count = Section.objects.filter(manual_id=manual_id).count()
@@ -63,6 +70,35 @@ def reindex_after_commit(*, manual_id: int, section_ids: list[int] | None) -> No
         try:
             index.queue_pending(section_ids or [])
             request_rebuild()
+        except Exception:
+            log.exception("search: could not queue the change either")
+
+
+def _write_in_database(engine, *, manual_id: int, section_ids: list[int] | None) -> None:
+    """The PostgreSQL engine: the index is the database, so write it now, here."""
+    try:
+        if section_ids is None:
+            if Section.objects.filter(manual_id=manual_id).count() > INLINE_LIMIT:
+                _enqueue_manual(manual_id)
+                return
+            engine.index_manual(manual_id=manual_id)
+        elif len(section_ids) > INLINE_LIMIT:
+            from search.tasks import index_section_ids
+
+            index_section_ids.enqueue(sorted(set(section_ids)))
+        else:
+            from search.pg_engine import LOCK_TIMEOUT
+
+            engine.index_sections(section_ids=section_ids, wait=LOCK_TIMEOUT)
+    except Exception:
+        log.exception("search: indexing manual %s failed; left to the worker", manual_id)
+        try:
+            if section_ids is not None:
+                from search.tasks import index_section_ids
+
+                index_section_ids.enqueue(sorted(set(section_ids)))
+            else:
+                _enqueue_manual(manual_id)
         except Exception:
             log.exception("search: could not queue the change either")
 

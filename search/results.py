@@ -19,8 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from manuals.models import Manual, Section, member_of, walk
-from search.analysis import find_all, highlight_parts, html_to_text, snippet_parts
 from search import backends
+from search.analysis import find_all, highlight_parts, html_to_text, snippet_parts
 from search.engine import Filters, Match, Scope
 from search.folding import fold
 from search.index import KIND_BY_CODE, KIND_CODES, IndexUnavailable

@@ -11,6 +11,12 @@ def reindex_manual(manual_id: int) -> int:
 
 
 @task(queue_name="search")
+def index_section_ids(section_ids: list[int]) -> int:
+    backends.current().index_sections(section_ids=section_ids)
+    return len(section_ids)
+
+
+@task(queue_name="search")
 def index_pending() -> bool:
     return index.index_sections(section_ids=[])
 
