@@ -146,6 +146,34 @@ def has_pending() -> bool:
     return path.exists() and path.stat().st_size > 0
 
 
+# A queued index_pending task not yet started; older than this, it is taken as lost.
+PENDING_RUN_LOST_AFTER = 120
+
+
+def claim_pending_run() -> bool:
+    """Whether the caller should enqueue an ``index_pending`` task: True unless one is
+    queued and not started yet (it will take whatever is in the pending file then)."""
+    marker = _marker("pending")
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        return True
+    except FileExistsError:
+        try:
+            if time.time() - marker.stat().st_mtime < PENDING_RUN_LOST_AFTER:
+                return False
+        except FileNotFoundError:  # the task just started: it may have missed our ids
+            return claim_pending_run()
+        marker.touch()
+        return True
+
+
+def release_pending_run() -> None:
+    """Called by the task as it starts, before it takes the pending ids: ids queued from
+    now on ask for a new run."""
+    _marker("pending").unlink(missing_ok=True)
+
+
 # --- documents ------------------------------------------------------------------------
 
 

@@ -17,8 +17,14 @@ def index_section_ids(section_ids: list[int]) -> int:
 
 
 @task(queue_name="search")
-def index_pending() -> bool:
-    return index.index_sections(section_ids=[])
+def index_pending(wait: float | None = None) -> bool:
+    """Index the sections web processes left in the pending file (Whoosh: only workers
+    write the index), then merge small segments if they piled up."""
+    index.release_pending_run()
+    done = index.index_sections(section_ids=[], wait=wait)
+    if done and index.merge_wanted():
+        index.merge_segments()
+    return done
 
 
 @task(queue_name="search")

@@ -1,6 +1,7 @@
 import pytest
 
 from search import backends
+from tests.searching import committed_and_indexed
 
 
 @pytest.fixture
@@ -15,9 +16,10 @@ def fresh_index(db):
 
 
 @pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """Run the on-commit callbacks (the index writes) of what the test does inside."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
+def committed(db):
+    """Run the on-commit callbacks of what the test does inside, then index what they
+    queued as the search worker would (``tests.searching``)."""
+    return committed_and_indexed
 
 
 @pytest.fixture(scope="module")
