@@ -21,6 +21,7 @@ class SearchEntry(models.Model):
     title = models.TextField()
     text = models.TextField()  # the visible text, for snippets
     folded = models.TextField()  # fold(title + "\n" + text): what strpos verifies
+    folded_title = models.TextField()  # fold(title): terms found in the title rank first
     # Distinct codes of every 1- and 2-character gram of ``folded`` and its ASCII 3-grams
     # (search.pg_engine.gram_codes): candidates are rows containing a query's codes.
     grams = ArrayField(models.BigIntegerField())

@@ -36,6 +36,8 @@ BATCH = 500
 # A web process's index write gives up waiting for rows a rebuild holds after this long,
 # and leaves the sections to the worker.
 LOCK_TIMEOUT = "2s"
+# Up to this many hits a query counts every hit's occurrences to rank them, as Whoosh does.
+COUNTED_HITS = 2000
 
 
 def gram_codes(folded: str) -> set[int]:
@@ -82,12 +84,12 @@ def _entry(row) -> SearchEntry:
         section_id=doc["c_section"], manual_id=doc["c_manual"], owner_id=doc["c_owner"],
         team_id=doc["c_team"], kind=doc["c_kind"], access=doc["c_access"],
         updated=doc["c_updated"], title=_clean(doc["title"]), text=_clean(doc["text"]),
-        folded=folded, grams=sorted(gram_codes(folded)),
+        folded=folded, folded_title=_clean(doc["tgrams"]), grams=sorted(gram_codes(folded)),
     )  # fmt: skip
 
 
 UPDATED_FIELDS = ["manual_id", "owner_id", "team_id", "kind", "access", "updated", "title",
-                  "text", "folded", "grams"]  # fmt: skip
+                  "text", "folded", "folded_title", "grams"]  # fmt: skip
 
 
 def _write_batch(ids: list[int], *, wait: str | None) -> None:
@@ -191,25 +193,39 @@ class PostgresEngine:
         if not terms and not filters.any:
             return Outcome(total=0, matches=[])
         where, params = _where(terms, scope, filters, unreadable)
-        titles, counts, rank_params = _rank(terms)
+        titles, counts, title_params, count_params = _rank(terms)
+        # Occurrences are counted (reading each hit's text) only when few sections match;
+        # beyond COUNTED_HITS the order is title hits, then recency.
         sql = f"""
             WITH hits AS MATERIALIZED (
-                SELECT section_id, owner_id, manual_id, updated, kind,
-                       {titles} AS titles, {counts} AS counts
+                SELECT section_id, owner_id, manual_id, updated, kind, {titles} AS titles
                 FROM search_entry WHERE {where}
-            )
-            SELECT 1, h.section_id, h.owner_id, h.manual_id, h.updated, h.kind, h.titles,
-                   h.counts, e.title, e.text
-            FROM (SELECT * FROM hits
-                  ORDER BY titles DESC, counts DESC, updated DESC, section_id
-                  LIMIT %s OFFSET %s) AS h
-            JOIN search_entry AS e ON e.section_id = h.section_id
+            ), total AS (SELECT count(*) AS n FROM hits),
+            counted AS (
+                SELECT h.*, {counts} AS counts FROM hits AS h
+                JOIN search_entry AS e ON e.section_id = h.section_id
+                WHERE (SELECT n FROM total) <= {COUNTED_HITS}
+                ORDER BY titles DESC, counts DESC, updated DESC, section_id
+                LIMIT %s OFFSET %s
+            ), uncounted AS (
+                SELECT h.*, 0 AS counts FROM hits AS h
+                WHERE (SELECT n FROM total) > {COUNTED_HITS}
+                ORDER BY titles DESC, updated DESC, section_id
+                LIMIT %s OFFSET %s
+            ), page AS (SELECT * FROM counted UNION ALL SELECT * FROM uncounted)
+            SELECT 1, p.section_id, p.owner_id, p.manual_id, p.updated, p.kind, p.titles,
+                   p.counts, e.title, e.text
+            FROM page AS p JOIN search_entry AS e ON e.section_id = p.section_id
             UNION ALL
             SELECT 2, NULL, owner_id, manual_id, count(*), NULL, NULL, NULL, NULL, NULL
             FROM hits GROUP BY owner_id, manual_id
         """
-        with connection.cursor() as cursor:
-            cursor.execute(sql, rank_params + params + [limit, offset])
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Always the GIN index: a sequential scan would read every row's gram array.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(
+                sql, title_params + params + count_params + [limit, offset, limit, offset]
+            )
             rows = cursor.fetchall()
         matches, by_owner, by_manual = [], Counter(), Counter()
         for part, pk, owner, manual, updated, kind, titles_, counts_, title, text in rows:
@@ -232,7 +248,8 @@ class PostgresEngine:
         if not terms and not filters.any:
             return set()
         where, params = _where(terms, scope, filters, frozenset())
-        with connection.cursor() as cursor:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
             cursor.execute(f"SELECT section_id FROM search_entry WHERE {where}", params)
             return {pk for (pk,) in cursor.fetchall()}
 
@@ -265,16 +282,19 @@ def _where(terms: list[str], scope: Scope, filters: Filters, unreadable: frozens
 
 
 def _rank(terms: list[str]):
-    """SQL for the terms found in the title (before the first newline) and the
-    occurrences of every term (non-overlapping, like ``str.count``), capped like Whoosh's."""
+    """SQL for the terms found in the title, and the occurrences of every term in the
+    folded text (non-overlapping, like ``str.count``; byte lengths are cheaper than
+    character lengths and give the same number), capped like Whoosh's."""
     if not terms:
-        return "0", "0", []
-    titles = " + ".join(["(strpos(split_part(folded, E'\\n', 1), %s) > 0)::int"] * len(terms))
-    counts = " + ".join(["(length(folded) - length(replace(folded, %s, ''))) / %s"] * len(terms))
-    params = list(terms)
+        return "0", "0", [], []
+    titles = " + ".join(["(strpos(folded_title, %s) > 0)::int"] * len(terms))
+    counts = " + ".join(
+        ["(octet_length(e.folded) - octet_length(replace(e.folded, %s, ''))) / %s"] * len(terms)
+    )
+    count_params = []
     for term in terms:
-        params += [term, len(term)]
-    return f"({titles})", f"least({counts}, {MAX_COUNT})", params
+        count_params += [term, len(term.encode("utf-8"))]
+    return f"({titles})", f"least({counts}, {MAX_COUNT})", list(terms), count_params
 
 
 def _fingerprint(entry: SearchEntry) -> tuple:

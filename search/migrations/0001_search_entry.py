@@ -50,6 +50,7 @@ class Migration(migrations.Migration):
                     ("title", models.TextField()),
                     ("text", models.TextField()),
                     ("folded", models.TextField()),
+                    ("folded_title", models.TextField()),
                     (
                         "grams",
                         django.contrib.postgres.fields.ArrayField(
@@ -67,6 +68,17 @@ class Migration(migrations.Migration):
                         models.Index(fields=["manual_id"], name="search_entry_manual"),
                     ],
                 },
+            )
+        ),
+        # Narrow rows: the texts and gram arrays live out of line (TOAST), so a query that
+        # reads thousands of candidates' small columns touches few pages; the arrays are
+        # stored uncompressed (a query never reads them: the GIN index answers).
+        OnPostgresOnly(
+            migrations.RunSQL(
+                "ALTER TABLE search_entry SET (toast_tuple_target = 128);"
+                "ALTER TABLE search_entry ALTER COLUMN grams SET STORAGE EXTERNAL;",
+                "ALTER TABLE search_entry RESET (toast_tuple_target);"
+                "ALTER TABLE search_entry ALTER COLUMN grams SET STORAGE EXTENDED;",
             )
         ),
     ]
