@@ -82,3 +82,17 @@ def test_check_finds_drift_and_a_rebuild_mends_it(alice, alice_manual, fresh_ind
     assert engine.check().extra == [section.pk]
     fresh_index()
     assert engine.check().ok
+
+
+def test_hits_rank_by_terms_in_the_title_then_by_occurrences(alice, fresh_index):
+    from manuals.tree import SectionContent, add_section, create_manual
+    from search.results import search_sections
+
+    manual = create_manual(owner=alice, title="排序")
+    for title, body in (("杂项", "退款一次"), ("退款流程", "说明"), ("其他", "退款退款退款")):
+        add_section(manual=manual, target=None, content=SectionContent(title=title, body=body))
+    fresh_index()
+    for query in ("退款", "退", "退款 说明"):
+        hits = search_sections(user=alice, query=query).hits
+        expected = ["退款流程", "其他", "杂项"] if query != "退款 说明" else ["退款流程"]
+        assert [h.title for h in hits] == expected, query
