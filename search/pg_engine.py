@@ -15,6 +15,7 @@ same statement. Ranking keys are Whoosh's: terms in the title, occurrences, rece
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -220,9 +221,7 @@ class PostgresEngine:
             SELECT 2, NULL, owner_id, manual_id, count(*), NULL, NULL, NULL, NULL, NULL
             FROM hits GROUP BY owner_id, manual_id
         """
-        with transaction.atomic(), connection.cursor() as cursor:
-            # Always the GIN index: a sequential scan would read every row's gram array.
-            cursor.execute("SET LOCAL enable_seqscan = off")
+        with _gin_only() as cursor:
             cursor.execute(
                 sql, title_params + params + count_params + [limit, offset, limit, offset]
             )
@@ -248,10 +247,21 @@ class PostgresEngine:
         if not terms and not filters.any:
             return set()
         where, params = _where(terms, scope, filters, frozenset())
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL enable_seqscan = off")
+        with _gin_only() as cursor:
             cursor.execute(f"SELECT section_id FROM search_entry WHERE {where}", params)
             return {pk for (pk,) in cursor.fetchall()}
+
+
+@contextlib.contextmanager
+def _gin_only():
+    """A cursor whose queries use the GIN index: a sequential scan would read every row's
+    gram array. The setting ends with our transaction, or is reset inside the caller's."""
+    nested = connection.in_atomic_block
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        yield cursor
+        if nested:
+            cursor.execute("RESET enable_seqscan")
 
 
 def _where(terms: list[str], scope: Scope, filters: Filters, unreadable: frozenset[int]):
