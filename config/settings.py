@@ -179,6 +179,27 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+
+def search_engine_for(raw: str, database_engine: str) -> str:
+    """``LANBITOU_SEARCH_ENGINE``: whoosh (an index on local disk, one machine) or postgres
+    (the index in the database, every node sees it); empty: postgres on PostgreSQL."""
+    on_postgres = database_engine == "django.db.backends.postgresql"
+    engine = raw.strip().lower() or ("postgres" if on_postgres else "whoosh")
+    if engine not in {"whoosh", "postgres"}:
+        raise ImproperlyConfigured(
+            f"LANBITOU_SEARCH_ENGINE must be whoosh or postgres, got {raw!r}"
+        )
+    if engine == "postgres" and not on_postgres:
+        raise ImproperlyConfigured(
+            "LANBITOU_SEARCH_ENGINE=postgres needs a PostgreSQL database (DATABASE_URL)"
+        )
+    return engine
+
+
+SEARCH_ENGINE = search_engine_for(
+    env_str("LANBITOU_SEARCH_ENGINE", ""), DATABASES["default"]["ENGINE"]
+)
 # models.W038: SQLite cannot enforce the deferrable unique (tree_id, lft/rght) constraints
 # on sections; they are meant for PostgreSQL, and check_trees covers SQLite.
 SILENCED_SYSTEM_CHECKS = (

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from manuals.storage import remove_empty_folder
 from ops.models import WorkerBeat
-from search.index import IndexUnavailable, open_index
+from search import backends
 
 # A worker writes its beat every BEAT_SECONDS; missing three in a row means it is gone.
 BEAT_SECONDS = 10
@@ -61,11 +61,8 @@ def file_storages() -> str | None:
 
 
 def search_index() -> str | None:
-    try:
-        open_index().close()
-    except IndexUnavailable as exc:
-        return f"search index: {exc}"
-    return None
+    reason = backends.current().unavailable_reason()
+    return f"search index: {reason}" if reason else None
 
 
 def workers() -> str | None:

@@ -7,14 +7,14 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from search.index import index_exists
+from search import backends
 
 
 def prepare_data_dir(*, stdout) -> None:
     """Migrate, collect static files, and build the search index if there is none."""
     call_command("migrate", verbosity=0, interactive=False)
     call_command("collectstatic", verbosity=0, interactive=False)
-    if not index_exists():
+    if not backends.current().exists():
         stdout.write("Building the search index…")
         call_command("rebuild_index", verbosity=0)
 

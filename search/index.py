@@ -2,10 +2,10 @@
 the schema and everything else that knows Whoosh).
 
 One document per live, non-root section. Whoosh allows one writer at a time, so every
-write goes through ``writer_lock()`` — an ``fcntl`` lock on a file beside the index that
-works across the web processes and the task worker. A writer that cannot get the lock
-quickly (a rebuild is running) leaves the section ids in a pending file; whoever holds
-the lock next indexes them, so no edit is lost and no request waits minutes.
+write goes through ``writer_lock()`` — an ``fcntl`` lock on a file beside the index.
+Only the task worker writes: web processes leave the section ids in a pending file
+(``queue_pending``) and ask for an ``index_pending`` task; whoever holds the lock next
+indexes them, so no edit is lost and no request waits for the lock.
 
 Rebuilds write a fresh directory and swap it in, so search keeps answering meanwhile and a
 failed rebuild leaves the old index in place.
@@ -38,14 +38,13 @@ KIND_CODES = {kind: code for code, kind in enumerate(Section.Kind.values, start=
 KIND_BY_CODE = {code: kind for kind, code in KIND_CODES.items()}
 REBUILD_SEGMENT = 25_000
 # Edits write small segments; segments of similar size (a "tier": 1–7 documents, 8–63,
-# 64–511, 512–4095) are merged together once MERGE_AT of them pile up, by the worker, so
-# no request pays for a merge. Without a worker the writer merges once a tier holds
-# MERGE_INLINE_AT. Rebuilt segments (REBUILD_SEGMENT) are never merged.
+# 64–511, 512–4095) are merged together once MERGE_AT of them pile up, by the worker after
+# it indexed pending edits; a writer merges at once when a tier holds MERGE_INLINE_AT.
+# Rebuilt segments (REBUILD_SEGMENT) are never merged.
 TIER_BASE = 8
 SMALL_TIERS = 4
 MERGE_AT = 8
 MERGE_INLINE_AT = 16
-LOCK_WAIT_INLINE = 2.0
 # Bit flags in the c_access column, read by the query's permission filter.
 ACCESS_SHARED = 1  # 团队共享: the whole team reads it
 ACCESS_TEMPLATE = 2  # a team template: the whole team reads it
@@ -144,6 +143,34 @@ def pending_ids() -> set[int]:
 def has_pending() -> bool:
     path = _pending_path()
     return path.exists() and path.stat().st_size > 0
+
+
+# A queued index_pending task not yet started; older than this, it is taken as lost.
+PENDING_RUN_LOST_AFTER = 120
+
+
+def claim_pending_run() -> bool:
+    """Whether the caller should enqueue an ``index_pending`` task: True unless one is
+    queued and not started yet (it will take whatever is in the pending file then)."""
+    marker = _marker("pending")
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        return True
+    except FileExistsError:
+        try:
+            if time.time() - marker.stat().st_mtime < PENDING_RUN_LOST_AFTER:
+                return False
+        except FileNotFoundError:  # the task just started: it may have missed our ids
+            return claim_pending_run()
+        marker.touch()
+        return True
+
+
+def release_pending_run() -> None:
+    """Called by the task as it starts, before it takes the pending ids: ids queued from
+    now on ask for a new run."""
+    _marker("pending").unlink(missing_ok=True)
 
 
 # --- documents ------------------------------------------------------------------------

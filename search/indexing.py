@@ -1,9 +1,12 @@
 """Keeping the index fresh: manuals' signals → index writes after the transaction commits.
 
-Small changes (an edit, a move, a trash) are indexed right after commit in the process
-that made them, so they are searchable within a second. Whole-manual changes go to the
-task worker (queue "search"). Nothing here may break the request that changed the data:
-failures leave the ids pending for the next writer and ask for a rebuild.
+With the PostgreSQL engine the write happens right after commit in the process that made
+the change (the index is the database; every node sees it at once). With Whoosh only the
+task worker writes the index: the request appends the section ids to the pending file and
+asks for one ``index_pending`` task (queue "search"), never waiting for the writer lock;
+the worker polls often, so an edit is searchable about a second later, and meanwhile
+``search.results`` hides pending sections the asker may no longer read. Nothing here may
+break the request that changed the data: failures ask for a rebuild.
 """
 
 from __future__ import annotations
@@ -15,10 +18,10 @@ from django.dispatch import receiver
 
 from manuals.models import Section
 from manuals.signals import sections_changed, sections_deleted
-from search import index
+from search import backends, index
 
 log = logging.getLogger(__name__)
-# Above this many sections a change is indexed by the worker, not inside the request.
+# Above this many sections a change is indexed by the worker, whatever the engine.
 INLINE_LIMIT = 300
 
 
@@ -35,34 +38,57 @@ def _sections_deleted(sender, *, manual_id: int, section_ids, **kwargs) -> None:
 
 
 def reindex_after_commit(*, manual_id: int, section_ids: list[int] | None) -> None:
+    engine = backends.current()
+    if engine.writes_in_request:
+        _write_in_database(engine, manual_id=manual_id, section_ids=section_ids)
+        return
     try:
         if section_ids is None:
-            count = Section.objects.filter(manual_id=manual_id).count()
-            if count > INLINE_LIMIT:
+            if Section.objects.filter(manual_id=manual_id).count() > INLINE_LIMIT:
                 _enqueue_manual(manual_id)
                 return
             section_ids = list(
                 Section.objects.filter(manual_id=manual_id).values_list("id", flat=True)
             )
             section_ids += index.indexed_ids_of_manual(manual_id)
-        if len(section_ids) > INLINE_LIMIT:
-            index.queue_pending(section_ids)
-            _enqueue_pending()
-            return
+        index.queue_pending(section_ids)
         if not index.index_exists():
-            index.queue_pending(section_ids)
-            request_rebuild()
+            request_rebuild()  # the rebuild indexes the pending ids too
             return
-        if not index.index_sections(section_ids=section_ids, wait=index.LOCK_WAIT_INLINE):
-            _enqueue_pending()  # a rebuild or merge holds the lock: the worker takes over
-            return
-        if index.merge_wanted():
-            _enqueue_merge()
+        enqueue_pending()
     except Exception:
-        log.exception("search: indexing manual %s failed; queued for the next writer", manual_id)
+        log.exception("search: queueing manual %s for the index failed", manual_id)
         try:
-            index.queue_pending(section_ids or [])
             request_rebuild()
+        except Exception:
+            log.exception("search: could not ask for a rebuild either")
+
+
+def _write_in_database(engine, *, manual_id: int, section_ids: list[int] | None) -> None:
+    """The PostgreSQL engine: the index is the database, so write it now, here."""
+    try:
+        if section_ids is None:
+            if Section.objects.filter(manual_id=manual_id).count() > INLINE_LIMIT:
+                _enqueue_manual(manual_id)
+                return
+            engine.index_manual(manual_id=manual_id)
+        elif len(section_ids) > INLINE_LIMIT:
+            from search.tasks import index_section_ids
+
+            index_section_ids.enqueue(sorted(set(section_ids)))
+        else:
+            from search.pg_engine import LOCK_TIMEOUT
+
+            engine.index_sections(section_ids=section_ids, wait=LOCK_TIMEOUT)
+    except Exception:
+        log.exception("search: indexing manual %s failed; left to the worker", manual_id)
+        try:
+            if section_ids is not None:
+                from search.tasks import index_section_ids
+
+                index_section_ids.enqueue(sorted(set(section_ids)))
+            else:
+                _enqueue_manual(manual_id)
         except Exception:
             log.exception("search: could not queue the change either")
 
@@ -73,19 +99,17 @@ def _enqueue_manual(manual_id: int) -> None:
     reindex_manual.enqueue(manual_id)
 
 
-def _enqueue_merge() -> None:
-    """Ask the worker to merge small segments, at most once a minute."""
-    if not index.mark_requested("merge", within=60):
+def enqueue_pending() -> None:
+    """One ``index_pending`` task for whatever the pending file holds (deduplicated)."""
+    if not index.claim_pending_run():
         return
-    from search.tasks import merge_index_segments
-
-    merge_index_segments.enqueue()
-
-
-def _enqueue_pending() -> None:
     from search.tasks import index_pending
 
-    index_pending.enqueue()
+    try:
+        index_pending.enqueue()
+    except Exception:
+        index.release_pending_run()
+        raise
 
 
 def request_rebuild() -> bool:

@@ -1,8 +1,8 @@
 """The search interface the rest of the site uses: team-wide search and find-in-manual.
 
 Views and the ``search`` command call ``search_sections`` and ``find_in_manual``. Here the
-index's matches become hits, checked against the database; the index itself is
-``search.engine``'s business, and only ``search.whoosh_store`` knows it is Whoosh.
+index's matches become hits, checked against the database; the index itself is the
+business of the engine ``search.backends`` picks (Whoosh or PostgreSQL).
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from manuals.models import Manual, Section, member_of, walk
+from search import backends
 from search.analysis import find_all, highlight_parts, html_to_text, snippet_parts
-from search.engine import Filters, Match, Scope, search_index
+from search.engine import Filters, Match, Scope
 from search.folding import fold
-from search.index import KIND_BY_CODE, KIND_CODES, IndexUnavailable, pending_ids
+from search.index import KIND_BY_CODE, KIND_CODES, IndexUnavailable
 from search.query import ParsedQuery, parse_kind, parse_query, parse_since
 
 log = logging.getLogger(__name__)
@@ -161,7 +162,7 @@ def recently_hidden_from(user, scope: Scope) -> frozenset[int]:
     """Sections of the team changed lately (or waiting in the pending file) that ``user``
     may not read now: one small query, whatever the index says about them."""
     recent = Section.objects.filter(manual__team_id=scope.team_id, level__gt=0).filter(
-        Q(updated_at__gte=timezone.now() - INDEX_LAG) | Q(pk__in=pending_ids())
+        Q(updated_at__gte=timezone.now() - INDEX_LAG) | Q(pk__in=backends.current().pending_ids())
     )
     hidden = recent.exclude(pk__in=Section.objects.readable_by(user).live().values("pk"))
     return frozenset(hidden.values_list("pk", flat=True)[:100_000])
@@ -180,7 +181,7 @@ def search_sections(*, user, query: ParsedQuery | str, page: int = 1,
         return results
     results.page = max(1, min(page, MAX_PAGE))
     try:
-        outcome = search_index(
+        outcome = backends.current().search(
             terms=parsed.folded_terms, scope=scope, filters=filters,
             offset=(results.page - 1) * per_page, limit=per_page,
             unreadable=recently_hidden_from(user, scope),
@@ -329,7 +330,7 @@ def find_in_manual(
     if not outline:
         return result
     try:
-        outcome = search_index(
+        outcome = backends.current().search(
             terms=terms, scope=scope, filters=Filters(manual_id=manual.pk),
             offset=0, limit=len(outline) + 1,
         )  # fmt: skip

@@ -2,22 +2,34 @@
 
 from django_tasks import task
 
-from search import index
+from search import backends, index
 
 
 @task(queue_name="search")
 def reindex_manual(manual_id: int) -> int:
-    return index.index_manual_sections(manual_id=manual_id)
+    return backends.current().index_manual(manual_id=manual_id)
 
 
 @task(queue_name="search")
-def index_pending() -> bool:
-    return index.index_sections(section_ids=[])
+def index_section_ids(section_ids: list[int]) -> int:
+    backends.current().index_sections(section_ids=section_ids)
+    return len(section_ids)
+
+
+@task(queue_name="search")
+def index_pending(wait: float | None = None) -> bool:
+    """Index the sections web processes left in the pending file (Whoosh: only workers
+    write the index), then merge small segments if they piled up."""
+    index.release_pending_run()
+    done = index.index_sections(section_ids=[], wait=wait)
+    if done and index.merge_wanted():
+        index.merge_segments()
+    return done
 
 
 @task(queue_name="search")
 def rebuild_search_index() -> int:
-    return index.rebuild_index().sections
+    return backends.current().rebuild().sections
 
 
 @task(queue_name="search")

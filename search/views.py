@@ -9,8 +9,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from manuals.access import lead_of, manual_for
 from manuals.models import Section
+from search import backends
 from search.folding import fold_map
-from search.index import index_exists, rebuild_requested
+from search.index import rebuild_requested
 from search.indexing import request_rebuild
 from search.results import build_query, find_in_manual, search_sections
 
@@ -111,4 +112,5 @@ def fold_table(request: HttpRequest) -> JsonResponse:
 @login_required
 @require_GET
 def status(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"index": index_exists(), "rebuild_requested": rebuild_requested()})
+    exists = backends.current().exists()
+    return JsonResponse({"index": exists, "rebuild_requested": rebuild_requested()})

@@ -183,3 +183,15 @@ def wait_until(page, expression: str, timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"still false after {timeout} s: {expression}")
         page.wait_for_timeout(50)
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    """A throwaway PostgreSQL server for the module's tests (multi-process ones too)."""
+    from tests.pgserver import postgres_bin_dir, running_postgres
+
+    bin_dir = postgres_bin_dir()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL server binaries are not installed (make test installs them)")
+    with running_postgres(bin_dir) as url:
+        yield url

@@ -12,6 +12,7 @@ from manuals.tree import SectionContent, save_section_content
 from search.index import check_index, rebuild_index
 from search.results import search_sections
 from tests.conftest import section_titled
+from tests.searching import index_pending_like_the_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,6 +21,7 @@ def test_every_circulation_write_leaves_the_index_without_drift(alice, bob, bob_
     rebuild_index()
     template = ensure_default_template(team=lena.member.team)
     clone = clone_template(template=template, owner=alice)
+    index_pending_like_the_worker()
     assert search_sections(user=alice, query="复盘表").total >= 1
     ts = section_titled(template, "术语表")
     ts = save_section_content(
@@ -32,6 +34,7 @@ def test_every_circulation_write_leaves_the_index_without_drift(alice, bob, bob_
         manual=clone, template_section_id=ts.pk, expected_template_version=ts.version,
         expected_version=copy.version, user=alice,
     )  # fmt: skip
+    index_pending_like_the_worker()
     hits = search_sections(user=alice, query="闪退工单").hits
     assert {h.section_id for h in hits} >= {copy.pk}
     leave = section_titled(bob_manual, "请假流程")
@@ -45,6 +48,7 @@ def test_every_circulation_write_leaves_the_index_without_drift(alice, bob, bob_
     )
     transfer_manual(manual=clone, successor=bob, user=lena)
     set_archived(manual=bob_manual, archived=True, user=lena)
+    index_pending_like_the_worker()
     drift = check_index()
     assert drift.ok, drift
     mine = Section.objects.filter(manual=clone, title="请假流程").get()

@@ -341,11 +341,13 @@ def test_an_imported_document_is_searchable_once_the_import_commits(
 ):
     from search.index import check_index, rebuild_index
     from search.results import search_sections
+    from tests.searching import index_pending_like_the_worker
 
     rebuild_index()
     path = pandoc_docx(tmp_path, "# 退款规则\n\n工单 TB20240311 必须回访。\n\n## 细则\n\n内容\n")
     with django_capture_on_commit_callbacks(execute=True):
         manual = import_document(parsed=read_document(path), owner=alice)
+    index_pending_like_the_worker()
     hits = search_sections(user=alice, query="TB20240311").hits
     assert [(h.title, h.manual_id) for h in hits] == [("退款规则", manual.pk)]
     assert check_index().ok

@@ -17,6 +17,7 @@ from search.index import check_index, rebuild_index
 from search.results import search_sections
 from tests.conftest import section_titled
 from tests.manuals.test_images import picture
+from tests.searching import index_pending_like_the_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,6 +43,7 @@ def test_an_admin_deletes_a_manual_with_everything_in_it(alice, lena, alice_manu
     assert not Revision.objects.filter(section_id=section.pk).exists()
     assert not Image.objects.filter(pk=picture_row.pk).exists()
     assert not any(os.path.exists(f) for f in files)
+    index_pending_like_the_worker()
     assert titles(alice, "考勤制度的内容") == []
     assert check_trees() == [] and check_index().ok
 

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from ops.management.commands.serve import WORKER_QUEUES
 from tests.ops.stack import REPO, printed_demo_password, start_stack
 
 pytestmark = pytest.mark.serving
@@ -152,13 +153,13 @@ def test_access_log_lines_are_json_with_status_and_duration(stack):
 
 def test_a_crashed_worker_is_restarted_and_ctrl_c_stops_everything(stack):
     workers = {pid: cmd for pid, cmd in stack.children().items() if "run_worker" in cmd}
-    assert len(workers) == 2
+    assert len(workers) == len(WORKER_QUEUES)
     victim = next(iter(workers))
     os.kill(victim, signal.SIGKILL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         now = {pid for pid, cmd in stack.children().items() if "run_worker" in cmd}
-        if len(now) == 2 and victim not in now:
+        if len(now) == len(WORKER_QUEUES) and victim not in now:
             break
         time.sleep(0.5)
     else:

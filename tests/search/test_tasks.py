@@ -1,4 +1,6 @@
-"""Big changes and rebuilds go through the task worker (queue "search")."""
+"""Index writes, big changes and rebuilds go through the task worker (queue "search")."""
+
+import time
 
 import pytest
 from django.core.management import call_command
@@ -49,7 +51,30 @@ def test_first_edit_without_an_index_asks_for_a_rebuild(
     assert check_index().ok
 
 
-def test_edits_never_merge_in_the_request_and_the_worker_merges_small_segments(
+def test_edits_are_queued_in_the_request_and_one_worker_task_indexes_them_all(
+    alice, alice_manual, fresh_index, django_capture_on_commit_callbacks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    from manuals.tree import SectionContent, save_section_content
+
+    before = DBTaskResult.objects.filter(queue_name="search").count()
+    for title in ("考勤制度", "质检标准", "项目资料"):
+        section = section_titled(alice_manual, title)
+        with django_capture_on_commit_callbacks(execute=True):
+            save_section_content(
+                section=section, expected_version=section.version,
+                content=SectionContent(title=title, body=f"<p>{title}排队中的修改</p>"),
+            )  # fmt: skip
+    # The requests wrote nothing to the index: they queued the ids and one task.
+    assert search_sections(user=alice, query="排队中的修改").total == 0
+    assert DBTaskResult.objects.filter(queue_name="search").count() == before + 1
+    run_worker()
+    assert search_sections(user=alice, query="排队中的修改").total == 3
+    assert check_index().ok
+
+
+def test_the_worker_merges_the_small_segments_edits_leave(
     alice, alice_manual, fresh_index, django_capture_on_commit_callbacks
 ):
     from manuals.tree import SectionContent, save_section_content
@@ -68,10 +93,8 @@ def test_edits_never_merge_in_the_request_and_the_worker_merges_small_segments(
                 section=section, expected_version=section.version,
                 content=SectionContent(title=section.title, body=f"<p>第{edit}次修改</p>"),
             )  # fmt: skip
-        # Every edit is searchable at once, in a segment of its own.
+        run_worker()  # each edit in a small segment of its own, until they pile up
         assert search_sections(user=alice, query=f"第{edit}次修改").total == 1
-    assert segments() == after_rebuild + MERGE_AT + 1
-    run_worker()
     assert segments() < after_rebuild + MERGE_AT + 1
     assert search_sections(user=alice, query=f"第{MERGE_AT}次修改").total == 1
     assert search_sections(user=alice, query="第0次修改").total == 0
@@ -79,19 +102,20 @@ def test_edits_never_merge_in_the_request_and_the_worker_merges_small_segments(
 
 
 def test_an_edit_made_while_a_merge_holds_the_writer_is_indexed_by_the_worker(
-    alice, alice_manual, fresh_index, monkeypatch, django_capture_on_commit_callbacks
+    alice, alice_manual, fresh_index, django_capture_on_commit_callbacks
 ):
     from manuals.tree import SectionContent, save_section_content
     from search.index import writer_lock
 
-    monkeypatch.setattr("search.index.LOCK_WAIT_INLINE", 0.1)
     section = section_titled(alice_manual, "考勤制度")
     with writer_lock():  # the worker is merging or rebuilding
+        started = time.monotonic()
         with django_capture_on_commit_callbacks(execute=True):
             save_section_content(
                 section=section, expected_version=section.version,
                 content=SectionContent(title=section.title, body="<p>锁住时写下的修改</p>"),
             )  # fmt: skip
+        assert time.monotonic() - started < 1.0  # the request never waits for the lock
     assert search_sections(user=alice, query="锁住时写下").total == 0
     run_worker()
     assert search_sections(user=alice, query="锁住时写下").total == 1

@@ -2,7 +2,8 @@ import pytest
 from django.urls import reverse
 
 from manuals.tree import SectionContent, add_section
-from search.index import index_dir, rebuild_index
+from search import backends
+from search.index import index_dir
 from tests.conftest import section_titled
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +16,7 @@ def results_url(**params):
 
 
 def test_results_page_groups_hits_with_highlighted_snippets(client, alice, alice_manual):
-    rebuild_index()
+    backends.current().rebuild()
     client.force_login(alice)
     page = client.get(results_url(q="客户"))
     html = page.content.decode()
@@ -37,7 +38,7 @@ def test_html_in_query_and_content_is_escaped(client, alice, alice_manual):
             title="<img src=x onerror=alert(1)>", body="<p>&lt;b&gt;粗&lt;/b&gt;</p>"
         ),
     )
-    rebuild_index()
+    backends.current().rebuild()
     client.force_login(alice)
     html = client.get(results_url(q="<img src=x onerror=alert(1)>")).content.decode()
     assert "<img src=x" not in html
@@ -50,7 +51,7 @@ def test_filters_and_pagination(client, alice, alice_manual):
     for i in range(25):
         content = SectionContent(title=f"批量{i:02d}", body="<p>回访记录</p>", kind="retrospective")
         add_section(manual=alice_manual, content=content)
-    rebuild_index()
+    backends.current().rebuild()
     client.force_login(alice)
     first = client.get(results_url(q="回访")).content.decode()
     assert "找到 25 个章节" in first and "第 1 / 2 页" in first
@@ -76,7 +77,7 @@ def test_missing_or_corrupt_index_offers_a_rebuild(client, alice, lena, alice_ma
     client.force_login(lena)
     html = client.get(results_url(q="客户")).content.decode()  # no index yet
     assert "搜索索引暂时不可用" in html and "重建搜索索引" in html
-    rebuild_index()
+    backends.current().rebuild()
     for path in index_dir().iterdir():
         if path.suffix == ".toc" or path.name.startswith("_MAIN"):
             path.write_bytes(b"garbage")
@@ -102,7 +103,7 @@ def test_lead_can_ask_for_a_rebuild(client, lena, alice, alice_manual):
 
 
 def test_find_in_manual_json(client, alice, bob, alice_manual):
-    rebuild_index()
+    backends.current().rebuild()
     client.force_login(alice)
     url = reverse("search:find_in_manual", args=[alice_manual.pk])
     data = client.get(url, {"q": "的内容"}).json()
@@ -119,7 +120,7 @@ def test_find_in_manual_json(client, alice, bob, alice_manual):
 def test_find_starts_at_the_section_being_read_even_one_the_page_has_not_loaded(
     client, alice, alice_manual
 ):
-    rebuild_index()
+    backends.current().rebuild()
     client.force_login(alice)
     url = reverse("search:find_in_manual", args=[alice_manual.pk])
     titles = [s["title"] for s in client.get(url, {"q": "的内容"}).json()["sections"]]

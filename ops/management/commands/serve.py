@@ -6,15 +6,17 @@ from django.core.management.base import BaseCommand, CommandError
 from ops.setup import first_run_demo, prepare_data_dir
 from ops.supervisor import GaveUp, Program, supervise
 
-# Two workers: a long print run never holds up index updates and imports.
-WORKER_QUEUES = ["default,search,imports", "printing"]
+# Three workers: a long print run or import never holds up index updates, and the search
+# worker polls often (an edit is searchable about SEARCH_POLL seconds after it commits).
+WORKER_QUEUES = ["search", "default,imports", "printing"]
+SEARCH_POLL = "0.2"
 PRINT_NICENESS = 10
 
 
 class Command(BaseCommand):
     help = (
         "Run the whole site: gunicorn with several workers (static files by whitenoise) and "
-        "the two background workers, restarted if they die; Ctrl+C stops all."
+        "the three background workers, restarted if they die; Ctrl+C stops all."
     )
 
     def add_arguments(self, parser):
@@ -47,7 +49,10 @@ class Command(BaseCommand):
         programs = [Program("web", web)]
         queues_here = [] if web_only else WORKER_QUEUES
         for queues in queues_here:
-            programs.append(Program(f"worker {queues}", [python, manage, "run_worker", queues]))
+            command = [python, manage, "run_worker", queues]
+            if queues == "search":
+                command += ["--interval", SEARCH_POLL]
+            programs.append(Program(f"worker {queues}", command))
         workers = "; ".join(queues_here) or "none here"
         self.stdout.write(f"Lanbitou on http://{bind}/  (workers: {workers})")
         self.stdout.write("Ctrl+C stops all.")

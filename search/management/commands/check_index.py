@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from search.index import IndexUnavailable, check_index
+from search import backends
 
 
 class Command(BaseCommand):
@@ -8,8 +8,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            drift = check_index()
-        except IndexUnavailable as exc:
+            drift = backends.current().check()
+        except backends.Unavailable as exc:
             raise CommandError(
                 f"The search index cannot be opened ({exc}); run rebuild_index."
             ) from exc

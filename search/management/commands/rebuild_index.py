@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from search.index import index_dir, rebuild_index
+from search import backends
 
 
 class Command(BaseCommand):
@@ -12,11 +12,12 @@ class Command(BaseCommand):
             self.stdout.write(f"{done}/{total} sections ({percent}%)")
             self.stdout.flush()
 
-        report = rebuild_index(progress=progress)
+        engine = backends.current()
+        report = engine.rebuild(progress=progress)
         rate = report.sections / report.seconds if report.seconds else 0
         self.stdout.write(
             self.style.SUCCESS(
                 f"Indexed {report.sections} sections in {report.seconds:.1f} s "
-                f"({rate:.0f} sections/s) into {index_dir()}"
+                f"({rate:.0f} sections/s) into {engine.where()}"
             )
         )

@@ -9,11 +9,11 @@ import random
 import pytest
 
 from manuals.models import Section
+from search import backends
 from search.analysis import html_to_text
 from search.folding import fold
-from search.index import rebuild_index
 from tests.search.corpus import populate
-from tests.search.test_recall import found_ids, scan, to_variant
+from tests.search.recall_cases import found_ids, scan, to_variant
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def real_corpus(db):
     lead, agents = populate(600, manuals=3, agents=3, seed=5, real=True)
-    rebuild_index()
+    backends.current().rebuild()
     return lead, agents[0]
 
 

@@ -5,9 +5,9 @@ import random
 import pytest
 
 from manuals.models import Section
+from search import backends
 from search.analysis import html_to_text
 from search.folding import fold
-from search.index import index_sections, rebuild_index
 from search.results import search_sections
 from tests.search.corpus import populate
 
@@ -48,9 +48,9 @@ def corpus(db, monkeypatch):
     Section.objects.filter(pk__in=half).update(visibility=Section.Visibility.LEAD)
     # Several segments, as a large rebuild makes, and edits on top of them.
     monkeypatch.setattr("search.index.REBUILD_SEGMENT", 150)
-    rebuild_index()
+    backends.current().rebuild()
     edited = Section.objects.filter(level__gt=0).order_by("pk")[:5]
-    index_sections(section_ids=[s.pk for s in edited])
+    backends.current().index_sections(section_ids=[s.pk for s in edited])
     # The reference is what the lead may read: the team's shared and lead-visible sections
     # and the lead's own (the scan must find exactly those, nothing kept to oneself).
     readable = Section.objects.readable_by(lead).filter(level__gt=0)

@@ -1,0 +1,312 @@
+"""The PostgreSQL engine: the index is the ``search_entry`` table, in the database itself.
+
+Every web node reads and writes the same rows, so an edit is searchable everywhere the
+moment its transaction (and the index write right after it) commits.
+
+Each row holds the folded text and the distinct codes of its grams — every 1- and
+2-character gram (all scripts) and every 3-gram of ASCII letters and digits — as a
+``bigint[]`` with a GIN index (PostgreSQL's own ``array_ops``: no extension needed, and
+codes are exact, so a gram never collides with another; ``intarray``'s int4 codes would
+have to be hashes). A query takes the rows containing all of its terms' gram codes
+(``grams @> …``, answered by the GIN index), verifies each term that is not itself a gram
+with ``strpos`` on the folded text, and applies the reading rule and the filters in the
+same statement. Ranking keys are Whoosh's: terms in the title, occurrences, recency.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+
+from django.db import connection, transaction
+
+from search import index
+from search.engine import Filters, Match, Outcome, Scope
+from search.index import ACCESS_LEAD, ACCESS_SHARED, ACCESS_TEMPLATE, Drift, RebuildReport
+from search.models import SearchEntry
+from search.packing import MAX_COUNT
+
+PAIR_BASE = 0x110000  # one past the last code point
+TRIGRAM_BASE = 1 << 42  # above every 2-gram code, (0x110000 + 1) * 0x110000 < 2**41
+_ASCII_RUN = re.compile(r"[0-9a-z]{3,}")
+# Advisory lock class for index writes of one section (pg_advisory_xact_lock(int, int)).
+LOCK_CLASS = 0x5345
+BATCH = 500
+# A web process's index write gives up waiting for rows a rebuild holds after this long,
+# and leaves the sections to the worker.
+LOCK_TIMEOUT = "2s"
+# Up to this many hits a query counts every hit's occurrences to rank them, as Whoosh does.
+COUNTED_HITS = 2000
+
+
+def gram_codes(folded: str) -> set[int]:
+    """The codes of every gram a section holding ``folded`` text is found by."""
+    codes = {ord(ch) for ch in folded}
+    codes.update(_pairs(folded))
+    for run in _ASCII_RUN.findall(folded):
+        codes.update(_trigram(run[i : i + 3]) for i in range(len(run) - 2))
+    return codes
+
+
+def _pairs(text: str):
+    return ((ord(a) + 1) * PAIR_BASE + ord(b) for a, b in zip(text, text[1:], strict=False))
+
+
+def _trigram(gram: str) -> int:
+    a, b, c = (ord(ch) for ch in gram)
+    return TRIGRAM_BASE + (a << 14) + (b << 7) + c
+
+
+def query_codes(folded_term: str) -> set[int]:
+    """Codes every section containing ``folded_term`` holds (its grams, not more)."""
+    if len(folded_term) == 1:
+        return {ord(folded_term)}
+    codes = set(_pairs(folded_term))
+    for run in _ASCII_RUN.findall(folded_term):
+        codes.update(_trigram(run[i : i + 3]) for i in range(len(run) - 2))
+    return codes
+
+
+def _exact_by_grams(folded_term: str) -> bool:
+    """Whether holding the term's codes proves the term (no strpos needed)."""
+    return len(folded_term) <= 2 or bool(re.fullmatch(r"[0-9a-z]{3}", folded_term))
+
+
+def _clean(text: str) -> str:
+    return text.replace("\x00", " ")  # PostgreSQL text cannot hold NUL
+
+
+def _entry(row) -> SearchEntry:
+    doc = index._document(row)
+    folded = _clean(doc["grams"])
+    return SearchEntry(
+        section_id=doc["c_section"], manual_id=doc["c_manual"], owner_id=doc["c_owner"],
+        team_id=doc["c_team"], kind=doc["c_kind"], access=doc["c_access"],
+        updated=doc["c_updated"], title=_clean(doc["title"]), text=_clean(doc["text"]),
+        folded=folded, folded_title=_clean(doc["tgrams"]), grams=sorted(gram_codes(folded)),
+    )  # fmt: skip
+
+
+UPDATED_FIELDS = ["manual_id", "owner_id", "team_id", "kind", "access", "updated", "title",
+                  "text", "folded", "folded_title", "grams"]  # fmt: skip
+
+
+def _write_batch(ids: list[int], *, wait: str | None) -> None:
+    """Make the table match the database for ``ids``, in one transaction."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if wait:
+            cursor.execute(f"SET LOCAL lock_timeout = '{wait}'")
+        # Two writers of one section (two nodes, an edit beside a worker) take turns, and
+        # each reads the rows after its turn came: the last to write has the latest text.
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, (id %% 2147483647)::int) "
+            "FROM unnest(%s::bigint[]) AS id ORDER BY id",
+            [LOCK_CLASS, ids],
+        )
+        entries = [_entry(row) for row in index._rows(ids).iterator(chunk_size=BATCH)]
+        live = {e.section_id for e in entries}
+        gone = [pk for pk in ids if pk not in live]
+        if gone:
+            SearchEntry.objects.filter(section_id__in=gone).delete()
+        SearchEntry.objects.bulk_create(
+            entries, update_conflicts=True, unique_fields=["section_id"],
+            update_fields=UPDATED_FIELDS,
+        )  # fmt: skip
+
+
+class PostgresEngine:
+    name = "postgres"
+    writes_in_request = True
+
+    # --- writes -------------------------------------------------------------------------
+
+    def index_sections(self, *, section_ids: Iterable[int], wait: str | None = None) -> None:
+        ids = sorted(set(section_ids))
+        for start in range(0, len(ids), BATCH):
+            _write_batch(ids[start : start + BATCH], wait=wait)
+
+    def index_manual(self, *, manual_id: int) -> int:
+        from manuals.models import Section
+
+        ids = set(Section.objects.filter(manual_id=manual_id).values_list("id", flat=True))
+        ids |= self.indexed_ids_of_manual(manual_id)
+        self.index_sections(section_ids=ids)
+        return len(ids)
+
+    def indexed_ids_of_manual(self, manual_id: int) -> set[int]:
+        rows = SearchEntry.objects.filter(manual_id=manual_id).values_list("pk", flat=True)
+        return set(rows)
+
+    def rebuild(self, *, progress: Callable[[int, int], None] | None = None) -> RebuildReport:
+        """Re-write every row in batches (search keeps answering), then drop the rest."""
+        import time
+
+        started = time.monotonic()
+        ids = list(index.indexable_sections().order_by("id").values_list("id", flat=True))
+        for start in range(0, len(ids), BATCH):
+            _write_batch(ids[start : start + BATCH], wait=None)
+            if progress and (start // BATCH) % 4 == 3:
+                progress(start + BATCH, len(ids))
+        SearchEntry.objects.exclude(section_id__in=index.indexable_sections().values("id")).delete()
+        if progress:
+            progress(len(ids), len(ids))
+        index.clear_rebuild_requested()
+        return RebuildReport(sections=len(ids), seconds=time.monotonic() - started)
+
+    # --- state ----------------------------------------------------------------------------
+
+    def check(self) -> Drift:
+        expected = {}
+        for row in index._rows().iterator(chunk_size=2000):
+            entry = _entry(row)
+            expected[entry.section_id] = _fingerprint(entry)
+        seen = {e.section_id: _fingerprint(e) for e in SearchEntry.objects.iterator(2000)}
+        missing = sorted(set(expected) - set(seen))
+        extra = sorted(set(seen) - set(expected))
+        stale = sorted(pk for pk in set(seen) & set(expected) if seen[pk] != expected[pk])
+        return Drift(missing=missing, extra=extra, stale=stale)
+
+    def exists(self) -> bool:
+        return self.unavailable_reason() is None
+
+    def unavailable_reason(self) -> str | None:
+        """None once built: the table has rows, or there is nothing to index."""
+        try:
+            if SearchEntry.objects.exists() or not index.indexable_sections().exists():
+                return None
+        except Exception as exc:  # not migrated, database down
+            return f"{exc.__class__.__name__}: {exc}"
+        return "the search table is empty; run rebuild_index"
+
+    def pending_ids(self) -> set[int]:
+        return set()  # writes happen at commit; nothing waits
+
+    def where(self) -> str:
+        return f"table {SearchEntry._meta.db_table} in the database"
+
+    # --- queries --------------------------------------------------------------------------
+
+    def search(self, *, terms: list[str], scope: Scope, filters: Filters, offset: int = 0,
+               limit: int = 20, unreadable: frozenset[int] = frozenset()) -> Outcome:  # fmt: skip
+        terms = [t for t in dict.fromkeys(terms) if t]
+        if not terms and not filters.any:
+            return Outcome(total=0, matches=[])
+        where, params = _where(terms, scope, filters, unreadable)
+        titles, counts, title_params, count_params = _rank(terms)
+        # Occurrences are counted (reading each hit's text) only when few sections match;
+        # beyond COUNTED_HITS the order is title hits, then recency.
+        sql = f"""
+            WITH hits AS MATERIALIZED (
+                SELECT section_id, owner_id, manual_id, updated, kind, {titles} AS titles
+                FROM search_entry WHERE {where}
+            ), total AS (SELECT count(*) AS n FROM hits),
+            counted AS (
+                SELECT h.*, {counts} AS counts FROM hits AS h
+                JOIN search_entry AS e ON e.section_id = h.section_id
+                WHERE (SELECT n FROM total) <= {COUNTED_HITS}
+                ORDER BY titles DESC, counts DESC, updated DESC, section_id
+                LIMIT %s OFFSET %s
+            ), uncounted AS (
+                SELECT h.*, 0 AS counts FROM hits AS h
+                WHERE (SELECT n FROM total) > {COUNTED_HITS}
+                ORDER BY titles DESC, updated DESC, section_id
+                LIMIT %s OFFSET %s
+            ), page AS (SELECT * FROM counted UNION ALL SELECT * FROM uncounted)
+            SELECT 1, p.section_id, p.owner_id, p.manual_id, p.updated, p.kind, p.titles,
+                   p.counts, e.title, e.text
+            FROM page AS p JOIN search_entry AS e ON e.section_id = p.section_id
+            UNION ALL
+            SELECT 2, NULL, owner_id, manual_id, count(*), NULL, NULL, NULL, NULL, NULL
+            FROM hits GROUP BY owner_id, manual_id
+        """
+        with _gin_only() as cursor:
+            cursor.execute(
+                sql, title_params + params + count_params + [limit, offset, limit, offset]
+            )
+            rows = cursor.fetchall()
+        matches, by_owner, by_manual = [], Counter(), Counter()
+        for part, pk, owner, manual, updated, kind, titles_, counts_, title, text in rows:
+            if part == 2:
+                by_owner[owner] += updated  # the count, in the updated column
+                by_manual[manual] += updated
+                continue
+            matches.append(Match(section_id=pk, manual_id=manual, owner_id=owner,
+                                 updated=updated, kind_code=kind, title_terms=titles_,
+                                 count=counts_, title=title, text=text))  # fmt: skip
+        matches.sort(key=lambda m: (-m.title_terms, -m.count, -m.updated, m.section_id))
+        total = sum(by_owner.values())
+        if not total and not self.exists():
+            raise index.IndexUnavailable(self.unavailable_reason() or "")
+        return Outcome(total=total, matches=matches, by_owner=by_owner, by_manual=by_manual)
+
+    def search_ids(self, *, terms: list[str], scope: Scope, filters: Filters | None = None):
+        terms = [t for t in dict.fromkeys(terms) if t]
+        filters = filters or Filters()
+        if not terms and not filters.any:
+            return set()
+        where, params = _where(terms, scope, filters, frozenset())
+        with _gin_only() as cursor:
+            cursor.execute(f"SELECT section_id FROM search_entry WHERE {where}", params)
+            return {pk for (pk,) in cursor.fetchall()}
+
+
+@contextlib.contextmanager
+def _gin_only():
+    """A cursor whose queries use the GIN index: a sequential scan would read every row's
+    gram array. The setting ends with our transaction, or is reset inside the caller's."""
+    nested = connection.in_atomic_block
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        yield cursor
+        if nested:
+            cursor.execute("RESET enable_seqscan")
+
+
+def _where(terms: list[str], scope: Scope, filters: Filters, unreadable: frozenset[int]):
+    # The reading rule of Section.objects.readable_by, as in search.engine.
+    shown = ACCESS_SHARED | ACCESS_TEMPLATE | (ACCESS_LEAD if scope.is_lead else 0)
+    conditions = ["team_id = %s", "(access & %s <> 0 OR owner_id = %s)"]
+    params: list = [scope.team_id, shown, scope.user_id]
+    codes = set().union(*(query_codes(t) for t in terms)) if terms else set()
+    if codes:
+        conditions.append("grams @> %s::bigint[]")
+        params.append(sorted(codes))
+    for term in terms:
+        if not _exact_by_grams(term):
+            conditions.append("strpos(folded, %s) > 0")
+            params.append(term)
+    for column, value in (("owner_id", filters.owner_id), ("manual_id", filters.manual_id),
+                          ("kind", filters.kind_code)):  # fmt: skip
+        if value is not None:
+            conditions.append(f"{column} = %s")
+            params.append(value)
+    if filters.updated_since is not None:
+        conditions.append("updated >= %s")
+        params.append(filters.updated_since)
+    if unreadable:
+        conditions.append("NOT (section_id = ANY(%s::bigint[]))")
+        params.append(sorted(unreadable))
+    return " AND ".join(conditions), params
+
+
+def _rank(terms: list[str]):
+    """SQL for the terms found in the title, and the occurrences of every term in the
+    folded text (non-overlapping, like ``str.count``; byte lengths are cheaper than
+    character lengths and give the same number), capped like Whoosh's."""
+    if not terms:
+        return "0", "0", [], []
+    titles = " + ".join(["(strpos(folded_title, %s) > 0)::int"] * len(terms))
+    counts = " + ".join(
+        ["(octet_length(e.folded) - octet_length(replace(e.folded, %s, ''))) / %s"] * len(terms)
+    )
+    count_params = []
+    for term in terms:
+        count_params += [term, len(term.encode("utf-8"))]
+    return f"({titles})", f"least({counts}, {MAX_COUNT})", list(terms), count_params
+
+
+def _fingerprint(entry: SearchEntry) -> tuple:
+    return (entry.title, entry.text, entry.manual_id, entry.owner_id, entry.team_id,
+            entry.access, entry.updated, entry.kind, entry.folded)  # fmt: skip
