@@ -3,8 +3,9 @@
 Each node is its own process tree (``manage.py serve --web-only``: gunicorn, production
 settings) with its own data directory (search index, caches); only the database, the
 secret key and LANBITOU_FILES_DIR are shared, as on machines behind a load balancer. The
-workers (printing, imports) run on a third "node" with a data directory of its own.
-Search on another node needs search kept in the database: not tested here.
+workers (printing, imports, search) run on a third "node" with a data directory of its own.
+Search is kept in the database (the PostgreSQL engine, the default there), so what one node
+saves the other finds at once.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def site(tmp_path_factory):
                     "WHERE u.username = 'alice' AND NOT m.is_template ORDER BY m.id LIMIT 1"
                 ).fetchone()[0]
             yield {"a": a, "b": b, "root": root, "shared": shared, "manual_id": manual_id,
-                   "password": printed_demo_password(a.log)}  # fmt: skip
+                   "password": printed_demo_password(a.log), "url": url}  # fmt: skip
         finally:
             for worker in workers:
                 stop(worker)
@@ -270,3 +271,35 @@ def test_a_large_import_uploaded_on_one_node_is_done_by_the_worker_node(site):
     assert status == 200 and "两台机器的导入" in page.decode()
     # The upload, its progress and journal are gone from the shared files; the pictures stay.
     assert not files_in(shared / "media" / "imports")
+
+
+def test_a_section_saved_on_one_node_is_found_by_search_on_the_other_at_once(site):
+    a, b, manual_id = site["a"], site["b"], site["manual_id"]
+    with psycopg.connect(site["url"]) as db:
+        section_id, version, title = db.execute(
+            "SELECT id, version, title FROM manuals_section WHERE manual_id = %s AND level = 2 "
+            "ORDER BY id LIMIT 1",
+            (manual_id,),
+        ).fetchone()
+    alice = Browser()
+    alice.log_in(a, "alice", site["password"])
+    marker = f"跨节点查找{uuid.uuid4().hex[:6]}"
+    status, headers, _ = alice.post_form(
+        a, f"/manual/{manual_id}/section/{section_id}/edit/",
+        {"title": title, "kind": "note", "visibility": "private", "version": str(version),
+         "body": f"<p>退款规则：{marker}</p>"},
+    )  # fmt: skip
+    assert status == 302, headers
+    saved = time.monotonic()
+    while True:
+        status, _, body = alice.request(b, "GET", "/search/?" + urlencode({"q": marker}))
+        assert status == 200
+        if f'data-section="{section_id}"'.encode() in body:
+            break
+        assert time.monotonic() - saved < 1.0, "not found on node B within a second"
+        time.sleep(0.05)
+    # Found by its owner only: a teammate searching on node B does not see a private section.
+    bob = Browser()
+    bob.log_in(b, "bob", site["password"])
+    status, _, body = bob.request(b, "GET", "/search/?" + urlencode({"q": marker}))
+    assert status == 200 and f'data-section="{section_id}"'.encode() not in body
