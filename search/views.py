@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
@@ -41,10 +42,26 @@ def results(request: HttpRequest) -> HttpResponse:
         "kinds": Section.Kind.choices,
         "may_rebuild": _may_rebuild(request.user),
         "rebuild_pending": found.unavailable and rebuild_requested(),
+        # A team's facets run to a hundred names each: options built in one join.
+        "agent_options": _options(
+            [(name, name, n) for _id, name, n in found.agents], chosen=params.get("agent", "")
+        ),
+        "manual_options": _options(
+            [(str(pk), title, n) for pk, title, n in found.manuals], chosen=params.get("manual", "")
+        ),
         "pages": _page_window(found.page, found.num_pages),
         "page_base": _without_page(request),
     }
     return render(request, "search/results.html", context)
+
+
+def _options(facets, *, chosen: str) -> str:
+    """``<option>``s for (value, label, count) facets; agents are chosen by name."""
+    return format_html_join(
+        "", '<option value="{}"{}>{} ({})</option>',
+        ((value, " selected" if value == chosen else "", label, count)
+         for value, label, count in facets),
+    )  # fmt: skip
 
 
 def _without_page(request: HttpRequest) -> str:

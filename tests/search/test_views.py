@@ -69,6 +69,20 @@ def test_filters_and_pagination(client, alice, alice_manual):
     assert client.get(results_url(q="回访", page="999999")).status_code == 200
 
 
+def test_facets_keep_the_choice_and_escape_what_people_typed(client, alice, alice_manual):
+    from manuals.models import Manual
+
+    Manual.objects.filter(pk=alice_manual.pk).update(title="<b>王丽</b>的手册")
+    backends.current().rebuild()
+    client.force_login(alice)
+    html = client.get(results_url(q="客户", manual=alice_manual.pk, agent="王丽")).content.decode()
+    assert "找到 1 个章节" in html
+    title = "&lt;b&gt;王丽&lt;/b&gt;的手册"
+    assert f'<option value="{alice_manual.pk}" selected>{title} (1)</option>' in html
+    assert '<option value="王丽" selected>王丽 (1)</option>' in html
+    assert "<b>王丽</b>" not in html
+
+
 def test_search_needs_login(client):
     assert client.get(results_url(q="x")).status_code == 302
 
