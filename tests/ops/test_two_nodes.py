@@ -269,7 +269,11 @@ def test_a_large_import_uploaded_on_one_node_is_done_by_the_worker_node(site):
     assert percents == sorted(percents) and percents[-1] == 100
     status, _, page = alice.request(b, "GET", seen[-1]["manual_url"])
     assert status == 200 and "两台机器的导入" in page.decode()
-    # The upload, its progress and journal are gone from the shared files; the pictures stay.
+    # The upload, its progress and journal go from the shared files (right after "done",
+    # which commits with the manual); the pictures stay.
+    deadline = time.monotonic() + 30
+    while files_in(shared / "media" / "imports") and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert not files_in(shared / "media" / "imports")
 
 
