@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('manuals', '0011_drafts'),
+        ('manuals', '0012_import_runner'),
     ]
 
     operations = [
