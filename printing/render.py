@@ -4,7 +4,8 @@
 2. the front matter (cover + contents) is rendered with the real page numbers, computed
    from the chapters' actual page counts and heading positions (twice if the contents
    itself grows by a page);
-3. pypdf joins the parts, stamps page numbers, and writes bookmarks mirroring the tree.
+3. pikepdf (qpdf) joins the parts, stamps page numbers, and writes bookmarks mirroring
+   the tree and the contents' links.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
+import pikepdf
 from django.conf import settings
-from pypdf import PdfWriter
-from pypdf.annotations import Link
-from pypdf.generic import Fit
+from pikepdf import Array, Dictionary, Name, OutlineItem, PageLocation
 
 from printing.booklet import Booklet
 from printing.chapters import (
@@ -171,27 +172,33 @@ def _digit_sheet(booklet: Booklet, directory: Path) -> Path:
     return path
 
 
-def _add_bookmarks(writer: PdfWriter, booklet: Booklet, where: dict) -> None:
-    parents: list = []
-    for entry in booklet.entries:
-        page_index, top = where[entry.section_id]
-        height = float(writer.pages[page_index].mediabox.height)
-        del parents[entry.depth - 1 :]
-        parent = parents[-1] if parents else None
-        item = writer.add_outline_item(
-            title=entry.title,
-            page_number=page_index,
-            parent=parent,
-            fit=Fit.xyz(left=0, top=height - top, zoom=None),
-            is_open=entry.depth == 1,
-        )
-        # Depths grow by one at a time, so parents[d - 1] is the last item at depth d.
-        parents.append(item)
+def _add_bookmarks(pdf: pikepdf.Pdf, booklet: Booklet, where: dict) -> None:
+    heights: dict[int, float] = {}
+    with pdf.open_outline(max_depth=1000) as outline:
+        parents: list[OutlineItem] = []
+        for entry in booklet.entries:
+            page_index, top = where[entry.section_id]
+            if page_index not in heights:
+                _left, bottom, _right, box_top = (float(v) for v in pdf.pages[page_index].mediabox)
+                heights[page_index] = box_top - bottom
+            item = OutlineItem(
+                entry.title,
+                page_index,
+                PageLocation.XYZ,
+                left=0,
+                top=heights[page_index] - top,
+            )
+            item.is_closed = entry.depth != 1
+            del parents[entry.depth - 1 :]
+            (parents[-1].children if parents else outline.root).append(item)
+            # Depths grow by one at a time, so parents[d - 1] is the last item at depth d.
+            parents.append(item)
 
 
-def _add_toc_links(writer: PdfWriter, front_document, where: dict) -> None:
+def _add_toc_links(pdf: pikepdf.Pdf, front_document, where: dict) -> None:
     for page_index, page in enumerate(front_document.pages):
         height = page.height * 0.75
+        links = []
         for name, (x, y, x2, y2) in page.anchors.items():
             if not name.startswith("toc-s"):
                 continue
@@ -199,11 +206,25 @@ def _add_toc_links(writer: PdfWriter, front_document, where: dict) -> None:
             if target is None:
                 continue
             top = height - y * 0.75
-            rect = (x * 0.75, height - y2 * 0.75, x2 * 0.75, top)
-            writer.add_annotation(
-                page_number=page_index,
-                annotation=Link(rect=rect, target_page_index=target[0]),
+            rect = [x * 0.75, height - y2 * 0.75, x2 * 0.75, top]
+            links.append(
+                pdf.make_indirect(
+                    Dictionary(
+                        Type=Name.Annot,
+                        Subtype=Name.Link,
+                        Rect=Array(rect),
+                        Border=Array([0, 0, 0]),
+                        Dest=Array([pdf.pages[target[0]].obj, Name.Fit]),
+                    )
+                )
             )
+        if links:
+            target_page = pdf.pages[page_index].obj
+            annots = target_page.get("/Annots")
+            if annots is None:
+                target_page.Annots = Array(links)
+            else:
+                annots.extend(links)
 
 
 def render_booklet_pdf(
@@ -242,33 +263,40 @@ def render_booklet_pdf(
     with tempfile.TemporaryDirectory(prefix=f".{out_path.stem}-", dir=out_path.parent) as tmp:
         front_pdf = Path(tmp) / "front.pdf"
         front_document.write_pdf(front_pdf)
-        writer = PdfWriter()
-        writer.append(str(front_pdf), import_outline=False)
-        for info in chapters:
-            writer.append(info["pdf"], import_outline=False)
-        openers = {start for start in starts}
-        stamp_page_numbers(
-            writer=writer,
-            folio=booklet.theme.folio,
-            sheet_path=_digit_sheet(booklet, directory),
-            skip={0, *openers},
-        )
-        _add_bookmarks(writer, booklet, where)
-        _add_toc_links(writer, front_document, where)
-        writer.add_metadata(
-            {"/Title": booklet.title, "/Author": booklet.owner_name, "/Creator": "Lanbitou"}
-        )
-        writer.page_mode = "/UseOutlines"
-        partial = Path(tmp) / "book.pdf"
-        with open(partial, "wb") as handle:
-            writer.write(handle)
+        with ExitStack() as sources:
+            # qpdf copies a page's bytes from its source file only when the book is saved,
+            # so every source stays open until then.
+            pdf = sources.enter_context(pikepdf.new())
+            for source in [front_pdf, *(info["pdf"] for info in chapters)]:
+                pdf.pages.extend(sources.enter_context(pikepdf.open(source)).pages)
+            openers = {start for start in starts}
+            stamp_page_numbers(
+                pdf=pdf,
+                folio=booklet.theme.folio,
+                sheet_path=_digit_sheet(booklet, directory),
+                skip={0, *openers},
+                sources=sources,
+            )
+            _add_bookmarks(pdf, booklet, where)
+            _add_toc_links(pdf, front_document, where)
+            pdf.docinfo = pdf.make_indirect(
+                Dictionary(
+                    Title=pikepdf.String(booklet.title),
+                    Author=pikepdf.String(booklet.owner_name),
+                    Creator=pikepdf.String("Lanbitou"),
+                )
+            )
+            pdf.Root.PageMode = Name.UseOutlines
+            page_count = len(pdf.pages)
+            partial = Path(tmp) / "book.pdf"
+            pdf.save(partial)
         shutil.move(partial, out_path)
     prune(directory)
     timings["binding"] = time.monotonic() - started - timings["chapters"] - timings["contents"]
     progress(100, "done")
     return RenderResult(
         path=out_path,
-        page_count=len(writer.pages),
+        page_count=page_count,
         size_bytes=out_path.stat().st_size,
         chapters_rendered=rendered,
         chapters_cached=len(chapters) - rendered,
