@@ -3,7 +3,8 @@
 1. every chapter not in the cache is rendered by WeasyPrint in worker processes;
 2. the front matter (cover + contents) is rendered with the real page numbers, computed
    from the chapters' actual page counts and heading positions (twice if the contents
-   itself grows by a page);
+   itself grows by a page), or taken from the cache when that very front matter was
+   printed before;
 3. pikepdf (qpdf) joins the parts, stamps page numbers, and writes bookmarks mirroring
    the tree and the contents' links.
 """
@@ -52,6 +53,7 @@ class RenderResult:
     chapters_rendered: int
     chapters_cached: int
     seconds: float
+    front_cached: bool = False
     page_of: dict[int, int] = field(default_factory=dict)
     refused_urls: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -137,15 +139,57 @@ def _render_chapters(
     return results, total
 
 
-def _front(booklet: Booklet, page_of: dict[int, int]):
+@dataclass
+class Front:
+    """The cover and contents: rendered, or the same pages from the cache."""
+
+    key: str
+    info: dict  # pages, links [page, section id, x1, y1, x2, y2] in PDF points, refused
+    document: object | None = None  # a fresh rendering, not yet written
+    cached: bool = False
+
+
+def _front(booklet: Booklet, page_of: dict[int, int], directory: Path) -> Front:
+    html = booklet.front_html(page_of=page_of)
+    key = "front-" + chapter_key(
+        source_key=hashlib.sha256(html.encode()).hexdigest(),
+        theme_fingerprint=booklet.theme.fingerprint(),
+        paper=booklet.options.paper,
+    )
+    hit = cached(directory, key)
+    if hit is not None:
+        return Front(key=key, info=hit, cached=True)
     document, fetcher = render_document(
-        html=booklet.front_html(page_of=page_of),
+        html=html,
         css_files=_css_files(booklet),
         paper=booklet.options.paper,
         base_url=booklet.theme.path.as_uri() + "/",
         allowed_roots=[str(p) for p in booklet.allowed_roots],
     )
-    return document, fetcher
+    links = []
+    for page_index, page in enumerate(document.pages):
+        height = page.height * 0.75
+        for name, (x, y, x2, y2) in page.anchors.items():
+            if name.startswith("toc-s"):
+                rect = [x * 0.75, height - y2 * 0.75, x2 * 0.75, height - y * 0.75]
+                links.append([page_index, int(name[5:]), *rect])
+    info = {"pages": len(document.pages), "links": links, "refused": list(fetcher.refused)}
+    return Front(key=key, info=info, document=document)
+
+
+def _store_front(front: Front, directory: Path) -> Path:
+    """The front matter's PDF in the cache (written there now if it was just rendered)."""
+    pdf = directory / f"{front.key}.pdf"
+    if front.document is not None:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".pdf")
+        os.close(fd)
+        front.document.write_pdf(tmp)
+        os.replace(tmp, pdf)
+        meta = directory / f"{front.key}.json"
+        meta.with_suffix(".tmp").write_text(json.dumps(front.info))
+        os.replace(meta.with_suffix(".tmp"), meta)
+    return pdf
 
 
 def _page_numbers(booklet: Booklet, chapters: list[dict], front_pages: int):
@@ -193,36 +237,30 @@ def _add_bookmarks(pdf: pikepdf.Pdf, booklet: Booklet, where: dict) -> None:
             parents.append(item)
 
 
-def _add_toc_links(pdf: pikepdf.Pdf, front_document, where: dict) -> None:
-    for page_index, page in enumerate(front_document.pages):
-        height = page.height * 0.75
-        links = []
-        for name, (x, y, x2, y2) in page.anchors.items():
-            if not name.startswith("toc-s"):
-                continue
-            target = where.get(int(name[5:]))
-            if target is None:
-                continue
-            top = height - y * 0.75
-            rect = [x * 0.75, height - y2 * 0.75, x2 * 0.75, top]
-            links.append(
-                pdf.make_indirect(
-                    Dictionary(
-                        Type=Name.Annot,
-                        Subtype=Name.Link,
-                        Rect=Array(rect),
-                        Border=Array([0, 0, 0]),
-                        Dest=Array([pdf.pages[target[0]].obj, Name.Fit]),
-                    )
+def _add_toc_links(pdf: pikepdf.Pdf, front: Front, where: dict) -> None:
+    links: dict[int, list] = {}
+    for page_index, section_id, *rect in front.info["links"]:
+        target = where.get(section_id)
+        if target is None:
+            continue
+        links.setdefault(page_index, []).append(
+            pdf.make_indirect(
+                Dictionary(
+                    Type=Name.Annot,
+                    Subtype=Name.Link,
+                    Rect=Array(rect),
+                    Border=Array([0, 0, 0]),
+                    Dest=Array([pdf.pages[target[0]].obj, Name.Fit]),
                 )
             )
-        if links:
-            target_page = pdf.pages[page_index].obj
-            annots = target_page.get("/Annots")
-            if annots is None:
-                target_page.Annots = Array(links)
-            else:
-                annots.extend(links)
+        )
+    for page_index, new_links in links.items():
+        page = pdf.pages[page_index].obj
+        existing = page.get("/Annots")
+        if existing is None:
+            page.Annots = Array(new_links)
+        else:
+            existing.extend(new_links)
 
 
 def render_booklet_pdf(
@@ -245,13 +283,14 @@ def render_booklet_pdf(
     front_pages = _front_guess(booklet, directory)
     for _attempt in range(4):
         starts, page_of, where = _page_numbers(booklet, chapters, front_pages)
-        front_document, fetcher = _front(booklet, page_of)
-        if len(front_document.pages) == front_pages:
+        front = _front(booklet, page_of, directory)
+        if front.info["pages"] == front_pages:
             break
-        front_pages = len(front_document.pages)
+        front_pages = front.info["pages"]
     _front_memory(booklet, directory).write_text(str(front_pages))
     timings["contents"] = time.monotonic() - started - timings["chapters"]
-    refused = list(fetcher.refused) + [u for c in chapters for u in c.get("refused", [])]
+    front_pdf = _store_front(front, directory)
+    refused = list(front.info["refused"]) + [u for c in chapters for u in c.get("refused", [])]
 
     progress(94, "binding")
     out_path = Path(out_path)
@@ -259,8 +298,6 @@ def render_booklet_pdf(
     # Named after the PDF, so that a render process killed half-way leaves a folder the
     # job can find and remove (printing.cleanup.remove_partial_files).
     with tempfile.TemporaryDirectory(prefix=f".{out_path.stem}-", dir=out_path.parent) as tmp:
-        front_pdf = Path(tmp) / "front.pdf"
-        front_document.write_pdf(front_pdf)
         with ExitStack() as sources:
             # qpdf copies a page's bytes from its source file only when the book is saved,
             # so every source stays open until then.
@@ -276,7 +313,7 @@ def render_booklet_pdf(
                 sources=sources,
             )
             _add_bookmarks(pdf, booklet, where)
-            _add_toc_links(pdf, front_document, where)
+            _add_toc_links(pdf, front, where)
             pdf.docinfo = pdf.make_indirect(
                 Dictionary(
                     Title=pikepdf.String(booklet.title),
@@ -298,6 +335,7 @@ def render_booklet_pdf(
         size_bytes=out_path.stat().st_size,
         chapters_rendered=rendered,
         chapters_cached=len(chapters) - rendered,
+        front_cached=front.cached,
         seconds=time.monotonic() - started,
         page_of=page_of,
         refused_urls=refused,
