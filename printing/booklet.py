@@ -2,16 +2,21 @@
 
 Only reads the database. The HTML of each chapter is complete on its own (it does not
 know its page numbers), so a chapter whose HTML did not change can come from the cache.
+A chapter's HTML is built only when it is to be rendered: its ``source_key`` (a hash of
+the template and everything the template is given) says whether the cache has it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
+from functools import cache, cached_property
 from pathlib import Path
 
 from django.conf import settings
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 from django.utils.html import escape
 from django.utils.translation import gettext as _
@@ -31,6 +36,7 @@ IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 ATTR = re.compile(r'\s([a-zA-Z-]+)="([^"]*)"')
 IMAGE_URL = re.compile(r"^/images/(\d+)/(?:thumb/)?$")
 CHINESE_DIGITS = "零一二三四五六七八九"
+CHAPTER_TEMPLATE = "printing/booklet/chapter.html"
 
 
 class PrintError(Exception):
@@ -70,8 +76,26 @@ class Chapter:
     index: int
     section_id: int
     title: str
-    html: str
+    # Plain values only (what the chapter template shows), so that it can be hashed.
+    context: dict = field(repr=False)
     entries: list[Entry] = field(default_factory=list)
+
+    @cached_property
+    def source_key(self) -> str:
+        """Changes whenever the chapter's HTML would: same key, same HTML."""
+        digest = hashlib.sha256(_template_digest().encode())
+        digest.update(json.dumps(self.context, ensure_ascii=False, sort_keys=True).encode())
+        return digest.hexdigest()
+
+    @cached_property
+    def html(self) -> str:
+        return render_to_string(CHAPTER_TEMPLATE, self.context)
+
+
+@cache
+def _template_digest() -> str:
+    template = get_template(CHAPTER_TEMPLATE).template
+    return hashlib.sha256(template.source.encode()).hexdigest()
 
 
 @dataclass
@@ -286,19 +310,16 @@ def _assemble(*, manual: Manual, options: BookletOptions, user) -> Booklet:
                     "body": resolver.rewrite(sanitize_html(section.body)),
                 }
             )
-        html = render_to_string(
-            "printing/booklet/chapter.html",
-            {
-                "number": chapter_label(index + 1),
-                "chapter": head,
-                "art": art,
-                "intro": resolver.rewrite(head_body),
-                "sections": parts,
-                "theme": theme,
-                "paper": options.paper,
-            },
-        )
-        chapters.append(Chapter(index, head.pk, head.title, html, chapter_entries))
+        context = {
+            "number": chapter_label(index + 1),
+            "chapter": {"pk": head.pk, "title": head.title},
+            "art": art,
+            "intro": resolver.rewrite(head_body),
+            "sections": parts,
+            "theme": {"name": theme.name},
+            "paper": options.paper,
+        }
+        chapters.append(Chapter(index, head.pk, head.title, context, chapter_entries))
         entries.extend(chapter_entries)
 
     member = member_of(manual.owner)

@@ -1,9 +1,10 @@
 """Rendering one chapter to PDF, in a worker process, and the chapter cache.
 
 Free of Django so spawned workers start fast. A chapter's cache key is the hash of
-everything that shapes its pages (its HTML, the theme files, the paper, this renderer's
-version), never its position in the book: page numbers are stamped after merging, so a
-chapter that did not change is reused even when an earlier chapter grew by ten pages.
+everything that shapes its pages (its HTML, by way of the hash of what the HTML is made
+from, the theme files, the paper, this renderer's version), never its position in the
+book: page numbers are stamped after merging, so a chapter that did not change is reused
+even when an earlier chapter grew by ten pages.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from printing.fetcher import BookletURLFetcher
 
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"  # 2: keyed by the chapter's sources, not its HTML
 
 
 PR_SET_PDEATHSIG = 1
@@ -43,9 +44,10 @@ def paper_css(paper: str) -> str:
     return f"@page {{ size: {paper}; }}"
 
 
-def chapter_key(*, html: str, theme_fingerprint: str, paper: str) -> str:
+def chapter_key(*, source_key: str, theme_fingerprint: str, paper: str) -> str:
+    """``source_key`` stands for the chapter's HTML (printing.booklet.Chapter.source_key)."""
     digest = hashlib.sha256()
-    for part in (RENDERER_VERSION, theme_fingerprint, paper, html):
+    for part in (RENDERER_VERSION, theme_fingerprint, paper, source_key):
         digest.update(part.encode("utf-8"))
         digest.update(b"\0")
     return digest.hexdigest()

@@ -10,21 +10,16 @@ reads it) and the font stays an embedded subset.
 from __future__ import annotations
 
 import html
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from pypdf import PdfReader, PdfWriter
-from pypdf.generic import (
-    ArrayObject,
-    ContentStream,
-    DecodedStreamObject,
-    DictionaryObject,
-    NameObject,
-)
+import pikepdf
+from pikepdf import Array, Name
 
 from printing.theming import Folio
 
-FONT_NAME = NameObject("/LbFolio")
+FONT_NAME = Name("/LbFolio")
 MM = 72 / 25.4
 
 
@@ -54,14 +49,8 @@ def render_digit_sheet(*, folio: Folio, path: Path) -> None:
     ).write_pdf(path)
 
 
-def _string_bytes(obj) -> bytes:
-    if hasattr(obj, "original_bytes"):
-        return obj.original_bytes
-    return bytes(obj)
-
-
 def _widths(font) -> tuple[dict[int, float], float]:
-    descendant = font["/DescendantFonts"][0].get_object()
+    descendant = font.DescendantFonts[0]
     default = float(descendant.get("/DW", 1000))
     table: dict[int, float] = {}
     raw = list(descendant.get("/W", []))
@@ -69,7 +58,7 @@ def _widths(font) -> tuple[dict[int, float], float]:
     while i < len(raw):
         first = int(raw[i])
         nxt = raw[i + 1]
-        if isinstance(nxt, list | ArrayObject):
+        if isinstance(nxt, Array):
             for offset, width in enumerate(nxt):
                 table[first + offset] = float(width)
             i += 2
@@ -80,46 +69,45 @@ def _widths(font) -> tuple[dict[int, float], float]:
     return table, default
 
 
-def load_digit_sheet(*, folio: Folio, path: Path) -> tuple[DigitSheet, PdfReader]:
-    reader = PdfReader(path)
-    page = reader.pages[0]
-    fonts = page["/Resources"]["/Font"]
-    stream = ContentStream(page.get_contents(), reader)
+def load_digit_sheet(*, folio: Folio, path: Path) -> tuple[DigitSheet, pikepdf.Pdf, Name]:
+    """The sheet's glyph codes and widths, the open sheet and its font's resource name."""
+    sheet_pdf = pikepdf.open(path)
+    page = sheet_pdf.pages[0]
     font_key, raw = None, b""
-    for operands, operator in stream.operations:
-        if operator == b"Tf":
+    for operands, operator in pikepdf.parse_content_stream(page, "Tf Tj TJ"):
+        if operator == pikepdf.Operator("Tf"):
             font_key = operands[0]
-        elif operator == b"Tj":
-            raw += _string_bytes(operands[0])
-        elif operator == b"TJ":
+        elif operator == pikepdf.Operator("Tj"):
+            raw += bytes(operands[0])
+        elif operator == pikepdf.Operator("TJ"):
             for part in operands[0]:
-                if not isinstance(part, int | float) and hasattr(part, "__bytes__"):
-                    raw += _string_bytes(part)
-                elif isinstance(part, str):
-                    raw += _string_bytes(part)
+                if isinstance(part, pikepdf.String):
+                    raw += bytes(part)
     chars = sheet_characters(folio)
     if font_key is None or len(raw) != 2 * len(chars):
         raise RuntimeError("digit sheet did not come out as one glyph per character")
-    font = fonts[font_key].get_object()
+    font = page.Resources.Font[font_key]
     table, default = _widths(font)
     codes = {c: raw[2 * i : 2 * i + 2] for i, c in enumerate(chars)}
     widths = {c: table.get(int.from_bytes(code, "big"), default) for c, code in codes.items()}
-    return DigitSheet(path=path, codes=codes, widths=widths), reader
+    return DigitSheet(path=path, codes=codes, widths=widths), sheet_pdf, font_key
 
 
 def stamp_page_numbers(
-    *, writer: PdfWriter, folio: Folio, sheet_path: Path, skip: set[int]
+    *, pdf: pikepdf.Pdf, folio: Folio, sheet_path: Path, skip: set[int], sources: ExitStack
 ) -> None:
-    """Write 1-based physical page numbers on every page whose index is not in ``skip``."""
-    sheet, reader = load_digit_sheet(folio=folio, path=sheet_path)
-    page = reader.pages[0]
-    font_key = next(iter(page["/Resources"]["/Font"]))
-    font_ref = page["/Resources"]["/Font"].raw_get(font_key).clone(writer).indirect_reference
+    """Write 1-based physical page numbers on every page whose index is not in ``skip``.
+
+    The digit sheet is opened in ``sources``: qpdf copies its font's bytes only when
+    ``pdf`` is saved, so it must stay open until then."""
+    sheet, sheet_pdf, font_key = load_digit_sheet(folio=folio, path=sheet_path)
+    sources.enter_context(sheet_pdf)
+    font_ref = pdf.copy_foreign(sheet_pdf.pages[0].Resources.Font[font_key])
     r, g, b = folio.color
-    opening_stream = DecodedStreamObject()
-    opening_stream.set_data(b"q\n")
-    opening = writer._add_object(opening_stream)
-    for index, target in enumerate(writer.pages):
+    # One shared "q" before each page's own content, so its graphics state cannot leak
+    # into the number written after it.
+    opening = pdf.make_indirect(pikepdf.Stream(pdf, b"q\n"))
+    for index, target in enumerate(pdf.pages):
         if index in skip:
             continue
         text = folio.format.replace("{n}", str(index + 1))
@@ -127,9 +115,9 @@ def stamp_page_numbers(
         spaces = sum(1 for c in text if c.isspace())
         size = folio.size
         width = (sum(sheet.widths[c] for c in glyphs) + 250 * spaces) * size / 1000
-        box = target.mediabox
-        x = float(box.left) + (float(box.width) - width) / 2
-        y = float(box.bottom) + folio.bottom_mm * MM
+        left, bottom, right, _top = (float(v) for v in target.mediabox)
+        x = left + (right - left - width) / 2
+        y = bottom + folio.bottom_mm * MM
         ops = [f"Q q {r:.3f} {g:.3f} {b:.3f} rg BT /LbFolio {size:.2f} Tf {x:.2f} {y:.2f} Td"]
         for c in text:
             if c.isspace():
@@ -139,23 +127,6 @@ def stamp_page_numbers(
                 continue
             ops.append(f"<{sheet.codes[c].hex()}> Tj {sheet.widths[c] * size / 1000:.3f} 0 Td")
         ops.append("ET Q\n")
-        closing = DecodedStreamObject()
-        closing.set_data("\n".join(ops).encode("ascii"))
-        closing_ref = writer._add_object(closing)
-        contents = target.get("/Contents")
-        parts = ArrayObject([opening])
-        if contents is not None:
-            resolved = contents.get_object()
-            if isinstance(resolved, ArrayObject):
-                parts.extend(resolved)
-            else:
-                parts.append(contents)
-        parts.append(closing_ref)
-        target[NameObject("/Contents")] = parts
-        resources = target.get("/Resources")
-        resources = resources.get_object() if resources is not None else DictionaryObject()
-        target[NameObject("/Resources")] = resources
-        font_dict = resources.get("/Font")
-        font_dict = font_dict.get_object() if font_dict is not None else DictionaryObject()
-        font_dict[FONT_NAME] = font_ref
-        resources[NameObject("/Font")] = font_dict
+        target.contents_add(opening, prepend=True)
+        target.contents_add(pdf.make_stream("\n".join(ops).encode("ascii")))
+        target.add_resource(font_ref, Name.Font, FONT_NAME)

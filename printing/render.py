@@ -3,8 +3,10 @@
 1. every chapter not in the cache is rendered by WeasyPrint in worker processes;
 2. the front matter (cover + contents) is rendered with the real page numbers, computed
    from the chapters' actual page counts and heading positions (twice if the contents
-   itself grows by a page);
-3. pypdf joins the parts, stamps page numbers, and writes bookmarks mirroring the tree.
+   itself grows by a page), or taken from the cache when that very front matter was
+   printed before;
+3. pikepdf (qpdf) joins the parts, stamps page numbers, and writes bookmarks mirroring
+   the tree and the contents' links.
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
+import pikepdf
 from django.conf import settings
-from pypdf import PdfWriter
-from pypdf.annotations import Link
-from pypdf.generic import Fit
+from pikepdf import Array, Dictionary, Name, OutlineItem
 
 from printing.booklet import Booklet
 from printing.chapters import (
@@ -51,6 +53,7 @@ class RenderResult:
     chapters_rendered: int
     chapters_cached: int
     seconds: float
+    front_cached: bool = False
     page_of: dict[int, int] = field(default_factory=dict)
     refused_urls: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -94,7 +97,7 @@ def _render_chapters(
     results: list[dict | None] = []
     jobs = []
     for chapter in booklet.chapters:
-        key = chapter_key(html=chapter.html, theme_fingerprint=fingerprint,
+        key = chapter_key(source_key=chapter.source_key, theme_fingerprint=fingerprint,
                           paper=booklet.options.paper)  # fmt: skip
         hit = cached(directory, key)
         results.append(hit)
@@ -136,15 +139,57 @@ def _render_chapters(
     return results, total
 
 
-def _front(booklet: Booklet, page_of: dict[int, int]):
+@dataclass
+class Front:
+    """The cover and contents: rendered, or the same pages from the cache."""
+
+    key: str
+    info: dict  # pages, links [page, section id, x1, y1, x2, y2] in PDF points, refused
+    document: object | None = None  # a fresh rendering, not yet written
+    cached: bool = False
+
+
+def _front(booklet: Booklet, page_of: dict[int, int], directory: Path) -> Front:
+    html = booklet.front_html(page_of=page_of)
+    key = "front-" + chapter_key(
+        source_key=hashlib.sha256(html.encode()).hexdigest(),
+        theme_fingerprint=booklet.theme.fingerprint(),
+        paper=booklet.options.paper,
+    )
+    hit = cached(directory, key)
+    if hit is not None:
+        return Front(key=key, info=hit, cached=True)
     document, fetcher = render_document(
-        html=booklet.front_html(page_of=page_of),
+        html=html,
         css_files=_css_files(booklet),
         paper=booklet.options.paper,
         base_url=booklet.theme.path.as_uri() + "/",
         allowed_roots=[str(p) for p in booklet.allowed_roots],
     )
-    return document, fetcher
+    links = []
+    for page_index, page in enumerate(document.pages):
+        height = page.height * 0.75
+        for name, (x, y, x2, y2) in page.anchors.items():
+            if name.startswith("toc-s"):
+                rect = [x * 0.75, height - y2 * 0.75, x2 * 0.75, height - y * 0.75]
+                links.append([page_index, int(name[5:]), *rect])
+    info = {"pages": len(document.pages), "links": links, "refused": list(fetcher.refused)}
+    return Front(key=key, info=info, document=document)
+
+
+def _store_front(front: Front, directory: Path) -> Path:
+    """The front matter's PDF in the cache (written there now if it was just rendered)."""
+    pdf = directory / f"{front.key}.pdf"
+    if front.document is not None:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".pdf")
+        os.close(fd)
+        front.document.write_pdf(tmp)
+        os.replace(tmp, pdf)
+        meta = directory / f"{front.key}.json"
+        meta.with_suffix(".tmp").write_text(json.dumps(front.info))
+        os.replace(meta.with_suffix(".tmp"), meta)
+    return pdf
 
 
 def _page_numbers(booklet: Booklet, chapters: list[dict], front_pages: int):
@@ -171,39 +216,51 @@ def _digit_sheet(booklet: Booklet, directory: Path) -> Path:
     return path
 
 
-def _add_bookmarks(writer: PdfWriter, booklet: Booklet, where: dict) -> None:
-    parents: list = []
-    for entry in booklet.entries:
-        page_index, top = where[entry.section_id]
-        height = float(writer.pages[page_index].mediabox.height)
-        del parents[entry.depth - 1 :]
-        parent = parents[-1] if parents else None
-        item = writer.add_outline_item(
-            title=entry.title,
-            page_number=page_index,
-            parent=parent,
-            fit=Fit.xyz(left=0, top=height - top, zoom=None),
-            is_open=entry.depth == 1,
-        )
-        # Depths grow by one at a time, so parents[d - 1] is the last item at depth d.
-        parents.append(item)
+def _add_bookmarks(pdf: pikepdf.Pdf, booklet: Booklet, where: dict) -> None:
+    pages: dict[int, tuple[pikepdf.Object, float]] = {}
+    with pdf.open_outline(max_depth=1000) as outline:
+        parents: list[OutlineItem] = []
+        for entry in booklet.entries:
+            page_index, top = where[entry.section_id]
+            if page_index not in pages:
+                page = pdf.pages[page_index]
+                _left, bottom, _right, box_top = (float(v) for v in page.mediabox)
+                pages[page_index] = (page.obj, box_top - bottom)
+            page_obj, height = pages[page_index]
+            # An explicit destination: pikepdf would look each page index up in the page
+            # list (a scan per bookmark, half a second for 1,700 of them).
+            item = OutlineItem(entry.title, Array([page_obj, Name.XYZ, 0, height - top, None]))
+            item.is_closed = entry.depth != 1
+            del parents[entry.depth - 1 :]
+            (parents[-1].children if parents else outline.root).append(item)
+            # Depths grow by one at a time, so parents[d - 1] is the last item at depth d.
+            parents.append(item)
 
 
-def _add_toc_links(writer: PdfWriter, front_document, where: dict) -> None:
-    for page_index, page in enumerate(front_document.pages):
-        height = page.height * 0.75
-        for name, (x, y, x2, y2) in page.anchors.items():
-            if not name.startswith("toc-s"):
-                continue
-            target = where.get(int(name[5:]))
-            if target is None:
-                continue
-            top = height - y * 0.75
-            rect = (x * 0.75, height - y2 * 0.75, x2 * 0.75, top)
-            writer.add_annotation(
-                page_number=page_index,
-                annotation=Link(rect=rect, target_page_index=target[0]),
+def _add_toc_links(pdf: pikepdf.Pdf, front: Front, where: dict) -> None:
+    links: dict[int, list] = {}
+    for page_index, section_id, *rect in front.info["links"]:
+        target = where.get(section_id)
+        if target is None:
+            continue
+        links.setdefault(page_index, []).append(
+            pdf.make_indirect(
+                Dictionary(
+                    Type=Name.Annot,
+                    Subtype=Name.Link,
+                    Rect=Array(rect),
+                    Border=Array([0, 0, 0]),
+                    Dest=Array([pdf.pages[target[0]].obj, Name.Fit]),
+                )
             )
+        )
+    for page_index, new_links in links.items():
+        page = pdf.pages[page_index].obj
+        existing = page.get("/Annots")
+        if existing is None:
+            page.Annots = Array(new_links)
+        else:
+            existing.extend(new_links)
 
 
 def render_booklet_pdf(
@@ -226,13 +283,14 @@ def render_booklet_pdf(
     front_pages = _front_guess(booklet, directory)
     for _attempt in range(4):
         starts, page_of, where = _page_numbers(booklet, chapters, front_pages)
-        front_document, fetcher = _front(booklet, page_of)
-        if len(front_document.pages) == front_pages:
+        front = _front(booklet, page_of, directory)
+        if front.info["pages"] == front_pages:
             break
-        front_pages = len(front_document.pages)
+        front_pages = front.info["pages"]
     _front_memory(booklet, directory).write_text(str(front_pages))
     timings["contents"] = time.monotonic() - started - timings["chapters"]
-    refused = list(fetcher.refused) + [u for c in chapters for u in c.get("refused", [])]
+    front_pdf = _store_front(front, directory)
+    refused = list(front.info["refused"]) + [u for c in chapters for u in c.get("refused", [])]
 
     progress(94, "binding")
     out_path = Path(out_path)
@@ -240,38 +298,44 @@ def render_booklet_pdf(
     # Named after the PDF, so that a render process killed half-way leaves a folder the
     # job can find and remove (printing.cleanup.remove_partial_files).
     with tempfile.TemporaryDirectory(prefix=f".{out_path.stem}-", dir=out_path.parent) as tmp:
-        front_pdf = Path(tmp) / "front.pdf"
-        front_document.write_pdf(front_pdf)
-        writer = PdfWriter()
-        writer.append(str(front_pdf), import_outline=False)
-        for info in chapters:
-            writer.append(info["pdf"], import_outline=False)
-        openers = {start for start in starts}
-        stamp_page_numbers(
-            writer=writer,
-            folio=booklet.theme.folio,
-            sheet_path=_digit_sheet(booklet, directory),
-            skip={0, *openers},
-        )
-        _add_bookmarks(writer, booklet, where)
-        _add_toc_links(writer, front_document, where)
-        writer.add_metadata(
-            {"/Title": booklet.title, "/Author": booklet.owner_name, "/Creator": "Lanbitou"}
-        )
-        writer.page_mode = "/UseOutlines"
-        partial = Path(tmp) / "book.pdf"
-        with open(partial, "wb") as handle:
-            writer.write(handle)
+        with ExitStack() as sources:
+            # qpdf copies a page's bytes from its source file only when the book is saved,
+            # so every source stays open until then.
+            pdf = sources.enter_context(pikepdf.new())
+            for source in [front_pdf, *(info["pdf"] for info in chapters)]:
+                pdf.pages.extend(sources.enter_context(pikepdf.open(source)).pages)
+            openers = {start for start in starts}
+            stamp_page_numbers(
+                pdf=pdf,
+                folio=booklet.theme.folio,
+                sheet_path=_digit_sheet(booklet, directory),
+                skip={0, *openers},
+                sources=sources,
+            )
+            _add_bookmarks(pdf, booklet, where)
+            _add_toc_links(pdf, front, where)
+            pdf.docinfo = pdf.make_indirect(
+                Dictionary(
+                    Title=pikepdf.String(booklet.title),
+                    Author=pikepdf.String(booklet.owner_name),
+                    Creator=pikepdf.String("Lanbitou"),
+                )
+            )
+            pdf.Root.PageMode = Name.UseOutlines
+            page_count = len(pdf.pages)
+            partial = Path(tmp) / "book.pdf"
+            pdf.save(partial, min_version="1.7")
         shutil.move(partial, out_path)
     prune(directory)
     timings["binding"] = time.monotonic() - started - timings["chapters"] - timings["contents"]
     progress(100, "done")
     return RenderResult(
         path=out_path,
-        page_count=len(writer.pages),
+        page_count=page_count,
         size_bytes=out_path.stat().st_size,
         chapters_rendered=rendered,
         chapters_cached=len(chapters) - rendered,
+        front_cached=front.cached,
         seconds=time.monotonic() - started,
         page_of=page_of,
         refused_urls=refused,

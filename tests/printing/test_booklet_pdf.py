@@ -72,6 +72,26 @@ def test_bookmarks_mirror_the_tree(printed, illustrated_manual):
         assert title in texts[page - 1]
 
 
+def test_contents_entries_are_links_to_their_pages(printed):
+    result, texts = printed
+    reader = PdfReader(result.path)
+    targets = []
+    for page in reader.pages[1:3]:
+        for annotation in page.get("/Annots", []):
+            link = annotation.get_object()
+            if link.get("/Subtype") == "/Link" and "/Dest" in link:
+                targets.append(reader.get_page_number(link["/Dest"][0].get_object()) + 1)
+    assert sorted(targets) == sorted(n for _t, n in toc_numbers(texts[1:3]))
+
+
+def test_the_pdf_names_its_title_and_author_and_opens_on_the_bookmarks(printed):
+    result, _texts = printed
+    reader = PdfReader(result.path)
+    assert reader.metadata.title == "王丽的工作手册"
+    assert reader.metadata.author and reader.metadata.creator == "Lanbitou"
+    assert reader.trailer["/Root"]["/PageMode"] == "/UseOutlines"
+
+
 def test_running_header_shows_the_chapter_title(printed):
     result, texts = printed
     toc = dict(toc_numbers(texts[1:3]))

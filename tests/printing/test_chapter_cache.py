@@ -17,7 +17,23 @@ def test_an_unchanged_manual_comes_entirely_from_the_cache(illustrated_manual, t
     again = render(illustrated_manual, tmp_path / "2.pdf")
     assert (first.chapters_rendered, first.chapters_cached) == (3, 0)
     assert (again.chapters_rendered, again.chapters_cached) == (0, 3)
+    assert (first.front_cached, again.front_cached) == (False, True)
     assert page_texts(first.path) == page_texts(again.path)
+    assert outline_titles(first.path) == outline_titles(again.path)
+
+
+def test_a_renamed_section_gets_new_contents(illustrated_manual, alice, tmp_path):
+    render(illustrated_manual, tmp_path / "1.pdf")
+    section = Section.objects.get(manual=illustrated_manual, title="快捷回复")
+    save_section_content(
+        section=section,
+        expected_version=section.version,
+        content=SectionContent(title="快捷回复模板", body=section.body),
+        user=alice,
+    )
+    again = render(illustrated_manual, tmp_path / "2.pdf")
+    assert not again.front_cached  # the contents list the new title
+    assert "快捷回复模板" in [t for t, _n in toc_numbers(page_texts(again.path)[1:3])]
 
 
 def test_editing_one_chapter_rerenders_it_alone_and_later_numbers_follow(
@@ -63,7 +79,7 @@ def test_chapters_nobody_printed_for_weeks_are_pruned(illustrated_manual, tmp_pa
     from printing.render import cache_dir
 
     render(illustrated_manual, tmp_path / "a.pdf")
-    old = sorted(p for p in cache_dir().glob("*.pdf") if not p.name.startswith("folio"))
+    old = sorted(p for p in cache_dir().glob("*.pdf") if not p.name.startswith(("folio", "front")))
     assert len(old) == 3
     stale = time.time() - 60 * 86400
     os.utime(old[0], (stale, stale))

@@ -11,6 +11,9 @@ from printing.theming import available_themes
 
 class Command(BaseCommand):
     help = "Render a manual as a PDF booklet now, in the foreground (all sections, as its owner)."
+    # Only the printing checks (fonts, subsetting): the others would import every URL
+    # module and view, most of a second of each print's start.
+    requires_system_checks = ["printing"]
 
     def add_arguments(self, parser):
         parser.add_argument("manual_id", type=int)

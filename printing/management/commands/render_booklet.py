@@ -11,6 +11,9 @@ from printing.jobs import limit_memory, render_spec
 
 class Command(BaseCommand):
     help = "Internal: render a booklet prepared by a print job (runs in its own process)."
+    # Only the printing checks (fonts, subsetting): the others would import every URL
+    # module and view, most of a second of each print's start.
+    requires_system_checks = ["printing"]
 
     def add_arguments(self, parser):
         parser.add_argument("spec", help="the pickled booklet: a file, or - for stdin")
