@@ -206,8 +206,10 @@ class PostgresEngine:
                 FROM search_entry WHERE {where}
             ), total AS (SELECT count(*) AS n FROM hits),
             counted AS (
-                SELECT h.*, {counts} AS counts FROM hits AS h
-                JOIN search_entry AS e ON e.section_id = h.section_id
+                -- A lookup per hit (a join would hash the whole table).
+                SELECT h.*, (SELECT {counts} FROM search_entry AS e
+                             WHERE e.section_id = h.section_id) AS counts
+                FROM hits AS h
                 WHERE (SELECT n FROM total) <= {COUNTED_HITS}
                 ORDER BY titles DESC, counts DESC, updated DESC, section_id
                 LIMIT %s OFFSET %s
