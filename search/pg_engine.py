@@ -78,14 +78,15 @@ def _clean(text: str) -> str:
     return text.replace("\x00", " ")  # PostgreSQL text cannot hold NUL
 
 
-def _entry(row) -> SearchEntry:
+def _entry(row, *, with_grams: bool = True) -> SearchEntry:
     doc = index._document(row)
     folded = _clean(doc["grams"])
     return SearchEntry(
         section_id=doc["c_section"], manual_id=doc["c_manual"], owner_id=doc["c_owner"],
         team_id=doc["c_team"], kind=doc["c_kind"], access=doc["c_access"],
         updated=doc["c_updated"], title=_clean(doc["title"]), text=_clean(doc["text"]),
-        folded=folded, folded_title=_clean(doc["tgrams"]), grams=sorted(gram_codes(folded)),
+        folded=folded, folded_title=_clean(doc["tgrams"]),
+        grams=sorted(gram_codes(folded)) if with_grams else [],
     )  # fmt: skip
 
 
@@ -158,11 +159,13 @@ class PostgresEngine:
     # --- state ----------------------------------------------------------------------------
 
     def check(self) -> Drift:
+        """Compare every row with the database (the gram arrays follow from ``folded``)."""
         expected = {}
         for row in index._rows().iterator(chunk_size=2000):
-            entry = _entry(row)
+            entry = _entry(row, with_grams=False)
             expected[entry.section_id] = _fingerprint(entry)
-        seen = {e.section_id: _fingerprint(e) for e in SearchEntry.objects.iterator(2000)}
+        rows = SearchEntry.objects.defer("grams").iterator(chunk_size=2000)
+        seen = {e.section_id: _fingerprint(e) for e in rows}
         missing = sorted(set(expected) - set(seen))
         extra = sorted(set(seen) - set(expected))
         stale = sorted(pk for pk in set(seen) & set(expected) if seen[pk] != expected[pk])
@@ -203,8 +206,10 @@ class PostgresEngine:
                 FROM search_entry WHERE {where}
             ), total AS (SELECT count(*) AS n FROM hits),
             counted AS (
-                SELECT h.*, {counts} AS counts FROM hits AS h
-                JOIN search_entry AS e ON e.section_id = h.section_id
+                -- A lookup per hit (a join would hash the whole table).
+                SELECT h.*, (SELECT {counts} FROM search_entry AS e
+                             WHERE e.section_id = h.section_id) AS counts
+                FROM hits AS h
                 WHERE (SELECT n FROM total) <= {COUNTED_HITS}
                 ORDER BY titles DESC, counts DESC, updated DESC, section_id
                 LIMIT %s OFFSET %s

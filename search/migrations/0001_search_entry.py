@@ -75,7 +75,7 @@ class Migration(migrations.Migration):
         # stored uncompressed (a query never reads them: the GIN index answers).
         OnPostgresOnly(
             migrations.RunSQL(
-                "ALTER TABLE search_entry SET (toast_tuple_target = 128);"
+                "ALTER TABLE search_entry SET (toast_tuple_target = 256);"
                 "ALTER TABLE search_entry ALTER COLUMN grams SET STORAGE EXTERNAL;",
                 "ALTER TABLE search_entry RESET (toast_tuple_target);"
                 "ALTER TABLE search_entry ALTER COLUMN grams SET STORAGE EXTENDED;",
