@@ -200,8 +200,6 @@
     if (!marks) return render();
     marks.forEach((m) => m.classList.add("current"));
     marks[0].scrollIntoView({ block: "center" });
-    countEl.textContent = "";
-    document.querySelectorAll(".find-count-badge").forEach((el) => el.remove());
     render();
   }
 

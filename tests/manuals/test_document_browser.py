@@ -7,6 +7,7 @@ from manuals import document
 from manuals.models import Section
 from manuals.tree import SectionContent, add_section
 from tests.conftest import log_in, section_titled
+from tests.manuals.test_document_drafts_browser import open_in_place
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -93,11 +94,8 @@ def test_editing_in_place_saves_with_ctrl_s_and_a_conflict_shows_both_versions(
 ):
     page.set_viewport_size({"width": 1366, "height": 900})
     log_in(page, "alice")
-    page.goto(f"{page.base_url}/manual/{alice_manual.pk}/")
     section = section_titled(alice_manual, "考勤制度")
-    selector = f"#s-{section.pk}"
-    page.click(f"{selector} .doc-body")
-    page.wait_for_selector(f"{selector} .ProseMirror[contenteditable=true]")
+    selector = open_in_place(page, section)
     page.keyboard.press("End")
     page.keyboard.type("迟到三次扣分。")
     page.keyboard.press("Control+s")
@@ -182,11 +180,8 @@ def test_on_a_phone_editing_in_place_fits_the_screen_and_saves_with_the_button(
 ):
     page.set_viewport_size({"width": 390, "height": 844})
     log_in(page, "alice")
-    page.goto(f"{page.base_url}/manual/{alice_manual.pk}/")
     section = section_titled(alice_manual, "考勤制度")
-    selector = f"#s-{section.pk}"
-    page.click(f"{selector} .doc-body")
-    page.wait_for_selector(f"{selector} .ProseMirror[contenteditable=true]")
+    selector = open_in_place(page, section)
     # Nothing of the editor sticks out sideways: toolbar, fields and buttons are in reach.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     for part in (

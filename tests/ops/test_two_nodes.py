@@ -26,6 +26,7 @@ import psycopg
 import pytest
 from PIL import Image as PILImage
 
+from tests.manuals.test_import_worker_crash import picture_heavy_docx
 from tests.ops.stack import REPO, Stack, printed_demo_password, start_stack
 from tests.pgserver import postgres_bin_dir, running_postgres
 from tests.workers import stop
@@ -85,24 +86,6 @@ def photo() -> bytes:
         img.paste((30, 90, 160), (x, 100, x + 40, 400))
     out = io.BytesIO()
     img.save(out, "JPEG", quality=90)
-    return out.getvalue()
-
-
-def noisy_docx(pictures: int) -> bytes:
-    """A .docx over 2 MB (pictures of noise do not compress): analysed by a worker."""
-    from docx import Document
-    from docx.shared import Inches
-
-    document = Document()
-    document.add_heading("截图汇总", 1)
-    for n in range(pictures):
-        noise = PILImage.frombytes("RGB", (1000, 1000), os.urandom(3_000_000))
-        data = io.BytesIO()
-        noise.save(data, "JPEG", quality=90)
-        document.add_paragraph(f"第 {n} 张")
-        document.add_picture(io.BytesIO(data.getvalue()), width=Inches(1))
-    out = io.BytesIO()
-    document.save(out)
     return out.getvalue()
 
 
@@ -246,7 +229,7 @@ def test_a_large_import_uploaded_on_one_node_is_done_by_the_worker_node(site):
     a, b, shared = site["a"], site["b"], site["shared"]
     alice = Browser()
     alice.log_in(a, "alice", site["password"])
-    document = noisy_docx(4)
+    document = picture_heavy_docx(4)
     assert len(document) > 2 * 1024 * 1024
     docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     status, headers, _ = alice.post_file(
