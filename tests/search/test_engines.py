@@ -96,3 +96,31 @@ def test_hits_rank_by_terms_in_the_title_then_by_occurrences(alice, fresh_index)
         hits = search_sections(user=alice, query=query).hits
         expected = ["退款流程", "其他", "杂项"] if query != "退款 说明" else ["退款流程"]
         assert [h.title for h in hits] == expected, query
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rebuild_outside_a_transaction_indexes_every_section_once(search_engine):
+    """As the worker runs it: committed sections, several batches (PostgreSQL writes them
+    from two threads, each on its own connection), a row of a deleted section dropped."""
+    from manuals.models import Section
+    from search import backends
+    from search.folding import fold
+    from search.results import scope_for
+    from tests.search.corpus import populate
+
+    lead, _agents = populate(1_300, manuals=3, agents=2, seed=3, real=True)
+    engine = backends.current()
+    engine.rebuild()
+    gone = Section.objects.filter(level__gt=0).order_by("-id").first()
+    Section.objects.filter(pk=gone.pk).delete()
+    report = engine.rebuild()
+
+    assert report.sections == 1_299
+    assert engine.check().ok
+    scope = scope_for(lead)
+    readable = Section.objects.readable_by(lead).live().filter(level__gt=0)
+    for section in readable.order_by("?")[:5]:
+        term = fold(section.title)
+        found = engine.search_ids(terms=[term], scope=scope)
+        assert section.pk in found
+        assert gone.pk not in found
