@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import connection
 
 from search import backends
+
+# pg_advisory_lock key of the start-up preparation ("LBTPREP").
+PREPARE_LOCK = 0x4C42_5450_5245_50
+
+
+@contextlib.contextmanager
+def one_node_at_a_time():
+    """Nodes starting together on one PostgreSQL take turns preparing: the first migrates,
+    builds the index and loads the demo; the next ones find it all done. (Two concurrent
+    migrations fail on each other's tables; two first runs would load two demo teams.)
+    SQLite serves one machine, which starts one ``serve``."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [PREPARE_LOCK])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [PREPARE_LOCK])
 
 
 def prepare_data_dir(*, stdout) -> None:

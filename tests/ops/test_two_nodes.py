@@ -122,10 +122,14 @@ def site(tmp_path_factory):
             "LANBITOU_SECRET_KEY": "two-nodes-" + "s" * 50,
         }
         web = ("--web-only", "--web-workers", "1")
-        a = start_stack(root / "a" / "data", env=env, args=web)  # migrates, loads the demo
-        workers, b = [], None
+        # Both nodes start at once, as behind a load balancer: they take turns to migrate,
+        # and only the first loads the demo team.
+        a = start_stack(root / "a" / "data", env=env, args=web)
+        b = start_stack(root / "b" / "data", env=env, args=web)
+        workers = []
         try:
-            a.wait_serving()  # migrated: the other processes may start (no workers yet)
+            a.wait_serving()  # migrated: the workers may start
+            b.wait_serving()
             worker_env = {**os.environ, **env, "LANBITOU_DATA_DIR": str(root / "c" / "data")}
             worker_env.pop("DJANGO_SETTINGS_MODULE", None)
             for queues in ("default,search,imports", "printing"):
@@ -134,7 +138,6 @@ def site(tmp_path_factory):
                     [sys.executable, "manage.py", "run_worker", queues], cwd=REPO,
                     env=worker_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                 ))  # fmt: skip
-            b = start_stack(root / "b" / "data", env=env, args=web)
             a.wait_healthy()
             b.wait_healthy()
             with psycopg.connect(url) as db:
@@ -143,7 +146,7 @@ def site(tmp_path_factory):
                     "WHERE u.username = 'alice' AND NOT m.is_template ORDER BY m.id LIMIT 1"
                 ).fetchone()[0]
             yield {"a": a, "b": b, "root": root, "shared": shared, "manual_id": manual_id,
-                   "password": printed_demo_password(a.log), "url": url}  # fmt: skip
+                   "password": the_demo_password(a, b), "url": url}  # fmt: skip
         finally:
             for worker in workers:
                 stop(worker)
@@ -152,12 +155,28 @@ def site(tmp_path_factory):
                     node.stop()
 
 
+def the_demo_password(*nodes: Stack) -> str:
+    """The password the one node that loaded the demo printed (the others found it there)."""
+    seeded = [n for n in nodes if "Password for all of them" in n.log.read_text(errors="replace")]
+    assert len(seeded) == 1, [n.log.read_text(errors="replace") for n in nodes]
+    return printed_demo_password(seeded[0].log)
+
+
 def upload_cover(browser: Browser, node: Stack, manual_id: int) -> str:
     status, _, body = browser.post_file(
         node, f"/manual/{manual_id}/images/upload/", {"purpose": "cover"}, "封面.jpg", photo()
     )
     assert status == 201, body[:500]
     return json.loads(body)["url"]
+
+
+def test_nodes_started_together_migrated_once_and_loaded_one_demo_team(site):
+    with psycopg.connect(site["url"]) as db:
+        twice = db.execute(
+            "SELECT app, name FROM django_migrations GROUP BY app, name HAVING count(*) > 1"
+        ).fetchall()
+        demo_agents = db.execute("SELECT count(*) FROM auth_user WHERE username = 'alice'")
+        assert twice == [] and demo_agents.fetchone()[0] == 1
 
 
 def test_a_picture_uploaded_on_one_node_is_served_by_the_other(site):

@@ -3,7 +3,7 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from ops.setup import first_run_demo, prepare_data_dir
+from ops.setup import first_run_demo, one_node_at_a_time, prepare_data_dir
 from ops.supervisor import GaveUp, Program, supervise
 
 # Three workers: a long print run or import never holds up index updates, and the search
@@ -36,9 +36,10 @@ class Command(BaseCommand):
     def handle(
         self, *args, bind: str, web_workers: int | None, no_demo: bool, web_only: bool, **options
     ):
-        prepare_data_dir(stdout=self.stdout)
-        if not no_demo:
-            first_run_demo(stdout=self.stdout)
+        with one_node_at_a_time():
+            prepare_data_dir(stdout=self.stdout)
+            if not no_demo:
+                first_run_demo(stdout=self.stdout)
         python = sys.executable
         web = [python, "-m", "gunicorn", "config.wsgi:application"]
         web += ["-c", str(settings.BASE_DIR / "config" / "gunicorn.py"), "--bind", bind]
