@@ -55,6 +55,12 @@ class IndexUnavailable(Exception):
     """The index directory is missing, unreadable or from another schema version."""
 
 
+class SearchTooSlow(IndexUnavailable):
+    """The query ran past the engine's time limit (``pg_engine.QUERY_TIMEOUT``); callers
+    that can answer from the database instead (find in one manual) treat it as an
+    unavailable index, the results page says what to do."""
+
+
 def index_dir() -> Path:
     return Path(settings.SEARCH_INDEX_DIR)
 

@@ -22,7 +22,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 import numpy as np
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
+from psycopg.errors import QueryCanceled
 
 from search import index
 from search.engine import Filters, Match, Outcome, Scope
@@ -330,21 +331,29 @@ class PostgresEngine:
 # every row's gram array); no JIT compilation (the per-hit count subplan makes the planner's
 # estimate huge, and compiling took 180 ms of a 260 ms query); room to keep a common
 # character's tens of thousands of hits in memory instead of temporary files.
+# And a bound: a query that takes longer is stopped (SearchTooSlow).
+QUERY_TIMEOUT = "10s"
 QUERY_SETTINGS = {"enable_seqscan": "off", "jit": "off", "work_mem": "'32MB'"}
 
 
 @contextlib.contextmanager
 def _gin_only():
-    """A cursor with ``QUERY_SETTINGS``. They end with our transaction, or are reset inside
-    the caller's."""
+    """A cursor with ``QUERY_SETTINGS`` and ``QUERY_TIMEOUT``. They end with our
+    transaction, or are reset inside the caller's."""
     nested = connection.in_atomic_block
-    with transaction.atomic(), connection.cursor() as cursor:
-        for name, value in QUERY_SETTINGS.items():
-            cursor.execute(f"SET LOCAL {name} = {value}")
-        yield cursor
-        if nested:
-            for name in QUERY_SETTINGS:
-                cursor.execute(f"RESET {name}")
+    settings = {**QUERY_SETTINGS, "statement_timeout": f"'{QUERY_TIMEOUT}'"}
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            for name, value in settings.items():
+                cursor.execute(f"SET LOCAL {name} = {value}")
+            yield cursor
+            if nested:
+                for name in settings:
+                    cursor.execute(f"RESET {name}")
+    except OperationalError as exc:
+        if isinstance(exc.__cause__, QueryCanceled):
+            raise index.SearchTooSlow(f"stopped after {QUERY_TIMEOUT}") from exc
+        raise
 
 
 def _where(terms: list[str], scope: Scope, filters: Filters, unreadable: frozenset[int]):

@@ -25,7 +25,7 @@ from search import backends
 from search.analysis import find_all, highlight_parts, html_to_text, snippet_parts
 from search.engine import Filters, Match, Scope
 from search.folding import fold
-from search.index import KIND_BY_CODE, KIND_CODES, IndexUnavailable
+from search.index import KIND_BY_CODE, KIND_CODES, IndexUnavailable, SearchTooSlow
 from search.query import ParsedQuery, parse_kind, parse_query, parse_since
 
 log = logging.getLogger(__name__)
@@ -211,6 +211,12 @@ def search_sections(*, user, query: ParsedQuery | str, page: int = 1,
             offset=(results.page - 1) * per_page, limit=per_page,
             unreadable=recently_hidden_from(user, scope),
         )  # fmt: skip
+    except SearchTooSlow as exc:
+        log.warning("search stopped: %s (query %r)", exc, parsed.text[:100])
+        results.notices.append(
+            _("这次搜索太慢，已停止。请多输入几个字，或按同事、手册、类型或日期缩小范围。")
+        )
+        return results
     except IndexUnavailable as exc:
         log.warning("search index unavailable: %s", exc)
         results.unavailable = True
@@ -360,9 +366,10 @@ def find_in_manual(
             offset=0, limit=len(outline) + 1,
         )  # fmt: skip
         texts = {m.section_id: (m.title, m.text) for m in outcome.matches}
-    except IndexUnavailable:
-        # Bounded by one manual, so the database can answer while the index is rebuilt.
-        result.unavailable = True
+    except IndexUnavailable as exc:
+        # Bounded by one manual, so the database can answer while the index is rebuilt
+        # (or when the engine gave up on a query that is slow across the whole team).
+        result.unavailable = not isinstance(exc, SearchTooSlow)
         texts = _manual_texts(manual, user)
     passed_reading = reading is None
     for section, titles_above in walk(outline):
