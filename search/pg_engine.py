@@ -333,7 +333,7 @@ class PostgresEngine:
 # character's tens of thousands of hits in memory instead of temporary files.
 # And a bound: a query that takes longer is stopped (SearchTooSlow).
 QUERY_TIMEOUT = "10s"
-QUERY_SETTINGS = {"enable_seqscan": "off", "jit": "off", "work_mem": "'32MB'"}
+QUERY_SETTINGS = {"enable_seqscan": "off", "jit": "off", "work_mem": "32MB"}
 
 
 @contextlib.contextmanager
@@ -341,15 +341,17 @@ def _gin_only():
     """A cursor with ``QUERY_SETTINGS`` and ``QUERY_TIMEOUT``. They end with our
     transaction, or are reset inside the caller's."""
     nested = connection.in_atomic_block
-    settings = {**QUERY_SETTINGS, "statement_timeout": f"'{QUERY_TIMEOUT}'"}
+    settings = {**QUERY_SETTINGS, "statement_timeout": QUERY_TIMEOUT}
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            for name, value in settings.items():
-                cursor.execute(f"SET LOCAL {name} = {value}")
+            # One round trip: set_config(name, value, is_local) is SET LOCAL.
+            cursor.execute(
+                "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(settings)),
+                [part for pair in settings.items() for part in pair],
+            )
             yield cursor
             if nested:
-                for name in settings:
-                    cursor.execute(f"RESET {name}")
+                cursor.execute("; ".join(f"RESET {name}" for name in settings))
     except OperationalError as exc:
         if isinstance(exc.__cause__, QueryCanceled):
             raise index.SearchTooSlow(f"stopped after {QUERY_TIMEOUT}") from exc
