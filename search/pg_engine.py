@@ -296,11 +296,7 @@ class PostgresEngine:
             SELECT 2, NULL, owner_id, manual_id, count(*), NULL, NULL, NULL, NULL, NULL
             FROM hits GROUP BY owner_id, manual_id
         """
-        with _gin_only() as cursor:
-            cursor.execute(
-                sql, title_params + params + count_params + [limit, offset, limit, offset]
-            )
-            rows = cursor.fetchall()
+        rows = _query(sql, title_params + params + count_params + [limit, offset, limit, offset])
         matches, by_owner, by_manual = [], Counter(), Counter()
         for part, pk, owner, manual, updated, kind, titles_, counts_, title, text in rows:
             if part == 2:
@@ -322,9 +318,9 @@ class PostgresEngine:
         if not terms and not filters.any:
             return set()
         where, params = _where(terms, scope, filters, frozenset())
-        with _gin_only() as cursor:
-            cursor.execute(f"SELECT section_id FROM search_entry WHERE {where}", params)
-            return {pk for (pk,) in cursor.fetchall()}
+        return {
+            pk for (pk,) in _query(f"SELECT section_id FROM search_entry WHERE {where}", params)
+        }
 
 
 # Settings of a query's transaction. The GIN index, not a sequential scan (that would read
@@ -336,22 +332,23 @@ QUERY_TIMEOUT = "10s"
 QUERY_SETTINGS = {"enable_seqscan": "off", "jit": "off", "work_mem": "32MB"}
 
 
-@contextlib.contextmanager
-def _gin_only():
-    """A cursor with ``QUERY_SETTINGS`` and ``QUERY_TIMEOUT``. They end with our
-    transaction, or are reset inside the caller's."""
-    nested = connection.in_atomic_block
+def _query(sql: str, params: list) -> list[tuple]:
+    """The rows of one search statement, run with ``QUERY_SETTINGS`` and ``QUERY_TIMEOUT``
+    in one round trip: the settings' ``set_config(…, true)`` and the statement go in one
+    execute, whose statements share one implicit transaction (no BEGIN, no COMMIT), so the
+    settings end with it. Inside a caller's transaction a savepoint keeps a stopped query
+    from aborting it, and RESETs end the settings."""
     settings = {**QUERY_SETTINGS, "statement_timeout": QUERY_TIMEOUT}
+    nested = connection.in_atomic_block
+    batch = "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(settings)) + "; " + sql
+    if nested:
+        batch += "".join(f"; RESET {name}" for name in settings)
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            # One round trip: set_config(name, value, is_local) is SET LOCAL.
-            cursor.execute(
-                "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(settings)),
-                [part for pair in settings.items() for part in pair],
-            )
-            yield cursor
-            if nested:
-                cursor.execute("; ".join(f"RESET {name}" for name in settings))
+        with transaction.atomic() if nested else contextlib.nullcontext():
+            with connection.cursor() as cursor:
+                cursor.execute(batch, [part for pair in settings.items() for part in pair] + params)
+                cursor.nextset()  # past set_config's row
+                return cursor.fetchall()
     except OperationalError as exc:
         if isinstance(exc.__cause__, QueryCanceled):
             raise index.SearchTooSlow(f"stopped after {QUERY_TIMEOUT}") from exc

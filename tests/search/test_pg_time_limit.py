@@ -47,3 +47,27 @@ def test_a_search_past_the_time_limit_is_stopped_with_advice(
     assert "这次搜索太慢，已停止" in text and "搜索索引暂时不可用" not in text
     assert found["total"] == 9 and not found["index_unavailable"]
     assert "找到 9 个章节" in client.get(results, {"q": "的内容"}).content.decode()
+
+
+def test_the_query_settings_end_with_the_query(client, alice, alice_manual, settings):
+    """Outside a transaction and inside one: later statements of the connection (other
+    pages' queries) run with the server's own planner settings and no time limit."""
+    from django.db import connection, transaction
+
+    from search.results import search_sections
+
+    settings.SEARCH_ENGINE = "postgres"
+    backends.current().rebuild()
+
+    def current():
+        with connection.cursor() as cursor:
+            names = ("enable_seqscan", "statement_timeout", "jit", "work_mem")
+            cursor.execute("SELECT " + ", ".join(f"current_setting('{n}')" for n in names))
+            return cursor.fetchone()
+
+    before = current()
+    assert search_sections(user=alice, query="的内容").total == 9
+    assert current() == before
+    with transaction.atomic():
+        assert search_sections(user=alice, query="的内容").total == 9
+        assert current() == before
