@@ -4,13 +4,14 @@ Every web node reads and writes the same rows, so an edit is searchable everywhe
 moment its transaction (and the index write right after it) commits.
 
 Each row holds the folded text and the distinct codes of its grams — every 1- and
-2-character gram (all scripts) and every 3-gram of ASCII letters and digits — as a
-``bigint[]`` with a GIN index (PostgreSQL's own ``array_ops``: no extension needed, and
-codes are exact, so a gram never collides with another; ``intarray``'s int4 codes would
-have to be hashes). A query takes the rows containing all of its terms' gram codes
-(``grams @> …``, answered by the GIN index), verifies each term that is not itself a gram
-with ``strpos`` on the folded text, and applies the reading rule and the filters in the
-same statement. Ranking keys are Whoosh's: terms in the title, occurrences, recency.
+2-character gram (all scripts), the 3- to 5-grams of ASCII letters and digits, and whole
+English words (as Whoosh's index holds them) — as a ``bigint[]`` with a GIN index
+(PostgreSQL's own ``array_ops``: no extension needed, and codes are exact, so a gram never
+collides with another; ``intarray``'s int4 codes would have to be hashes). A query takes
+the rows containing all of its terms' gram codes (``grams @> …``, answered by the GIN
+index), verifies each term that is not itself a gram with ``strpos`` on the folded text
+(unless the row holds it as a whole word), and applies the reading rule and the filters in
+the same statement. Ranking keys are Whoosh's: terms in the title, occurrences, recency.
 """
 
 from __future__ import annotations
@@ -32,8 +33,15 @@ from search.models import SearchEntry
 from search.packing import MAX_COUNT
 
 PAIR_BASE = 0x110000  # one past the last code point
-TRIGRAM_BASE = 1 << 42  # above every 2-gram code, (0x110000 + 1) * 0x110000 < 2**41
+# ASCII letter/digit grams, as Whoosh's index holds them: a 3-, 4- or 5-gram's 7-bit
+# characters packed above every 2-gram code ((0x110000 + 1) * 0x110000 < 2**41).
+ASCII_GRAM_BASES = {3: 1 << 42, 4: 1 << 43, 5: 1 << 44}
+# Whole words of 5–13 ASCII letters (base 27, exact): a section holding the word proves a
+# query for it without reading its text (longer words are verified like any term).
+WORD_BASE = 1 << 62  # 2**62 + 27**13 < 2**63
 _ASCII_RUN = re.compile(r"[0-9a-z]{3,}")
+_WORDS = re.compile(r"(?<![a-z])[a-z]{5,13}(?![a-z])")
+_WORD = re.compile(r"[a-z]{5,13}")
 # Advisory lock class for index writes of one section (pg_advisory_xact_lock(int, int)).
 LOCK_CLASS = 0x5345
 BATCH = 500
@@ -46,7 +54,9 @@ COUNTED_HITS = 2000
 
 
 def gram_codes(folded: str) -> list[int]:
-    """The codes of every gram a section holding ``folded`` text is found by, sorted.
+    """The codes of every gram a section holding ``folded`` text is found by, sorted:
+    each character, each pair, the 3- to 5-grams inside ASCII letter/digit runs, and the
+    words of 5–13 letters.
 
     Computed over the text's code points as arrays: the same codes as ``query_codes`` of
     every substring, about twenty times faster than a Python loop over the characters."""
@@ -55,35 +65,59 @@ def gram_codes(folded: str) -> list[int]:
         return []
     parts = [chars, (chars[:-1] + 1) * PAIR_BASE + chars[1:]]
     ascii_ = ((chars >= 0x30) & (chars <= 0x39)) | ((chars >= 0x61) & (chars <= 0x7A))
-    starts = np.flatnonzero(ascii_[:-2] & ascii_[1:-1] & ascii_[2:])
-    if len(starts):
-        a, b, c = chars[starts], chars[starts + 1], chars[starts + 2]
-        parts.append(TRIGRAM_BASE + (a << 14) + (b << 7) + c)
+    for size, base in ASCII_GRAM_BASES.items():
+        if len(chars) < size:
+            break
+        inside = ascii_[: len(chars) - size + 1].copy()
+        for offset in range(1, size):
+            inside &= ascii_[offset : len(chars) - size + 1 + offset]
+        starts = np.flatnonzero(inside)
+        if len(starts):
+            code = np.full(len(starts), base, dtype=np.int64)
+            for offset in range(size):
+                code += chars[starts + offset] << (7 * (size - 1 - offset))
+            parts.append(code)
+    words = [word_code(word) for word in _WORDS.findall(folded)]
+    if words:
+        parts.append(np.array(words, dtype=np.int64))
     return np.unique(np.concatenate(parts)).tolist()
 
 
-def _pairs(text: str):
-    return ((ord(a) + 1) * PAIR_BASE + ord(b) for a, b in zip(text, text[1:], strict=False))
+def _ascii_gram(gram: str) -> int:
+    code = ASCII_GRAM_BASES[len(gram)]
+    for offset, ch in enumerate(gram):
+        code += ord(ch) << (7 * (len(gram) - 1 - offset))
+    return code
 
 
-def _trigram(gram: str) -> int:
-    a, b, c = (ord(ch) for ch in gram)
-    return TRIGRAM_BASE + (a << 14) + (b << 7) + c
+def word_code(word: str) -> int:
+    """The code of a whole word of 5–13 ASCII letters."""
+    value = 0
+    for ch in reversed(word):
+        value = value * 27 + (ord(ch) - 96)
+    return WORD_BASE + value
 
 
 def query_codes(folded_term: str) -> set[int]:
-    """Codes every section containing ``folded_term`` holds (its grams, not more)."""
+    """Codes every section containing ``folded_term`` holds: its pairs, and the largest
+    grams (up to 5) of its ASCII letter/digit runs instead of the pairs inside them (those
+    are implied, and an English word's pairs are in nearly every row)."""
     if len(folded_term) == 1:
         return {ord(folded_term)}
-    codes = set(_pairs(folded_term))
-    for run in _ASCII_RUN.findall(folded_term):
-        codes.update(_trigram(run[i : i + 3]) for i in range(len(run) - 2))
+    runs = [match.span() for match in _ASCII_RUN.finditer(folded_term)]
+    codes = set()
+    for i in range(len(folded_term) - 1):
+        if not any(start <= i and i + 2 <= end for start, end in runs):
+            codes.add((ord(folded_term[i]) + 1) * PAIR_BASE + ord(folded_term[i + 1]))
+    for start, end in runs:
+        size = min(5, end - start)
+        codes.update(_ascii_gram(folded_term[k : k + size]) for k in range(start, end - size + 1))
     return codes
 
 
 def _exact_by_grams(folded_term: str) -> bool:
     """Whether holding the term's codes proves the term (no strpos needed)."""
-    return len(folded_term) <= 2 or bool(re.fullmatch(r"[0-9a-z]{3}", folded_term))
+    return len(folded_term) <= 2 or bool(re.fullmatch(r"[0-9a-z]{3,5}", folded_term))
 
 
 def _clean(text: str) -> str:
@@ -365,7 +399,17 @@ def _where(terms: list[str], scope: Scope, filters: Filters, unreadable: frozens
         conditions.append("grams @> %s::bigint[]")
         params.append(sorted(codes))
     for term in terms:
-        if not _exact_by_grams(term):
+        if _exact_by_grams(term):
+            continue
+        if _WORD.fullmatch(term):
+            # Rows holding the word are hits without reading their text (a common word's
+            # candidates run to tens of thousands); the others are verified.
+            conditions.append(
+                "(section_id IN (SELECT section_id FROM search_entry WHERE team_id = %s "
+                "AND grams @> ARRAY[%s]::bigint[]) OR strpos(folded, %s) > 0)"
+            )
+            params += [scope.team_id, word_code(term), term]
+        else:
             conditions.append("strpos(folded, %s) > 0")
             params.append(term)
     for column, value in (("owner_id", filters.owner_id), ("manual_id", filters.manual_id),
