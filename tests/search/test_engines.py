@@ -111,12 +111,18 @@ def test_a_rebuild_outside_a_transaction_indexes_every_section_once(search_engin
     lead, _agents = populate(1_300, manuals=3, agents=2, seed=3, real=True)
     engine = backends.current()
     engine.rebuild()
-    gone = Section.objects.filter(level__gt=0).order_by("-id").first()
+    written = _row_versions(search_engine)
+    gone, edited = Section.objects.filter(level__gt=0).order_by("-id")[:2]
     Section.objects.filter(pk=gone.pk).delete()
+    Section.objects.filter(pk=edited.pk).update(title="改过的标题")
     report = engine.rebuild()
 
     assert report.sections == 1_299
     assert engine.check().ok
+    if search_engine == "postgres":  # unchanged rows are not written again
+        rewritten = {pk for pk, version in _row_versions(search_engine).items()
+                     if written[pk] != version}  # fmt: skip
+        assert rewritten == {edited.pk}
     scope = scope_for(lead)
     readable = Section.objects.readable_by(lead).live().filter(level__gt=0)
     for section in readable.order_by("?")[:5]:
@@ -124,3 +130,14 @@ def test_a_rebuild_outside_a_transaction_indexes_every_section_once(search_engin
         found = engine.search_ids(terms=[term], scope=scope)
         assert section.pk in found
         assert gone.pk not in found
+
+
+def _row_versions(search_engine: str) -> dict[int, str]:
+    """PostgreSQL's row version (xmin) of every index row."""
+    from django.db import connection
+
+    if search_engine != "postgres":
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT section_id, xmin::text FROM search_entry")
+        return dict(cursor.fetchall())
