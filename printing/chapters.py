@@ -17,8 +17,6 @@ import signal
 import tempfile
 from pathlib import Path
 
-from printing.fetcher import BookletURLFetcher
-
 RENDERER_VERSION = "2"  # 2: keyed by the chapter's sources, not its HTML
 
 
@@ -85,7 +83,10 @@ def prune(cache_dir: Path, *, max_age_days: int = 45) -> int:
 def render_document(
     *, html: str, css_files: list[str], paper: str, base_url: str, allowed_roots: list[str]
 ):
+    # Imported here: a print that finds everything in the cache never loads WeasyPrint.
     from weasyprint import CSS, HTML
+
+    from printing.fetcher import BookletURLFetcher
 
     fetcher = BookletURLFetcher(allowed_roots)
     stylesheets = [CSS(filename=path, url_fetcher=fetcher) for path in css_files]

@@ -130,3 +130,94 @@ def stamp_page_numbers(
         target.contents_add(opening, prepend=True)
         target.contents_add(pdf.make_stream("\n".join(ops).encode("ascii")))
         target.add_resource(font_ref, Name.Font, FONT_NAME)
+
+
+# The contents' page numbers: stamped like the folios, each in its entry's room (left by
+# the contents' layout, see base.css), in the font, size and colour the contents give
+# .toc-page at that level, read off a sheet the contents' own stylesheets set.
+CONTENTS_DIGITS = "0123456789"
+
+
+@dataclass
+class GlyphRun:
+    """One line of a sheet: its font (by resource name), size, colour and a code per digit."""
+
+    font_key: Name
+    size: float  # PDF points
+    color: tuple[float, float, float]
+    codes: dict[str, bytes]
+    widths: dict[str, float]  # per 1000 units of font size
+
+
+def read_glyph_runs(page: pikepdf.Page, chars: str) -> list[GlyphRun]:
+    """Every text run of a WeasyPrint sheet page whose runs each set ``chars`` once."""
+    runs: list[GlyphRun] = []
+    scale, color, font_key, size, text_scale = [1.0], [(0.0, 0.0, 0.0)], None, 0.0, 1.0
+    for operands, operator in pikepdf.parse_content_stream(page, "q Q cm rg Tf Tm Tj TJ"):
+        op = str(operator)
+        if op == "q":
+            scale.append(scale[-1])
+            color.append(color[-1])
+        elif op == "Q" and len(scale) > 1:
+            scale.pop()
+            color.pop()
+        elif op == "cm":
+            scale[-1] *= abs(float(operands[0]))
+        elif op == "rg":
+            color[-1] = tuple(float(v) for v in operands)
+        elif op == "Tf":
+            font_key, size = operands[0], float(operands[1])
+        elif op == "Tm":
+            text_scale = abs(float(operands[0])) or 1.0
+        elif op in ("Tj", "TJ"):
+            parts = [operands[0]] if op == "Tj" else list(operands[0])
+            raw = b"".join(bytes(p) for p in parts if isinstance(p, pikepdf.String))
+            if font_key is None or len(raw) != 2 * len(chars):
+                raise RuntimeError("a sheet did not come out as one glyph per character")
+            table, default = _widths(page.Resources.Font[font_key])
+            codes = {c: raw[2 * i : 2 * i + 2] for i, c in enumerate(chars)}
+            widths = {c: table.get(int.from_bytes(b, "big"), default) for c, b in codes.items()}
+            runs.append(GlyphRun(font_key, size * text_scale * scale[-1], color[-1], codes, widths))
+    return runs
+
+
+@dataclass
+class ContentsNumber:
+    page_index: int  # in the bound book (the contents come first)
+    level: int  # the entry's .toc-lN
+    text: str
+    right: float  # PDF points: the number ends here, on this baseline
+    baseline: float
+
+
+def stamp_contents_numbers(
+    *, pdf: pikepdf.Pdf, sheet_path: Path, numbers: list[ContentsNumber], sources: ExitStack
+) -> None:
+    """Write each contents entry's page number, right-aligned at its room's right edge."""
+    if not numbers:
+        return
+    sheet_pdf = sources.enter_context(pikepdf.open(sheet_path))
+    sheet_page = sheet_pdf.pages[0]
+    runs = read_glyph_runs(sheet_page, CONTENTS_DIGITS)
+    if not runs:
+        raise RuntimeError("the contents' digit sheet holds no digits")
+    fonts = [pdf.copy_foreign(sheet_page.Resources.Font[run.font_key]) for run in runs]
+    by_page: dict[int, list[str]] = {}
+    for number in numbers:
+        level = min(max(number.level, 1), len(runs)) - 1
+        run = runs[level]
+        digits = [c for c in number.text if c in run.codes]
+        width = sum(run.widths[c] for c in digits) * run.size / 1000
+        r, g, b = run.color
+        by_page.setdefault(number.page_index, []).append(
+            f"{r:.3f} {g:.3f} {b:.3f} rg BT /LbToc{level + 1} {run.size:.3f} Tf "
+            f"{number.right - width:.3f} {number.baseline:.3f} Td "
+            f"<{b''.join(run.codes[c] for c in digits).hex()}> Tj ET"
+        )
+    opening = pdf.make_indirect(pikepdf.Stream(pdf, b"q\n"))
+    for page_index, ops in by_page.items():
+        target = pdf.pages[page_index]
+        target.contents_add(opening, prepend=True)
+        target.contents_add(pdf.make_stream(("Q q\n" + "\n".join(ops) + "\nQ\n").encode()))
+        for level, font in enumerate(fonts):
+            target.add_resource(font, Name.Font, Name(f"/LbToc{level + 1}"))

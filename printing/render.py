@@ -37,7 +37,13 @@ from printing.chapters import (
     render_chapter,
     render_document,
 )
-from printing.folio import render_digit_sheet, stamp_page_numbers
+from printing.folio import (
+    CONTENTS_DIGITS,
+    ContentsNumber,
+    render_digit_sheet,
+    stamp_contents_numbers,
+    stamp_page_numbers,
+)
 from printing.theming import BASE_CSS
 
 Progress = Callable[[int, str], None]
@@ -144,7 +150,9 @@ class Front:
     """The cover and contents: rendered, or the same pages from the cache."""
 
     key: str
-    info: dict  # pages, links [page, section id, x1, y1, x2, y2] in PDF points, refused
+    # pages; links [page, section id, x1, y1, x2, y2] and numbers [page, section id, level,
+    # right, baseline] (where each page number goes) in PDF points; refused
+    info: dict
     document: object | None = None  # a fresh rendering, not yet written
     cached: bool = False
 
@@ -166,14 +174,20 @@ def _front(booklet: Booklet, page_of: dict[int, int], directory: Path) -> Front:
         base_url=booklet.theme.path.as_uri() + "/",
         allowed_roots=[str(p) for p in booklet.allowed_roots],
     )
-    links = []
+    links, numbers = [], []
+    level = {entry.section_id: entry.depth for entry in booklet.entries}
     for page_index, page in enumerate(document.pages):
         height = page.height * 0.75
         for name, (x, y, x2, y2) in page.anchors.items():
             if name.startswith("toc-s"):
                 rect = [x * 0.75, height - y2 * 0.75, x2 * 0.75, height - y * 0.75]
                 links.append([page_index, int(name[5:]), *rect])
-    info = {"pages": len(document.pages), "links": links, "refused": list(fetcher.refused)}
+            elif name.startswith("toc-r"):  # an empty box: its bottom is on the baseline
+                section_id = int(name[5:])
+                numbers.append([page_index, section_id, level.get(section_id, 1),
+                                round(x2 * 0.75, 3), round(height - y2 * 0.75, 3)])  # fmt: skip
+    info = {"pages": len(document.pages), "links": links, "numbers": numbers,
+            "refused": list(fetcher.refused)}  # fmt: skip
     return Front(key=key, info=info, document=document)
 
 
@@ -214,6 +228,36 @@ def _digit_sheet(booklet: Booklet, directory: Path) -> Path:
         render_digit_sheet(folio=folio, path=tmp)
         os.replace(tmp, path)
     return path
+
+
+def _contents_sheet(booklet: Booklet, directory: Path) -> Path:
+    """The digits of the contents' page numbers, set by the contents' own stylesheets."""
+    key = hashlib.sha256(
+        json.dumps([booklet.theme.fingerprint(), booklet.options.paper, booklet.language,
+                    booklet.contents_sheet_html(digits=CONTENTS_DIGITS)]).encode()
+    ).hexdigest()[:24]  # fmt: skip
+    path = directory / f"folio-contents-{key}.pdf"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        document, _fetcher = render_document(
+            html=booklet.contents_sheet_html(digits=CONTENTS_DIGITS),
+            css_files=_css_files(booklet),
+            paper=booklet.options.paper,
+            base_url=booklet.theme.path.as_uri() + "/",
+            allowed_roots=[str(p) for p in booklet.allowed_roots],
+        )
+        tmp = path.with_suffix(".tmp")
+        document.write_pdf(tmp)
+        os.replace(tmp, path)
+    return path
+
+
+def _contents_numbers(front: Front, page_of: dict[int, int]) -> list[ContentsNumber]:
+    return [
+        ContentsNumber(page_index, level, str(page_of[section_id]), right, baseline)
+        for page_index, section_id, level, right, baseline in front.info["numbers"]
+        if section_id in page_of
+    ]
 
 
 def _add_bookmarks(pdf: pikepdf.Pdf, booklet: Booklet, where: dict) -> None:
@@ -310,6 +354,12 @@ def render_booklet_pdf(
                 folio=booklet.theme.folio,
                 sheet_path=_digit_sheet(booklet, directory),
                 skip={0, *openers},
+                sources=sources,
+            )
+            stamp_contents_numbers(
+                pdf=pdf,
+                sheet_path=_contents_sheet(booklet, directory),
+                numbers=_contents_numbers(front, page_of),
                 sources=sources,
             )
             _add_bookmarks(pdf, booklet, where)
