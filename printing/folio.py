@@ -132,10 +132,14 @@ def stamp_page_numbers(
         target.add_resource(font_ref, Name.Font, FONT_NAME)
 
 
-# The contents' page numbers: stamped like the folios, each in its entry's room (left by
-# the contents' layout, see base.css), in the font, size and colour the contents give
-# .toc-page at that level, read off a sheet the contents' own stylesheets set.
+# The contents' page numbers and leader dots: stamped like the folios, each number in its
+# entry's room and each dot where the contents' (hidden) leader put one (see base.css), in
+# the font, size and colour the contents give .toc-page at that level, read off a sheet
+# the contents' own stylesheets set. WeasyPrint draws a leader dot by dot, as dearly as
+# the words of a page: the contents took seconds to set.
 CONTENTS_DIGITS = "0123456789"
+LEADER_DOT = "·"
+CONTENTS_GLYPHS = CONTENTS_DIGITS + LEADER_DOT
 
 
 @dataclass
@@ -190,29 +194,68 @@ class ContentsNumber:
     baseline: float
 
 
+@dataclass
+class LeaderDots:
+    page_index: int
+    level: int
+    baseline: float  # PDF points
+    cells: list[tuple[float, float]]  # (left, width) of each " · " the leader laid out
+
+
+def _run_ops(run: GlyphRun, font: str, x: float, y: float, glyphs: list[tuple[str, float]]):
+    """Text operators writing each (character, x) of ``glyphs`` on baseline ``y``."""
+    r, g, b = run.color
+    ops = [f"{r:.3f} {g:.3f} {b:.3f} rg BT /{font} {run.size:.3f} Tf {x:.3f} {y:.3f} Td"]
+    previous = x
+    for char, left in glyphs:
+        ops.append(f"{left - previous:.3f} 0 Td <{run.codes[char].hex()}> Tj")
+        previous = left
+    ops.append("ET")
+    return " ".join(ops)
+
+
 def stamp_contents_numbers(
-    *, pdf: pikepdf.Pdf, sheet_path: Path, numbers: list[ContentsNumber], sources: ExitStack
+    *,
+    pdf: pikepdf.Pdf,
+    sheet_path: Path,
+    numbers: list[ContentsNumber],
+    dots: list[LeaderDots],
+    sources: ExitStack,
 ) -> None:
-    """Write each contents entry's page number, right-aligned at its room's right edge."""
-    if not numbers:
+    """Write each contents entry's leader dots and its page number, right-aligned at its
+    room's right edge."""
+    if not numbers and not dots:
         return
     sheet_pdf = sources.enter_context(pikepdf.open(sheet_path))
     sheet_page = sheet_pdf.pages[0]
-    runs = read_glyph_runs(sheet_page, CONTENTS_DIGITS)
+    runs = read_glyph_runs(sheet_page, CONTENTS_GLYPHS)
     if not runs:
         raise RuntimeError("the contents' digit sheet holds no digits")
     fonts = [pdf.copy_foreign(sheet_page.Resources.Font[run.font_key]) for run in runs]
     by_page: dict[int, list[str]] = {}
-    for number in numbers:
-        level = min(max(number.level, 1), len(runs)) - 1
+
+    def level_of(level: int) -> int:
+        return min(max(level, 1), len(runs)) - 1
+
+    for leader in dots:
+        level = level_of(leader.level)
         run = runs[level]
-        digits = [c for c in number.text if c in run.codes]
-        width = sum(run.widths[c] for c in digits) * run.size / 1000
-        r, g, b = run.color
+        dot = run.widths[LEADER_DOT] * run.size / 1000
+        glyphs = [(LEADER_DOT, left + (width - dot) / 2) for left, width in leader.cells]
+        if glyphs:
+            by_page.setdefault(leader.page_index, []).append(
+                _run_ops(run, f"LbToc{level + 1}", glyphs[0][1], leader.baseline, glyphs)
+            )
+    for number in numbers:
+        level = level_of(number.level)
+        run = runs[level]
+        x = number.right - sum(run.widths[c] for c in number.text) * run.size / 1000
+        glyphs = []
+        for char in number.text:
+            glyphs.append((char, x))
+            x += run.widths[char] * run.size / 1000
         by_page.setdefault(number.page_index, []).append(
-            f"{r:.3f} {g:.3f} {b:.3f} rg BT /LbToc{level + 1} {run.size:.3f} Tf "
-            f"{number.right - width:.3f} {number.baseline:.3f} Td "
-            f"<{b''.join(run.codes[c] for c in digits).hex()}> Tj ET"
+            _run_ops(run, f"LbToc{level + 1}", glyphs[0][1], number.baseline, glyphs)
         )
     opening = pdf.make_indirect(pikepdf.Stream(pdf, b"q\n"))
     for page_index, ops in by_page.items():

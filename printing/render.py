@@ -38,8 +38,9 @@ from printing.chapters import (
     render_document,
 )
 from printing.folio import (
-    CONTENTS_DIGITS,
+    CONTENTS_GLYPHS,
     ContentsNumber,
+    LeaderDots,
     render_digit_sheet,
     stamp_contents_numbers,
     stamp_page_numbers,
@@ -150,8 +151,9 @@ class Front:
     """The cover and contents: rendered, or the same pages from the cache."""
 
     key: str
-    # pages; links [page, section id, x1, y1, x2, y2] and numbers [page, section id, level,
-    # right, baseline] (where each page number goes) in PDF points; refused
+    # pages; links [page, section id, x1, y1, x2, y2], numbers [page, section id, level,
+    # right, baseline] (where each page number goes) and dots [page, baseline, [[left,
+    # width], …]] (each cell of a leader) in PDF points; refused
     info: dict
     document: object | None = None  # a fresh rendering, not yet written
     cached: bool = False
@@ -187,8 +189,24 @@ def _front(booklet: Booklet, page_of: dict[int, int], directory: Path) -> Front:
                 numbers.append([page_index, section_id, level.get(section_id, 1),
                                 round(x2 * 0.75, 3), round(height - y2 * 0.75, 3)])  # fmt: skip
     info = {"pages": len(document.pages), "links": links, "numbers": numbers,
-            "refused": list(fetcher.refused)}  # fmt: skip
+            "dots": _leader_cells(document), "refused": list(fetcher.refused)}  # fmt: skip
     return Front(key=key, info=info, document=document)
+
+
+def _leader_cells(document) -> list:
+    """Where the contents' leaders (laid out, not drawn: base.css) put each " · "."""
+    dots = []
+    for page_index, page in enumerate(document.pages):
+        height = page.height * 0.75
+        # The laid-out boxes: WeasyPrint 70's Page keeps them (pyproject pins 70).
+        for box in page._page_box.descendants():
+            if getattr(box, "is_leader", False) and box.children:
+                first = box.children[0]
+                baseline = round(height - (first.position_y + first.baseline) * 0.75, 3)
+                cells = [[round(c.position_x * 0.75, 3), round(c.width * 0.75, 3)]
+                         for c in sorted(box.children, key=lambda c: c.position_x)]  # fmt: skip
+                dots.append([page_index, baseline, cells])
+    return dots
 
 
 def _store_front(front: Front, directory: Path) -> Path:
@@ -234,13 +252,13 @@ def _contents_sheet(booklet: Booklet, directory: Path) -> Path:
     """The digits of the contents' page numbers, set by the contents' own stylesheets."""
     key = hashlib.sha256(
         json.dumps([booklet.theme.fingerprint(), booklet.options.paper, booklet.language,
-                    booklet.contents_sheet_html(digits=CONTENTS_DIGITS)]).encode()
+                    booklet.contents_sheet_html(digits=CONTENTS_GLYPHS)]).encode()
     ).hexdigest()[:24]  # fmt: skip
     path = directory / f"folio-contents-{key}.pdf"
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         document, _fetcher = render_document(
-            html=booklet.contents_sheet_html(digits=CONTENTS_DIGITS),
+            html=booklet.contents_sheet_html(digits=CONTENTS_GLYPHS),
             css_files=_css_files(booklet),
             paper=booklet.options.paper,
             base_url=booklet.theme.path.as_uri() + "/",
@@ -257,6 +275,16 @@ def _contents_numbers(front: Front, page_of: dict[int, int]) -> list[ContentsNum
         ContentsNumber(page_index, level, str(page_of[section_id]), right, baseline)
         for page_index, section_id, level, right, baseline in front.info["numbers"]
         if section_id in page_of
+    ]
+
+
+def _leader_dots(front: Front) -> list[LeaderDots]:
+    """Each leader, with the level of the entry whose number shares its line."""
+    levels = {(page, round(baseline)): level
+              for page, _id, level, _right, baseline in front.info["numbers"]}  # fmt: skip
+    return [
+        LeaderDots(page, levels.get((page, round(baseline)), 1), baseline, cells)
+        for page, baseline, cells in front.info["dots"]
     ]
 
 
@@ -360,6 +388,7 @@ def render_booklet_pdf(
                 pdf=pdf,
                 sheet_path=_contents_sheet(booklet, directory),
                 numbers=_contents_numbers(front, page_of),
+                dots=_leader_dots(front),
                 sources=sources,
             )
             _add_bookmarks(pdf, booklet, where)
