@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -36,6 +36,7 @@ from printing.chapters import (
     prune,
     render_chapter,
     render_document,
+    render_front,
 )
 from printing.folio import (
     CONTENTS_GLYPHS,
@@ -50,6 +51,9 @@ from printing.theming import BASE_CSS
 Progress = Callable[[int, str], None]
 # Below this much HTML to render, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD_CHARS = 150_000
+# Contents entries on a page (plain theme, chapters bold with space above): an estimate of
+# the front matter's length for a first print.
+TOC_LINES_PER_PAGE = {"A4": 34, "A5": 24}
 
 
 @dataclass
@@ -81,7 +85,8 @@ def _front_guess(booklet: Booklet, directory: Path) -> int:
         return int(_front_memory(booklet, directory).read_text())
     except (OSError, ValueError):
         entries = len(booklet.toc_entries())
-        return 1 + max(1, -(-entries // 34))
+        per_page = TOC_LINES_PER_PAGE.get(booklet.options.paper, 24)
+        return 1 + max(1, -(-entries // per_page))
 
 
 def cache_dir() -> Path:
@@ -98,8 +103,15 @@ def _css_files(booklet: Booklet) -> list[str]:
 
 
 def _render_chapters(
-    booklet: Booklet, progress: Progress, directory: Path, processes: int
+    booklet: Booklet,
+    progress: Progress,
+    directory: Path,
+    processes: int,
+    speculate: Callable[[list], dict | None] | None = None,
 ) -> tuple[list[dict], int]:
+    """Every chapter, from the cache or set now. In parallel, a worker that has no chapter
+    left takes ``speculate(results)``: the front matter for the page numbers as far as
+    they are known, which is in the cache by the end if the guess was right."""
     fingerprint = booklet.theme.fingerprint()
     results: list[dict | None] = []
     jobs = []
@@ -138,8 +150,20 @@ def _render_chapters(
             max_workers=min(processes, len(jobs)), mp_context=get_context("spawn"),
             initializer=die_with_parent, initargs=(os.getpid(),),
         ) as pool:  # fmt: skip
-            for future in as_completed([pool.submit(render_chapter, job) for job in jobs]):
-                finished(future.result())
+            pending = {pool.submit(render_chapter, job) for job in jobs}
+            left, front = len(jobs), None
+            while pending:
+                ready, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in ready:
+                    result = future.result()
+                    if future is not front:
+                        finished(result)
+                        left -= 1
+                if speculate and front is None and 0 < left < min(processes, len(jobs)):
+                    job = speculate(results)
+                    if job is not None:
+                        front = pool.submit(render_front, job)
+                        pending.add(front)
     else:
         for job in jobs:
             finished(render_chapter(job))
@@ -148,80 +172,60 @@ def _render_chapters(
 
 @dataclass
 class Front:
-    """The cover and contents: rendered, or the same pages from the cache."""
+    """The cover and contents: rendered now, or the same pages from the cache."""
 
     key: str
-    # pages; links [page, section id, x1, y1, x2, y2], numbers [page, section id, level,
-    # right, baseline] (where each page number goes) and dots [page, baseline, [[left,
-    # width], …]] (each cell of a leader) in PDF points; refused
-    info: dict
-    document: object | None = None  # a fresh rendering, not yet written
+    info: dict  # see printing.chapters.render_front
     cached: bool = False
 
+    def pdf(self, directory: Path) -> Path:
+        return directory / f"{self.key}.pdf"
 
-def _front(booklet: Booklet, page_of: dict[int, int], directory: Path) -> Front:
+
+def _front_job(booklet: Booklet, page_of: dict[int, int], directory: Path) -> dict:
     html = booklet.front_html(page_of=page_of)
     key = "front-" + chapter_key(
         source_key=hashlib.sha256(html.encode()).hexdigest(),
         theme_fingerprint=booklet.theme.fingerprint(),
         paper=booklet.options.paper,
     )
-    hit = cached(directory, key)
+    return {
+        "index": -1,
+        "key": key,
+        "html": html,
+        "levels": {str(entry.section_id): entry.depth for entry in booklet.entries},
+        "css_files": _css_files(booklet),
+        "paper": booklet.options.paper,
+        "base_url": booklet.theme.path.as_uri() + "/",
+        "allowed_roots": [str(p) for p in booklet.allowed_roots],
+        "cache_dir": str(directory),
+    }
+
+
+def _front(booklet: Booklet, page_of: dict[int, int], directory: Path) -> Front:
+    job = _front_job(booklet, page_of, directory)
+    hit = cached(directory, job["key"])
     if hit is not None:
-        return Front(key=key, info=hit, cached=True)
-    document, fetcher = render_document(
-        html=html,
-        css_files=_css_files(booklet),
-        paper=booklet.options.paper,
-        base_url=booklet.theme.path.as_uri() + "/",
-        allowed_roots=[str(p) for p in booklet.allowed_roots],
-    )
-    links, numbers = [], []
-    level = {entry.section_id: entry.depth for entry in booklet.entries}
-    for page_index, page in enumerate(document.pages):
-        height = page.height * 0.75
-        for name, (x, y, x2, y2) in page.anchors.items():
-            if name.startswith("toc-s"):
-                rect = [x * 0.75, height - y2 * 0.75, x2 * 0.75, height - y * 0.75]
-                links.append([page_index, int(name[5:]), *rect])
-            elif name.startswith("toc-r"):  # an empty box: its bottom is on the baseline
-                section_id = int(name[5:])
-                numbers.append([page_index, section_id, level.get(section_id, 1),
-                                round(x2 * 0.75, 3), round(height - y2 * 0.75, 3)])  # fmt: skip
-    info = {"pages": len(document.pages), "links": links, "numbers": numbers,
-            "dots": _leader_cells(document), "refused": list(fetcher.refused)}  # fmt: skip
-    return Front(key=key, info=info, document=document)
+        return Front(key=job["key"], info=hit, cached=True)
+    return Front(key=job["key"], info=render_front(job))
 
 
-def _leader_cells(document) -> list:
-    """Where the contents' leaders (laid out, not drawn: base.css) put each " · "."""
-    dots = []
-    for page_index, page in enumerate(document.pages):
-        height = page.height * 0.75
-        # The laid-out boxes: WeasyPrint 70's Page keeps them (pyproject pins 70).
-        for box in page._page_box.descendants():
-            if getattr(box, "is_leader", False) and box.children:
-                first = box.children[0]
-                baseline = round(height - (first.position_y + first.baseline) * 0.75, 3)
-                cells = [[round(c.position_x * 0.75, 3), round(c.width * 0.75, 3)]
-                         for c in sorted(box.children, key=lambda c: c.position_x)]  # fmt: skip
-                dots.append([page_index, baseline, cells])
-    return dots
-
-
-def _store_front(front: Front, directory: Path) -> Path:
-    """The front matter's PDF in the cache (written there now if it was just rendered)."""
-    pdf = directory / f"{front.key}.pdf"
-    if front.document is not None:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".pdf")
-        os.close(fd)
-        front.document.write_pdf(tmp)
-        os.replace(tmp, pdf)
-        meta = directory / f"{front.key}.json"
-        meta.with_suffix(".tmp").write_text(json.dumps(front.info))
-        os.replace(meta.with_suffix(".tmp"), meta)
-    return pdf
+def _guessed_chapters(booklet: Booklet, results: list[dict | None]) -> list[dict]:
+    """``results`` with the chapters still being set guessed from their HTML's length, at
+    the pages per character of those set so far (entries spread evenly over the pages)."""
+    done = [(r["pages"], len(c.html)) for c, r in zip(booklet.chapters, results, strict=True)
+            if r is not None and "index" in r]  # fmt: skip
+    per_char = sum(p for p, _n in done) / max(1, sum(n for _p, n in done))
+    guessed = []
+    for chapter, result in zip(booklet.chapters, results, strict=True):
+        if result is None:
+            pages = max(1, round(len(chapter.html) * per_char))
+            count = len(chapter.entries)
+            result = {"pages": pages, "anchors": {
+                f"s{e.section_id}": [min(pages - 1, pages * k // count), 0]
+                for k, e in enumerate(chapter.entries)}}  # fmt: skip
+        guessed.append(result)
+    return guessed
 
 
 def _page_numbers(booklet: Booklet, chapters: list[dict], front_pages: int):
@@ -348,11 +352,25 @@ def render_booklet_pdf(
     progress = progress or (lambda percent, note: None)
     directory = Path(chapter_cache or cache_dir())
     progress(5, "chapters")
-    chapters, rendered = _render_chapters(booklet, progress, directory, processes or workers())
+    front_pages = _front_guess(booklet, directory)
+    speculated: list[str] = []
 
+    def speculate(results: list[dict | None]) -> dict | None:
+        guessed = _page_numbers(booklet, _guessed_chapters(booklet, results), front_pages)
+        job = _front_job(booklet, guessed[1], directory)
+        speculated.append(job["key"])
+        return None if cached(directory, job["key"]) else job
+
+    chapters, rendered = _render_chapters(
+        booklet, progress, directory, processes or workers(), speculate
+    )
+    # Even when its numbers were guessed wrong, the speculative front matter's length is
+    # most likely right (a first print has only an estimate).
+    guessed_front = cached(directory, speculated[0]) if speculated else None
+    if guessed_front is not None:
+        front_pages = guessed_front["pages"]
     timings = {"chapters": time.monotonic() - started}
     progress(88, "contents")
-    front_pages = _front_guess(booklet, directory)
     for _attempt in range(4):
         starts, page_of, where = _page_numbers(booklet, chapters, front_pages)
         front = _front(booklet, page_of, directory)
@@ -361,7 +379,7 @@ def render_booklet_pdf(
         front_pages = front.info["pages"]
     _front_memory(booklet, directory).write_text(str(front_pages))
     timings["contents"] = time.monotonic() - started - timings["chapters"]
-    front_pdf = _store_front(front, directory)
+    front_pdf = front.pdf(directory)
     refused = list(front.info["refused"]) + [u for c in chapters for u in c.get("refused", [])]
 
     progress(94, "binding")
