@@ -151,7 +151,7 @@ def _render_chapters(
             initializer=die_with_parent, initargs=(os.getpid(),),
         ) as pool:  # fmt: skip
             pending = {pool.submit(render_chapter, job) for job in jobs}
-            left, front = len(jobs), None
+            left, front, asked = len(jobs), None, speculate is None
             while pending:
                 ready, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in ready:
@@ -159,8 +159,8 @@ def _render_chapters(
                     if future is not front:
                         finished(result)
                         left -= 1
-                if speculate and front is None and 0 < left < min(processes, len(jobs)):
-                    job = speculate(results)
+                if not asked and 0 < left < min(processes, len(jobs)):
+                    asked, job = True, speculate(results)
                     if job is not None:
                         front = pool.submit(render_front, job)
                         pending.add(front)
@@ -228,6 +228,25 @@ def _guessed_chapters(booklet: Booklet, results: list[dict | None]) -> list[dict
     return guessed
 
 
+def _digits_certain(
+    booklet: Booklet, results: list, guessed: list[dict], page_of: dict, slack: int
+) -> bool:
+    """Whether each contents entry's guessed page number surely has its final number of
+    digits (the contents depend on nothing else of them): the guess for a chapter still
+    being set may be a fifth out, and moves every later number."""
+    toc = {e.section_id for e in booklet.toc_entries()}
+    for chapter, result, guess in zip(booklet.chapters, results, guessed, strict=True):
+        for position, entry in enumerate(chapter.entries):
+            if position == 1 and result is None:  # past the opener, which starts it
+                slack += 2 + guess["pages"] // 5
+            page = page_of[entry.section_id]
+            if entry.section_id in toc and len(str(max(1, page - slack))) != len(str(page + slack)):
+                return False
+        if result is None and len(chapter.entries) == 1:
+            slack += 2 + guess["pages"] // 5
+    return True
+
+
 def _page_numbers(booklet: Booklet, chapters: list[dict], front_pages: int):
     starts, page_of, where = [], {}, {}
     page = front_pages
@@ -253,7 +272,7 @@ def _digit_sheet(booklet: Booklet, directory: Path) -> Path:
 
 
 def _contents_sheet(booklet: Booklet, directory: Path) -> Path:
-    """The digits of the contents' page numbers, set by the contents' own stylesheets."""
+    """The digits and leader dot of the contents, set by the contents' own stylesheets."""
     key = hashlib.sha256(
         json.dumps([booklet.theme.fingerprint(), booklet.options.paper, booklet.language,
                     booklet.contents_sheet_html(digits=CONTENTS_GLYPHS)]).encode()
@@ -284,10 +303,16 @@ def _contents_numbers(front: Front, page_of: dict[int, int]) -> list[ContentsNum
 
 def _leader_dots(front: Front) -> list[LeaderDots]:
     """Each leader, with the level of the entry whose number shares its line."""
-    levels = {(page, round(baseline)): level
-              for page, _id, level, _right, baseline in front.info["numbers"]}  # fmt: skip
+    numbers: dict[int, list[tuple[float, int]]] = {}
+    for page, _id, level, _right, baseline in front.info["numbers"]:
+        numbers.setdefault(page, []).append((baseline, level))
+
+    def level_at(page: int, baseline: float) -> int:
+        lines = numbers.get(page) or [(baseline, 1)]
+        return min(lines, key=lambda line: abs(line[0] - baseline))[1]
+
     return [
-        LeaderDots(page, levels.get((page, round(baseline)), 1), baseline, cells)
+        LeaderDots(page, level_at(page, baseline), baseline, cells)
         for page, baseline, cells in front.info["dots"]
     ]
 
@@ -355,9 +380,14 @@ def render_booklet_pdf(
     front_pages = _front_guess(booklet, directory)
     speculated: list[str] = []
 
+    remembered = _front_memory(booklet, directory).is_file()
+
     def speculate(results: list[dict | None]) -> dict | None:
-        guessed = _page_numbers(booklet, _guessed_chapters(booklet, results), front_pages)
-        job = _front_job(booklet, guessed[1], directory)
+        chapters = _guessed_chapters(booklet, results)
+        page_of = _page_numbers(booklet, chapters, front_pages)[1]
+        if not _digits_certain(booklet, results, chapters, page_of, 0 if remembered else 2):
+            return None  # the contents would likely come out different: leave it
+        job = _front_job(booklet, page_of, directory)
         speculated.append(job["key"])
         return None if cached(directory, job["key"]) else job
 
