@@ -53,7 +53,7 @@ Progress = Callable[[int, str], None]
 PARALLEL_THRESHOLD_CHARS = 150_000
 # Contents entries on a page (plain theme, chapters bold with space above): an estimate of
 # the front matter's length for a first print.
-TOC_LINES_PER_PAGE = {"A4": 34, "A5": 24}
+TOC_LINES_PER_PAGE = {"A4": 36, "A5": 25}
 
 
 @dataclass
@@ -85,7 +85,7 @@ def _front_guess(booklet: Booklet, directory: Path) -> int:
         return int(_front_memory(booklet, directory).read_text())
     except (OSError, ValueError):
         entries = len(booklet.toc_entries())
-        per_page = TOC_LINES_PER_PAGE.get(booklet.options.paper, 24)
+        per_page = TOC_LINES_PER_PAGE.get(booklet.options.paper, 25)
         return 1 + max(1, -(-entries // per_page))
 
 
