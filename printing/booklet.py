@@ -128,12 +128,33 @@ class Booklet:
         return [e for e in self.entries if e.depth <= depth]
 
     def front_html(self, *, page_of: dict[int, int]) -> str:
-        toc = [{"entry": e, "page": page_of.get(e.section_id, "")} for e in self.toc_entries()]
+        """The cover and contents. The contents leave room for each page number (as many
+        digits as it has) but do not print it: it is stamped in after binding, so the
+        same front matter serves again when pages shift."""
+        toc = [
+            {"entry": e, "digits": len(str(page_of.get(e.section_id, "")))}
+            for e in self.toc_entries()
+        ]
         with translation.override(self.language):
             return render_to_string(
                 "printing/booklet/front.html",
                 {"booklet": self, "toc": toc, "cover_uri": _uri(self.cover_image)},
             )
+
+    def contents_sheet_html(self, *, digits: str) -> str:
+        """``digits`` once per contents level, styled as that level's page numbers."""
+        lines = "".join(
+            f'<div class="toc-entry toc-l{depth}"><span class="toc-page toc-digits">{digits}'
+            "</span></div>"
+            for depth in range(1, TOC_DEPTH + 1)
+        )
+        return (
+            '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><style>'
+            ".toc-digits::before, .toc-digits::after { content: none !important }"
+            ".toc-digits { font-kerning: none; font-variant-ligatures: none }</style></head>"
+            f'<body class="front lang-{self.language} theme-{self.theme.name} '
+            f'paper-{self.options.paper.lower()}"><nav class="toc">{lines}</nav></body></html>'
+        )
 
 
 def chinese_number(n: int) -> str:

@@ -17,8 +17,6 @@ import signal
 import tempfile
 from pathlib import Path
 
-from printing.fetcher import BookletURLFetcher
-
 RENDERER_VERSION = "2"  # 2: keyed by the chapter's sources, not its HTML
 
 
@@ -85,7 +83,10 @@ def prune(cache_dir: Path, *, max_age_days: int = 45) -> int:
 def render_document(
     *, html: str, css_files: list[str], paper: str, base_url: str, allowed_roots: list[str]
 ):
+    # Imported here: a print that finds everything in the cache never loads WeasyPrint.
     from weasyprint import CSS, HTML
+
+    from printing.fetcher import BookletURLFetcher
 
     fetcher = BookletURLFetcher(allowed_roots)
     stylesheets = [CSS(filename=path, url_fetcher=fetcher) for path in css_files]
@@ -105,23 +106,20 @@ def anchor_positions(document) -> dict[str, list[float]]:
     return positions
 
 
-def render_chapter(job: dict) -> dict:
-    """Worker entry point: render ``job['html']`` into the cache; returns its metadata."""
-    cache_dir = Path(job["cache_dir"])
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    document, fetcher = render_document(
+def _render_job(job: dict):
+    return render_document(
         html=job["html"],
         css_files=job["css_files"],
         paper=job["paper"],
         base_url=job["base_url"],
         allowed_roots=job["allowed_roots"],
     )
-    info = {
-        "pages": len(document.pages),
-        "anchors": anchor_positions(document),
-        "refused": fetcher.refused[:20],
-        "page_heights": [round(p.height * 0.75, 2) for p in document.pages[:1]],
-    }
+
+
+def _store(job: dict, document, info: dict) -> dict:
+    """Write a rendering and its metadata into the cache, under ``job['key']``."""
+    cache_dir = Path(job["cache_dir"])
+    cache_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".pdf")
     os.close(fd)
     document.write_pdf(tmp)
@@ -130,3 +128,53 @@ def render_chapter(job: dict) -> dict:
     (cache_dir / f"{key}.json.tmp").write_text(json.dumps(info))
     os.replace(cache_dir / f"{key}.json.tmp", cache_dir / f"{key}.json")
     return {**info, "pdf": str(cache_dir / f"{key}.pdf"), "index": job["index"]}
+
+
+def render_chapter(job: dict) -> dict:
+    """Worker entry point: render ``job['html']`` into the cache; returns its metadata."""
+    document, fetcher = _render_job(job)
+    info = {
+        "pages": len(document.pages),
+        "anchors": anchor_positions(document),
+        "refused": fetcher.refused[:20],
+        "page_heights": [round(p.height * 0.75, 2) for p in document.pages[:1]],
+    }
+    return _store(job, document, info)
+
+
+def render_front(job: dict) -> dict:
+    """Render the cover and contents (``job['levels']``: each entry's contents level) into
+    the cache. Its metadata: pages; links [page, section id, x1, y1, x2, y2], numbers
+    [page, section id, level, right, baseline] (where each page number goes) and dots
+    [page, baseline, [[left, width], …]] (each cell of a leader) in PDF points; refused."""
+    document, fetcher = _render_job(job)
+    links, numbers = [], []
+    for page_index, page in enumerate(document.pages):
+        height = page.height * 0.75
+        for name, (x, y, x2, y2) in page.anchors.items():
+            if name.startswith("toc-s"):
+                rect = [x * 0.75, height - y2 * 0.75, x2 * 0.75, height - y * 0.75]
+                links.append([page_index, int(name[5:]), *rect])
+            elif name.startswith("toc-r"):  # an empty box: its bottom is on the baseline
+                section_id = int(name[5:])
+                numbers.append([page_index, section_id, job["levels"].get(str(section_id), 1),
+                                round(x2 * 0.75, 3), round(height - y2 * 0.75, 3)])  # fmt: skip
+    info = {"pages": len(document.pages), "links": links, "numbers": numbers,
+            "dots": _leader_cells(document), "refused": list(fetcher.refused)}  # fmt: skip
+    return _store(job, document, info)
+
+
+def _leader_cells(document) -> list:
+    """Where the contents' leaders (laid out, not drawn: base.css) put each " · "."""
+    dots = []
+    for page_index, page in enumerate(document.pages):
+        height = page.height * 0.75
+        # The laid-out boxes: WeasyPrint 70's Page keeps them (pyproject pins 70).
+        for box in page._page_box.descendants():
+            if getattr(box, "is_leader", False) and box.children:
+                first = box.children[0]
+                baseline = round(height - (first.position_y + first.baseline) * 0.75, 3)
+                cells = [[round(c.position_x * 0.75, 3), round(c.width * 0.75, 3)]
+                         for c in sorted(box.children, key=lambda c: c.position_x)]  # fmt: skip
+                dots.append([page_index, baseline, cells])
+    return dots

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import shutil
 import subprocess
 
 from django.core.checks import Warning as CheckWarning
 from django.core.checks import register
 
+# The names WeasyPrint's text.ffi tries, looked up with ctypes: importing WeasyPrint here
+# would add most of a second to every print's start.
+HARFBUZZ_SUBSET = (
+    "libharfbuzz-subset.so.0",
+    "libharfbuzz-subset.0.dylib",
+    "libharfbuzz-subset-0.dll",
+)
+
 
 def harfbuzz_subset_available() -> bool:
-    try:
-        from weasyprint.text.ffi import harfbuzz_subset
-    except (ImportError, OSError):
-        return False
-    return harfbuzz_subset is not None
+    for name in (ctypes.util.find_library("harfbuzz-subset"), *HARFBUZZ_SUBSET):
+        if not name:
+            continue
+        try:
+            ctypes.CDLL(name)
+        except OSError:
+            continue
+        return True
+    return False
 
 
 def cjk_fonts_available() -> bool:

@@ -130,3 +130,137 @@ def stamp_page_numbers(
         target.contents_add(opening, prepend=True)
         target.contents_add(pdf.make_stream("\n".join(ops).encode("ascii")))
         target.add_resource(font_ref, Name.Font, FONT_NAME)
+
+
+# The contents' page numbers and leader dots: stamped like the folios, each number in its
+# entry's room and each dot where the contents' (hidden) leader put one (see base.css), in
+# the font, size and colour the contents give .toc-page at that level, read off a sheet
+# the contents' own stylesheets set. WeasyPrint draws a leader dot by dot, as dearly as
+# the words of a page: the contents took seconds to set.
+CONTENTS_DIGITS = "0123456789"
+LEADER_DOT = "·"
+CONTENTS_GLYPHS = CONTENTS_DIGITS + LEADER_DOT
+
+
+@dataclass
+class GlyphRun:
+    """One line of a sheet: its font (by resource name), size, colour and a code per digit."""
+
+    font_key: Name
+    size: float  # PDF points
+    color: tuple[float, float, float]
+    codes: dict[str, bytes]
+    widths: dict[str, float]  # per 1000 units of font size
+
+
+def read_glyph_runs(page: pikepdf.Page, chars: str) -> list[GlyphRun]:
+    """Every text run of a WeasyPrint sheet page whose runs each set ``chars`` once."""
+    runs: list[GlyphRun] = []
+    scale, color, font_key, size, text_scale = [1.0], [(0.0, 0.0, 0.0)], None, 0.0, 1.0
+    for operands, operator in pikepdf.parse_content_stream(page, "q Q cm rg Tf Tm Tj TJ"):
+        op = str(operator)
+        if op == "q":
+            scale.append(scale[-1])
+            color.append(color[-1])
+        elif op == "Q" and len(scale) > 1:
+            scale.pop()
+            color.pop()
+        elif op == "cm":
+            scale[-1] *= abs(float(operands[0]))
+        elif op == "rg":
+            color[-1] = tuple(float(v) for v in operands)
+        elif op == "Tf":
+            font_key, size = operands[0], float(operands[1])
+        elif op == "Tm":
+            text_scale = abs(float(operands[0])) or 1.0
+        elif op in ("Tj", "TJ"):
+            parts = [operands[0]] if op == "Tj" else list(operands[0])
+            raw = b"".join(bytes(p) for p in parts if isinstance(p, pikepdf.String))
+            if font_key is None or len(raw) != 2 * len(chars):
+                raise RuntimeError("a sheet did not come out as one glyph per character")
+            table, default = _widths(page.Resources.Font[font_key])
+            codes = {c: raw[2 * i : 2 * i + 2] for i, c in enumerate(chars)}
+            widths = {c: table.get(int.from_bytes(b, "big"), default) for c, b in codes.items()}
+            runs.append(GlyphRun(font_key, size * text_scale * scale[-1], color[-1], codes, widths))
+    return runs
+
+
+@dataclass
+class ContentsNumber:
+    page_index: int  # in the bound book (the contents come first)
+    level: int  # the entry's .toc-lN
+    text: str
+    right: float  # PDF points: the number ends here, on this baseline
+    baseline: float
+
+
+@dataclass
+class LeaderDots:
+    page_index: int
+    level: int
+    baseline: float  # PDF points
+    cells: list[tuple[float, float]]  # (left, width) of each " · " the leader laid out
+
+
+def _run_ops(run: GlyphRun, font: str, x: float, y: float, glyphs: list[tuple[str, float]]):
+    """Text operators writing each (character, x) of ``glyphs`` on baseline ``y``."""
+    r, g, b = run.color
+    ops = [f"{r:.3f} {g:.3f} {b:.3f} rg BT /{font} {run.size:.3f} Tf {x:.3f} {y:.3f} Td"]
+    previous = x
+    for char, left in glyphs:
+        ops.append(f"{left - previous:.3f} 0 Td <{run.codes[char].hex()}> Tj")
+        previous = left
+    ops.append("ET")
+    return " ".join(ops)
+
+
+def stamp_contents_numbers(
+    *,
+    pdf: pikepdf.Pdf,
+    sheet_path: Path,
+    numbers: list[ContentsNumber],
+    dots: list[LeaderDots],
+    sources: ExitStack,
+) -> None:
+    """Write each contents entry's leader dots and its page number, right-aligned at its
+    room's right edge."""
+    if not numbers and not dots:
+        return
+    sheet_pdf = sources.enter_context(pikepdf.open(sheet_path))
+    sheet_page = sheet_pdf.pages[0]
+    runs = read_glyph_runs(sheet_page, CONTENTS_GLYPHS)
+    if not runs:
+        raise RuntimeError("the contents' digit sheet holds no digits")
+    fonts = [pdf.copy_foreign(sheet_page.Resources.Font[run.font_key]) for run in runs]
+    by_page: dict[int, list[str]] = {}
+
+    def level_of(level: int) -> int:
+        return min(max(level, 1), len(runs)) - 1
+
+    for leader in dots:
+        level = level_of(leader.level)
+        run = runs[level]
+        dot = run.widths[LEADER_DOT] * run.size / 1000
+        glyphs = [(LEADER_DOT, left + (width - dot) / 2) for left, width in leader.cells]
+        if glyphs:
+            by_page.setdefault(leader.page_index, []).append(
+                _run_ops(run, f"LbToc{level + 1}", glyphs[0][1], leader.baseline, glyphs)
+            )
+    for number in numbers:
+        level = level_of(number.level)
+        run = runs[level]
+        x = number.right - sum(run.widths[c] for c in number.text) * run.size / 1000
+        glyphs = []
+        for char in number.text:
+            glyphs.append((char, x))
+            x += run.widths[char] * run.size / 1000
+        by_page.setdefault(number.page_index, []).append(
+            _run_ops(run, f"LbToc{level + 1}", glyphs[0][1], number.baseline, glyphs)
+        )
+    opening = pdf.make_indirect(pikepdf.Stream(pdf, b"q\n"))
+    for page_index, ops in by_page.items():
+        target = pdf.pages[page_index]
+        target.contents_add(opening, prepend=True)
+        target.contents_add(pdf.make_stream(("Q q\n" + "\n".join(ops) + "\nQ\n").encode()))
+        for level, font in enumerate(fonts):
+            target.add_resource(font, Name.Font, Name(f"/LbToc{level + 1}"))

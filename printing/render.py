@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -36,13 +36,24 @@ from printing.chapters import (
     prune,
     render_chapter,
     render_document,
+    render_front,
 )
-from printing.folio import render_digit_sheet, stamp_page_numbers
+from printing.folio import (
+    CONTENTS_GLYPHS,
+    ContentsNumber,
+    LeaderDots,
+    render_digit_sheet,
+    stamp_contents_numbers,
+    stamp_page_numbers,
+)
 from printing.theming import BASE_CSS
 
 Progress = Callable[[int, str], None]
 # Below this much HTML to render, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD_CHARS = 150_000
+# Contents entries on a page (plain theme, chapters bold with space above): an estimate of
+# the front matter's length for a first print.
+TOC_LINES_PER_PAGE = {"A4": 36, "A5": 25}
 
 
 @dataclass
@@ -74,7 +85,8 @@ def _front_guess(booklet: Booklet, directory: Path) -> int:
         return int(_front_memory(booklet, directory).read_text())
     except (OSError, ValueError):
         entries = len(booklet.toc_entries())
-        return 1 + max(1, -(-entries // 34))
+        per_page = TOC_LINES_PER_PAGE.get(booklet.options.paper, 25)
+        return 1 + max(1, -(-entries // per_page))
 
 
 def cache_dir() -> Path:
@@ -91,8 +103,15 @@ def _css_files(booklet: Booklet) -> list[str]:
 
 
 def _render_chapters(
-    booklet: Booklet, progress: Progress, directory: Path, processes: int
+    booklet: Booklet,
+    progress: Progress,
+    directory: Path,
+    processes: int,
+    speculate: Callable[[list], dict | None] | None = None,
 ) -> tuple[list[dict], int]:
+    """Every chapter, from the cache or set now. In parallel, a worker that has no chapter
+    left takes ``speculate(results)``: the front matter for the page numbers as far as
+    they are known, which is in the cache by the end if the guess was right."""
     fingerprint = booklet.theme.fingerprint()
     results: list[dict | None] = []
     jobs = []
@@ -131,8 +150,20 @@ def _render_chapters(
             max_workers=min(processes, len(jobs)), mp_context=get_context("spawn"),
             initializer=die_with_parent, initargs=(os.getpid(),),
         ) as pool:  # fmt: skip
-            for future in as_completed([pool.submit(render_chapter, job) for job in jobs]):
-                finished(future.result())
+            pending = {pool.submit(render_chapter, job) for job in jobs}
+            left, front, asked = len(jobs), None, speculate is None
+            while pending:
+                ready, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in ready:
+                    result = future.result()
+                    if future is not front:
+                        finished(result)
+                        left -= 1
+                if not asked and 0 < left < min(processes, len(jobs)):
+                    asked, job = True, speculate(results)
+                    if job is not None:
+                        front = pool.submit(render_front, job)
+                        pending.add(front)
     else:
         for job in jobs:
             finished(render_chapter(job))
@@ -141,55 +172,79 @@ def _render_chapters(
 
 @dataclass
 class Front:
-    """The cover and contents: rendered, or the same pages from the cache."""
+    """The cover and contents: rendered now, or the same pages from the cache."""
 
     key: str
-    info: dict  # pages, links [page, section id, x1, y1, x2, y2] in PDF points, refused
-    document: object | None = None  # a fresh rendering, not yet written
+    info: dict  # see printing.chapters.render_front
     cached: bool = False
 
+    def pdf(self, directory: Path) -> Path:
+        return directory / f"{self.key}.pdf"
 
-def _front(booklet: Booklet, page_of: dict[int, int], directory: Path) -> Front:
+
+def _front_job(booklet: Booklet, page_of: dict[int, int], directory: Path) -> dict:
     html = booklet.front_html(page_of=page_of)
     key = "front-" + chapter_key(
         source_key=hashlib.sha256(html.encode()).hexdigest(),
         theme_fingerprint=booklet.theme.fingerprint(),
         paper=booklet.options.paper,
     )
-    hit = cached(directory, key)
+    return {
+        "index": -1,
+        "key": key,
+        "html": html,
+        "levels": {str(entry.section_id): entry.depth for entry in booklet.entries},
+        "css_files": _css_files(booklet),
+        "paper": booklet.options.paper,
+        "base_url": booklet.theme.path.as_uri() + "/",
+        "allowed_roots": [str(p) for p in booklet.allowed_roots],
+        "cache_dir": str(directory),
+    }
+
+
+def _front(booklet: Booklet, page_of: dict[int, int], directory: Path) -> Front:
+    job = _front_job(booklet, page_of, directory)
+    hit = cached(directory, job["key"])
     if hit is not None:
-        return Front(key=key, info=hit, cached=True)
-    document, fetcher = render_document(
-        html=html,
-        css_files=_css_files(booklet),
-        paper=booklet.options.paper,
-        base_url=booklet.theme.path.as_uri() + "/",
-        allowed_roots=[str(p) for p in booklet.allowed_roots],
-    )
-    links = []
-    for page_index, page in enumerate(document.pages):
-        height = page.height * 0.75
-        for name, (x, y, x2, y2) in page.anchors.items():
-            if name.startswith("toc-s"):
-                rect = [x * 0.75, height - y2 * 0.75, x2 * 0.75, height - y * 0.75]
-                links.append([page_index, int(name[5:]), *rect])
-    info = {"pages": len(document.pages), "links": links, "refused": list(fetcher.refused)}
-    return Front(key=key, info=info, document=document)
+        return Front(key=job["key"], info=hit, cached=True)
+    return Front(key=job["key"], info=render_front(job))
 
 
-def _store_front(front: Front, directory: Path) -> Path:
-    """The front matter's PDF in the cache (written there now if it was just rendered)."""
-    pdf = directory / f"{front.key}.pdf"
-    if front.document is not None:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".pdf")
-        os.close(fd)
-        front.document.write_pdf(tmp)
-        os.replace(tmp, pdf)
-        meta = directory / f"{front.key}.json"
-        meta.with_suffix(".tmp").write_text(json.dumps(front.info))
-        os.replace(meta.with_suffix(".tmp"), meta)
-    return pdf
+def _guessed_chapters(booklet: Booklet, results: list[dict | None]) -> list[dict]:
+    """``results`` with the chapters still being set guessed from their HTML's length, at
+    the pages per character of those set so far (entries spread evenly over the pages)."""
+    done = [(r["pages"], len(c.html)) for c, r in zip(booklet.chapters, results, strict=True)
+            if r is not None and "index" in r]  # fmt: skip
+    per_char = sum(p for p, _n in done) / max(1, sum(n for _p, n in done))
+    guessed = []
+    for chapter, result in zip(booklet.chapters, results, strict=True):
+        if result is None:
+            pages = max(1, round(len(chapter.html) * per_char))
+            count = len(chapter.entries)
+            result = {"pages": pages, "anchors": {
+                f"s{e.section_id}": [min(pages - 1, pages * k // count), 0]
+                for k, e in enumerate(chapter.entries)}}  # fmt: skip
+        guessed.append(result)
+    return guessed
+
+
+def _digits_certain(
+    booklet: Booklet, results: list, guessed: list[dict], page_of: dict, slack: int
+) -> bool:
+    """Whether each contents entry's guessed page number surely has its final number of
+    digits (the contents depend on nothing else of them): the guess for a chapter still
+    being set may be a fifth out, and moves every later number."""
+    toc = {e.section_id for e in booklet.toc_entries()}
+    for chapter, result, guess in zip(booklet.chapters, results, guessed, strict=True):
+        for position, entry in enumerate(chapter.entries):
+            if position == 1 and result is None:  # past the opener, which starts it
+                slack += 2 + guess["pages"] // 5
+            page = page_of[entry.section_id]
+            if entry.section_id in toc and len(str(max(1, page - slack))) != len(str(page + slack)):
+                return False
+        if result is None and len(chapter.entries) == 1:
+            slack += 2 + guess["pages"] // 5
+    return True
 
 
 def _page_numbers(booklet: Booklet, chapters: list[dict], front_pages: int):
@@ -214,6 +269,52 @@ def _digit_sheet(booklet: Booklet, directory: Path) -> Path:
         render_digit_sheet(folio=folio, path=tmp)
         os.replace(tmp, path)
     return path
+
+
+def _contents_sheet(booklet: Booklet, directory: Path) -> Path:
+    """The digits and leader dot of the contents, set by the contents' own stylesheets."""
+    key = hashlib.sha256(
+        json.dumps([booklet.theme.fingerprint(), booklet.options.paper, booklet.language,
+                    booklet.contents_sheet_html(digits=CONTENTS_GLYPHS)]).encode()
+    ).hexdigest()[:24]  # fmt: skip
+    path = directory / f"folio-contents-{key}.pdf"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        document, _fetcher = render_document(
+            html=booklet.contents_sheet_html(digits=CONTENTS_GLYPHS),
+            css_files=_css_files(booklet),
+            paper=booklet.options.paper,
+            base_url=booklet.theme.path.as_uri() + "/",
+            allowed_roots=[str(p) for p in booklet.allowed_roots],
+        )
+        tmp = path.with_suffix(".tmp")
+        document.write_pdf(tmp)
+        os.replace(tmp, path)
+    return path
+
+
+def _contents_numbers(front: Front, page_of: dict[int, int]) -> list[ContentsNumber]:
+    return [
+        ContentsNumber(page_index, level, str(page_of[section_id]), right, baseline)
+        for page_index, section_id, level, right, baseline in front.info["numbers"]
+        if section_id in page_of
+    ]
+
+
+def _leader_dots(front: Front) -> list[LeaderDots]:
+    """Each leader, with the level of the entry whose number shares its line."""
+    numbers: dict[int, list[tuple[float, int]]] = {}
+    for page, _id, level, _right, baseline in front.info["numbers"]:
+        numbers.setdefault(page, []).append((baseline, level))
+
+    def level_at(page: int, baseline: float) -> int:
+        lines = numbers.get(page) or [(baseline, 1)]
+        return min(lines, key=lambda line: abs(line[0] - baseline))[1]
+
+    return [
+        LeaderDots(page, level_at(page, baseline), baseline, cells)
+        for page, baseline, cells in front.info["dots"]
+    ]
 
 
 def _add_bookmarks(pdf: pikepdf.Pdf, booklet: Booklet, where: dict) -> None:
@@ -276,11 +377,30 @@ def render_booklet_pdf(
     progress = progress or (lambda percent, note: None)
     directory = Path(chapter_cache or cache_dir())
     progress(5, "chapters")
-    chapters, rendered = _render_chapters(booklet, progress, directory, processes or workers())
+    front_pages = _front_guess(booklet, directory)
+    speculated: list[str] = []
 
+    remembered = _front_memory(booklet, directory).is_file()
+
+    def speculate(results: list[dict | None]) -> dict | None:
+        chapters = _guessed_chapters(booklet, results)
+        page_of = _page_numbers(booklet, chapters, front_pages)[1]
+        if not _digits_certain(booklet, results, chapters, page_of, 0 if remembered else 2):
+            return None  # the contents would likely come out different: leave it
+        job = _front_job(booklet, page_of, directory)
+        speculated.append(job["key"])
+        return None if cached(directory, job["key"]) else job
+
+    chapters, rendered = _render_chapters(
+        booklet, progress, directory, processes or workers(), speculate
+    )
+    # Even when its numbers were guessed wrong, the speculative front matter's length is
+    # most likely right (a first print has only an estimate).
+    guessed_front = cached(directory, speculated[0]) if speculated else None
+    if guessed_front is not None:
+        front_pages = guessed_front["pages"]
     timings = {"chapters": time.monotonic() - started}
     progress(88, "contents")
-    front_pages = _front_guess(booklet, directory)
     for _attempt in range(4):
         starts, page_of, where = _page_numbers(booklet, chapters, front_pages)
         front = _front(booklet, page_of, directory)
@@ -289,7 +409,7 @@ def render_booklet_pdf(
         front_pages = front.info["pages"]
     _front_memory(booklet, directory).write_text(str(front_pages))
     timings["contents"] = time.monotonic() - started - timings["chapters"]
-    front_pdf = _store_front(front, directory)
+    front_pdf = front.pdf(directory)
     refused = list(front.info["refused"]) + [u for c in chapters for u in c.get("refused", [])]
 
     progress(94, "binding")
@@ -310,6 +430,13 @@ def render_booklet_pdf(
                 folio=booklet.theme.folio,
                 sheet_path=_digit_sheet(booklet, directory),
                 skip={0, *openers},
+                sources=sources,
+            )
+            stamp_contents_numbers(
+                pdf=pdf,
+                sheet_path=_contents_sheet(booklet, directory),
+                numbers=_contents_numbers(front, page_of),
+                dots=_leader_dots(front),
                 sources=sources,
             )
             _add_bookmarks(pdf, booklet, where)

@@ -18,7 +18,10 @@ from django.dispatch import receiver
 
 from manuals.models import Section
 from manuals.signals import sections_changed, sections_deleted
-from search import backends, index
+
+# The engines (Whoosh, numpy) are imported by the functions that use them, not here: this
+# module is imported at every Django start (search.apps), also by processes that never
+# touch the index, such as a print's render process.
 
 log = logging.getLogger(__name__)
 # Above this many sections a change is indexed by the worker, whatever the engine.
@@ -38,6 +41,8 @@ def _sections_deleted(sender, *, manual_id: int, section_ids, **kwargs) -> None:
 
 
 def reindex_after_commit(*, manual_id: int, section_ids: list[int] | None) -> None:
+    from search import backends, index
+
     engine = backends.current()
     if engine.writes_in_request:
         _write_in_database(engine, manual_id=manual_id, section_ids=section_ids)
@@ -101,6 +106,8 @@ def _enqueue_manual(manual_id: int) -> None:
 
 def enqueue_pending() -> None:
     """One ``index_pending`` task for whatever the pending file holds (deduplicated)."""
+    from search import index
+
     if not index.claim_pending_run():
         return
     from search.tasks import index_pending
@@ -114,6 +121,8 @@ def enqueue_pending() -> None:
 
 def request_rebuild() -> bool:
     """Ask the worker for a full rebuild unless one is already waiting; True if asked now."""
+    from search import index
+
     if not index.mark_rebuild_requested():
         return False
     from search.tasks import rebuild_search_index

@@ -102,3 +102,82 @@ def test_a_big_manual_renders_its_chapters_in_parallel_worker_processes(
                                chapter_cache=tmp_path / "cache-a")  # fmt: skip
     assert parallel.chapters_rendered == 3
     assert page_texts(parallel.path) == page_texts(alone.path)
+
+
+def test_pages_shifting_restamps_the_contents_numbers_without_setting_the_contents_again(
+    alice, tmp_path
+):
+    from manuals.bulk import NewSection, insert_sections
+    from manuals.tree import create_manual
+
+    manual = create_manual(owner=alice, title="翻页手册")
+    insert_sections(
+        manual=manual,
+        parent=None,
+        sections=[
+            NewSection(1, "管理制度", long_text(45)),  # every later entry lies past page 9
+            NewSection(2, "考勤制度", long_text(6)),
+            NewSection(2, "质检标准", long_text(6)),
+            NewSection(1, "工作复盘", long_text(3)),
+            NewSection(2, "退款纠纷", long_text(6)),
+        ],
+    )
+    before = render(manual, tmp_path / "before.pdf")
+    section = Section.objects.get(manual=manual, title="考勤制度")
+    save_section_content(
+        section=section,
+        expected_version=section.version,
+        content=SectionContent(title="考勤制度", body=long_text(12)),
+        user=alice,
+    )
+    after = render(manual, tmp_path / "after.pdf")
+    shift = after.page_count - before.page_count
+    assert shift > 0 and (after.chapters_rendered, after.chapters_cached) == (1, 1)
+    texts = page_texts(after.path)
+    listed = dict(toc_numbers(texts[1:2]))
+    assert set(listed) == {"管理制度", "考勤制度", "质检标准", "工作复盘", "退款纠纷"}
+    # Same number of digits everywhere, so the same contents pages serve: only the
+    # numbers stamped on them change.
+    digits = {k: len(str(n)) for k, n in before.page_of.items()}
+    assert digits == {k: len(str(n)) for k, n in after.page_of.items()}
+    assert after.front_cached
+    for title, number in listed.items():
+        assert number == after.page_of[Section.objects.get(manual=manual, title=title).pk]
+        assert title in texts[number - 1]
+    for title in ("工作复盘", "退款纠纷"):  # the next chapter moved by the whole shift
+        assert listed[title] == before.page_of[Section.objects.get(title=title).pk] + shift
+
+
+def test_a_worker_with_no_chapter_left_sets_the_front_matter(alice, tmp_path, monkeypatch):
+    # The page numbers of the contents are guessed while the last chapter is being set;
+    # when the guess gives each number its final count of digits, that front matter is
+    # the one bound (nothing is left to set once the chapters are done).
+    from manuals.bulk import NewSection, insert_sections
+    from manuals.tree import create_manual
+    from printing import render as render_module
+
+    monkeypatch.setattr(render_module, "PARALLEL_THRESHOLD_CHARS", 0)
+    manual = create_manual(owner=alice, title="并行手册")
+    insert_sections(
+        manual=manual,
+        parent=None,
+        sections=[
+            NewSection(1, "管理制度", long_text(60)),  # pages 3 to about 23
+            NewSection(1, "工作复盘", long_text(4)),
+            NewSection(2, "退款纠纷", long_text(5)),
+            NewSection(1, "学习工具", long_text(4)),
+            NewSection(2, "快捷回复", long_text(5)),
+        ],
+    )
+    booklet = assemble_booklet(manual=manual, options=BookletOptions())
+    parallel = render_booklet_pdf(booklet=booklet, out_path=tmp_path / "p.pdf", processes=2,
+                                  chapter_cache=tmp_path / "cache-p")  # fmt: skip
+    alone = render_booklet_pdf(booklet=booklet, out_path=tmp_path / "a.pdf", processes=1,
+                               chapter_cache=tmp_path / "cache-a")  # fmt: skip
+    assert parallel.front_cached and not alone.front_cached
+    texts = page_texts(parallel.path)
+    assert texts == page_texts(alone.path)
+    listed = dict(toc_numbers(texts[1:2]))
+    assert set(listed) == {"管理制度", "工作复盘", "退款纠纷", "学习工具", "快捷回复"}
+    for title, number in listed.items():
+        assert title in texts[number - 1]
