@@ -26,6 +26,7 @@ import numpy as np
 from django.db import OperationalError, connection, transaction
 from psycopg.errors import QueryCanceled
 
+from manuals.models import Section
 from search import index
 from search.engine import Filters, Match, Outcome, Scope
 from search.index import ACCESS_LEAD, ACCESS_SHARED, ACCESS_TEMPLATE, Drift, RebuildReport
@@ -262,8 +263,14 @@ class PostgresEngine:
             done += written
             if progress:
                 progress(done, len(ids))
-        SearchEntry.objects.exclude(section_id__in=index.indexable_sections().values("id")).delete()
         with connection.cursor() as cursor:
+            # Rows of sections gone or trashed meanwhile, by the sections' primary key (a
+            # NOT IN read every section's row, bodies and all).
+            cursor.execute(
+                "DELETE FROM search_entry AS e WHERE NOT EXISTS (SELECT 1 FROM "
+                f"{Section._meta.db_table} AS s WHERE s.id = e.section_id "
+                "AND s.level > 0 AND s.trashed_at IS NULL)"  # index.indexable_sections()
+            )
             # Not the gram arrays: sampling their elements takes minutes at 100,000 rows
             # (autovacuum's ANALYZE keeps those statistics).
             cursor.execute(
