@@ -34,12 +34,12 @@ from search.models import SearchEntry
 from search.packing import MAX_COUNT
 
 PAIR_BASE = 0x110000  # one past the last code point
-# Grams inside ASCII letter/digit runs, 3 to 8 characters (order IDs, English): a k-gram's
-# 7-bit characters packed above ASCII_GRAM_BASES[k], above every 2-gram code
-# ((0x110000 + 1) * 0x110000 < 2**41) and below WORD_BASE. Up to 8 characters, an ID
-# fragment or word is proven by its codes: no row's text is read (Whoosh, which reads text
-# from a memory map, stops at 5).
-ASCII_GRAM_BASES = {k: (8 + k) << 56 for k in range(3, 9)}
+# Grams inside ASCII letter/digit runs, 3 to 5 characters (order IDs, English), as Whoosh
+# holds them: a k-gram's 7-bit characters packed above ASCII_GRAM_BASES[k], above every
+# 2-gram code ((0x110000 + 1) * 0x110000 < 2**41) and below WORD_BASE. (Up to 8 made ID
+# fragments exact, but nearly every 6- to 8-gram of an order ID is a key of its own: the
+# GIN index grew from 0.9 to 2.1 GB at 100,000 sections, and queries slowed down.)
+ASCII_GRAM_BASES = {k: (8 + k) << 56 for k in range(3, 6)}
 # Whole words of 5–12 ASCII letters or hyphenated (base 28, exact): a row holding the word
 # is a hit for it without reading its text; longer words are verified like any term.
 WORD_BASE = 1 << 62  # 2**62 + 28**12 < 2**63
@@ -59,7 +59,7 @@ COUNTED_HITS = 2000
 
 def gram_codes(folded: str) -> list[int]:
     """The codes of every gram a section holding ``folded`` text is found by, sorted:
-    each character, each pair, the 3- to 8-grams inside ASCII letter/digit runs, and the
+    each character, each pair, the 3- to 5-grams inside ASCII letter/digit runs, and the
     words of 5–12 letters and hyphens.
 
     Computed over the text's code points as arrays: the same codes as ``query_codes`` of
@@ -104,7 +104,7 @@ def word_code(word: str) -> int:
 
 def query_codes(folded_term: str) -> set[int]:
     """Codes every section containing ``folded_term`` holds: its pairs, and the largest
-    grams (up to 8) of its ASCII letter/digit runs instead of the pairs inside them (those
+    grams (up to 5) of its ASCII letter/digit runs instead of the pairs inside them (those
     are implied, and an English word's pairs are in nearly every row)."""
     if len(folded_term) == 1:
         return {ord(folded_term)}
@@ -121,7 +121,7 @@ def query_codes(folded_term: str) -> set[int]:
 
 def _exact_by_grams(folded_term: str) -> bool:
     """Whether holding the term's codes proves the term (no strpos needed)."""
-    return len(folded_term) <= 2 or bool(re.fullmatch(r"[0-9a-z]{3,8}", folded_term))
+    return len(folded_term) <= 2 or bool(re.fullmatch(r"[0-9a-z]{3,5}", folded_term))
 
 
 def _clean(text: str) -> str:

@@ -28,8 +28,7 @@ def test_a_whole_word_is_held_as_a_word_and_a_part_of_one_is_not():
 
 def test_codes_of_different_grams_differ():
     grams = {"a", "ab", "ba", "客", "客户", "户客", "abc", "abcd", "abcde", "bcde", "9z1", "zz9z"}
-    grams |= {"\U0010ffff", "\U0010ffff\U0010ffff", "zzzzz", "99999", "zzzzzzzz", "00000000"}
-    grams |= {"abcdef", "abcdefg", "abcdefgh", "zzzzzz", "zzzzzzz"}
+    grams |= {"\U0010ffff", "\U0010ffff\U0010ffff", "zzzzz", "99999", "00000", "zzzz"}
     codes = {}
     for gram in grams:
         (code,) = query_codes(gram) if len(gram) <= 2 or gram.isascii() else (None,)
@@ -42,5 +41,5 @@ def test_codes_of_different_grams_differ():
 
 
 def test_which_terms_their_codes_prove():
-    assert _exact_by_grams("客") and _exact_by_grams("客户") and _exact_by_grams("dd202212")
-    assert not _exact_by_grams("客户退") and not _exact_by_grams("dd2022123")
+    assert _exact_by_grams("客") and _exact_by_grams("客户") and _exact_by_grams("dd202")
+    assert not _exact_by_grams("客户退") and not _exact_by_grams("dd2022")
