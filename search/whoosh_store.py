@@ -527,6 +527,9 @@ class BulkGramWriter(SegmentWriter):
 
     def __init__(self, ix: Index, *, lock: bool = True) -> None:
         super().__init__(ix, codec=SearchCodec(), _lk=lock)
+        # Whoosh names every writer's temporary directory alike: one of our own, since
+        # several of us write at once (and each removes its own when done).
+        self._tempstorage = self.storage.temp_storage(f"rebuild-{self.newsegment.segid}.tmp")
         self.pool = LeanPostingPool(self._tempstorage, self.newsegment)
         self.grams = {f: _GramTable() for f in GRAM_FIELDS}
 
