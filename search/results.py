@@ -180,10 +180,17 @@ INDEX_LAG = datetime.timedelta(minutes=15)
 def recently_hidden_from(user, scope: Scope) -> frozenset[int]:
     """Sections of the team changed lately (or waiting in the pending file) that ``user``
     may not read now: one small query, whatever the index says about them."""
-    recent = Section.objects.filter(manual__team_id=scope.team_id, level__gt=0).filter(
+    changed = Section.objects.filter(
         Q(updated_at__gte=timezone.now() - INDEX_LAG) | Q(pk__in=backends.current().pending_ids())
     )
-    hidden = recent.exclude(pk__in=Section.objects.readable_by(user).live().values("pk"))
+    # The changed sections first (by the updated_at index), then the team and the reading
+    # rule among them only: filtered by team at once, SQLite read every section of the
+    # team (~100 ms a page at 20,000 sections, seconds at a million).
+    recent = Section.objects.filter(
+        pk__in=changed.values("pk"), manual__team_id=scope.team_id, level__gt=0
+    )
+    readable = Section.objects.readable_by(user).live().filter(pk__in=recent.values("pk"))
+    hidden = recent.exclude(pk__in=readable.values("pk"))
     return frozenset(hidden.values_list("pk", flat=True)[:100_000])
 
 

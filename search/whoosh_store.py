@@ -54,12 +54,12 @@ from whoosh.util.numeric import length_to_byte
 from whoosh.writing import NO_MERGE, PostingPool, SegmentWriter
 
 from search.analysis import gram_counts
-from search.packing import MAX_COUNT, pack_ids, pack_weights, unpack_ids, unpack_weights
+from search.packing import COUNT_BITS, MAX_COUNT, pack_ids, pack_weights, unpack_ids, unpack_weights
 
 __all__ = [
-    "NO_MERGE", "BulkGramWriter", "Index", "Reader", "Segment", "add_segments", "create_in", "documents",
-    "indexed_ids", "make_schema", "merge_policy", "open_dir", "open_reader", "segment_sizes",
-    "segment_writer",
+    "NO_MERGE", "BulkGramWriter", "Index", "Reader", "Segment", "add_segments", "create_in",
+    "documents", "indexed_ids", "make_schema", "merge_policy", "open_dir", "open_reader",
+    "segment_sizes", "segment_writer",
 ]  # fmt: skip
 
 Index = index.Index  # what open_dir and create_in return
@@ -497,20 +497,47 @@ class _GramTable:
         self.counts.extend(counts.values())
         self.sizes.append(len(counts))
 
-    def postings(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    def postings(self) -> Iterator[tuple[str, list | np.ndarray, list | np.ndarray]]:
         """(gram, docnums, counts) for every gram, grams in code point order (which is
-        UTF-8 byte order, the order Whoosh's term table needs), docnums increasing."""
+        UTF-8 byte order, the order Whoosh's term table needs), docnums increasing; lists
+        for grams of fewer than _SMALL_POSTINGS documents, else arrays.
+
+        Postings become one uint64 each, gram rank | docnum | count, sorted in place:
+        ~20 bytes a posting at the peak, and the grams' postings in writing order.
+        """
+        if len(self.sizes) > 1 << DOC_BITS:
+            raise ValueError("too many documents for one rebuilt segment")
+        ranked = sorted(self.numbers.items())
+        by_rank = np.fromiter((number for _gram, number in ranked), np.int64, len(ranked))
+        rank_of = np.empty(len(ranked), dtype=np.uint32)
+        rank_of[by_rank] = np.arange(len(ranked), dtype=np.uint32)
         terms = np.frombuffer(self.terms, dtype=np.uint32)
-        ends = np.cumsum(np.bincount(terms, minlength=len(self.numbers))).tolist()
-        order = np.argsort(terms, kind="stable")  # stable: docnums stay increasing
+        ends = np.cumsum(np.bincount(terms, minlength=len(ranked))[by_rank]).tolist()
+        keys = rank_of[terms].astype(np.uint64)
+        del terms, rank_of, by_rank
+        self.terms = array("I")
+        keys <<= DOC_BITS + COUNT_BITS
         sizes = np.frombuffer(self.sizes, dtype=np.uint32)
-        docnums = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)[order]
-        counts = np.minimum(np.frombuffer(self.counts, dtype=np.uint32)[order], MAX_COUNT)
-        del terms, order, sizes
-        self.terms = self.counts = self.sizes = array("I")
-        for gram, number in sorted(self.numbers.items()):
-            start, end = ends[number - 1] if number else 0, ends[number]
-            yield gram, docnums[start:end], counts[start:end]
+        keys |= np.repeat(np.arange(len(sizes), dtype=np.uint32) << COUNT_BITS, sizes)
+        keys |= np.minimum(np.frombuffer(self.counts, dtype=np.uint32), MAX_COUNT)
+        del sizes
+        self.counts = self.sizes = array("I")
+        keys.sort()
+        chunk, chunk_start, chunk_end = [], 0, 0
+        start = 0
+        for (gram, _number), end in zip(ranked, ends, strict=True):
+            if end - start >= _SMALL_POSTINGS:
+                codes = keys[start:end]
+                yield gram, (codes >> COUNT_BITS) & DOC_MASK, codes & MAX_COUNT
+            else:
+                if end > chunk_end:  # Python ints a chunk at a time: no numpy call a gram
+                    chunk_start, chunk_end = start, min(len(keys), start + _CHUNK)
+                    chunk = keys[chunk_start:chunk_end].tolist()
+                codes = chunk[start - chunk_start : end - chunk_start]
+                yield gram, [(c >> COUNT_BITS) & DOC_MASK for c in codes], [
+                    c & MAX_COUNT for c in codes
+                ]
+            start = end
 
 
 class BulkGramWriter(SegmentWriter):
@@ -582,6 +609,10 @@ class BulkGramWriter(SegmentWriter):
 _TERMINFO = W3TermInfo._struct
 _NO_LENGTH = length_to_byte(0)  # grams carry no field lengths
 _SMALL_POSTINGS = 48  # below this many, plain Python beats numpy's per-call cost
+_CHUNK = 1 << 16  # postings turned into Python ints at once
+# A rebuilt segment's docnums fit in DOC_BITS bits (index.REBUILD_SEGMENT stays below).
+DOC_BITS = 17
+DOC_MASK = (1 << DOC_BITS) - 1
 _PACK_CODES = ((0xFF, "B"), (0xFFFF, "H"), (0xFFFFFFFF, "I"))
 
 
@@ -613,16 +644,16 @@ def _block(ids, weights, last: bool, *, small: bool) -> bytes:
     return pack_int(-size if last else size) + info + data
 
 
-def _gram_postings(docnums: np.ndarray, counts: np.ndarray) -> tuple[bytes, bytes]:
+def _gram_postings(docnums: list | np.ndarray, counts: list | np.ndarray) -> tuple[bytes, bytes]:
     """A gram's bytes in the postings file (its blocks), and its term entry but for the
     postings' extent."""
     limit = CODEC_BLOCK
-    if len(docnums) <= min(limit, _SMALL_POSTINGS):
-        ids, weights = docnums.tolist(), counts.tolist()
-        blocks = [_block(ids, weights, True, small=True)]
-        total, maxweight = float(sum(weights)), float(max(weights))
-        first, last = ids[0], ids[-1]
+    if isinstance(docnums, list) and len(docnums) <= limit:
+        blocks = [_block(docnums, counts, True, small=True)]
+        total, maxweight = float(sum(counts)), float(max(counts))
+        first, last = docnums[0], docnums[-1]
     else:
+        docnums, counts = np.asarray(docnums, dtype=np.int64), np.asarray(counts, np.int64)
         size = len(docnums)
         blocks = [
             _block(docnums[start : start + limit], counts[start : start + limit],
