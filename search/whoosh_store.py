@@ -534,9 +534,11 @@ class _GramTable:
                     chunk_start, chunk_end = start, min(len(keys), start + _CHUNK)
                     chunk = keys[chunk_start:chunk_end].tolist()
                 codes = chunk[start - chunk_start : end - chunk_start]
-                yield gram, [(c >> COUNT_BITS) & DOC_MASK for c in codes], [
-                    c & MAX_COUNT for c in codes
-                ]
+                yield (
+                    gram,
+                    [(c >> COUNT_BITS) & DOC_MASK for c in codes],
+                    [c & MAX_COUNT for c in codes],
+                )
             start = end
 
 
