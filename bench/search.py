@@ -15,6 +15,17 @@ directory, then prints:
     .venv/bin/python bench/search.py --sections 5000 # a quick run
     .venv/bin/python bench/search.py --engine both   # Whoosh and PostgreSQL on one PostgreSQL
 
+At a million sections (a 2,000-agent centre; one team, so the lead's queries cover them
+all), make the corpus once and leave out what only references the engines:
+
+    .venv/bin/python bench/search.py --sections 1000000 --corpus real --queries 20 \
+        --reference-queries 5 --no-fts5 --data-dir DIR --keep   # then --reuse-corpus
+
+Measured 2026-12-02 on this 2-core machine shared with other work (load average 4–7 during
+the run): corpus 13 min; Whoosh rebuild 2,207 s = 453 sections/s wall, 1,867 CPU s with
+its two workers (~1.9 ms of CPU a section), index 7.3 GB, peak RSS 1,302 MB for the
+rebuilding process and 579 MB for a worker. See README (Search) for the query figures.
+
 ``--engine postgres`` or ``both`` runs on PostgreSQL: a throwaway server started from
 Debian's binaries (as the tests do), or ``--database-url``. With ``both``, the two engines
 search the same database side by side.
