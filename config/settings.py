@@ -271,6 +271,8 @@ FILES_DIR = files_dir(os.environ, data_dir=DATA_DIR)
 MEDIA_ROOT = FILES_DIR / "media"
 EDITIONS_DIR = FILES_DIR / "editions"
 SEARCH_INDEX_DIR = DATA_DIR / "index"
+# Processes a Whoosh rebuild writes segments with (each holds one segment in memory, ~0.5 GB).
+SEARCH_REBUILD_WORKERS = env_int("LANBITOU_SEARCH_REBUILD_WORKERS", min(os.cpu_count() or 1, 4))
 
 # Uploads: .docx files and photos may be large, but never unbounded.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024

@@ -27,7 +27,7 @@ from pathlib import Path
 from django.conf import settings
 
 from manuals.models import Section
-from search import whoosh_store
+from search import segment_pool, whoosh_store
 from search.analysis import html_to_text
 from search.folding import fold
 
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 3  # 2: packed posting blocks; 3: ASCII 3-5-grams and word tokens
 KIND_CODES = {kind: code for code, kind in enumerate(Section.Kind.values, start=1)}
 KIND_BY_CODE = {code: kind for kind, code in KIND_CODES.items()}
+# Rows per rebuilt segment, built by one of settings.SEARCH_REBUILD_WORKERS processes.
 REBUILD_SEGMENT = 25_000
 # Edits write small segments; segments of similar size (a "tier": 1–7 documents, 8–63,
 # 64–511, 512–4095) are merged together once MERGE_AT of them pile up, by the worker after
@@ -401,24 +402,21 @@ def rebuild_index(
         shutil.rmtree(fresh, ignore_errors=True)
         ix = create_index(fresh)
         total = indexable_sections().count()
-        writer = whoosh_store.BulkGramWriter(ix)
+        workers = settings.SEARCH_REBUILD_WORKERS if total > REBUILD_SEGMENT else 1
         done = 0
         try:
-            for row in _rows().iterator(chunk_size=batch):
-                writer.add_bulk(_document(row))
-                done += 1
-                if done % REBUILD_SEGMENT == 0:  # bounds the memory the gram arrays take
-                    writer.commit(mergetype=whoosh_store.NO_MERGE)
-                    writer = whoosh_store.BulkGramWriter(ix)
-                if progress and done % batch == 0:
+            segments = []
+            for segment, count in segment_pool.built_in_order(
+                _build_segment, directory=fresh, batches=_row_batches(batch), workers=workers
+            ):
+                segments.append(segment)
+                done += count
+                if progress:
                     progress(done, total)
+            whoosh_store.add_segments(ix, segments)
         except BaseException:
-            writer.cancel()
             shutil.rmtree(fresh, ignore_errors=True)
             raise
-        writer.commit(mergetype=whoosh_store.NO_MERGE)
-        if progress:
-            progress(done, total)
         old = target.with_name(target.name + f".old-{os.getpid()}")
         if target.exists():
             os.replace(target, old)
@@ -432,6 +430,31 @@ def rebuild_index(
     if has_pending():
         index_sections(section_ids=[])
     return RebuildReport(sections=done, seconds=time.monotonic() - started)
+
+
+def _row_batches(chunk_size: int) -> Iterator[list]:
+    """Every indexable row, in batches of one rebuilt segment (REBUILD_SEGMENT rows)."""
+    batch = []
+    for row in _rows().iterator(chunk_size=chunk_size):
+        batch.append(row)
+        if len(batch) == REBUILD_SEGMENT:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _build_segment(directory: Path, rows: list) -> tuple[object, int]:
+    """One finished segment of the fresh index in ``directory`` (run by a rebuild's
+    worker process, or by the rebuild itself)."""
+    writer = whoosh_store.BulkGramWriter(whoosh_store.open_dir(directory), lock=False)
+    try:
+        for row in rows:
+            writer.add_bulk(_document(row))
+    except BaseException:
+        writer.cancel()
+        raise
+    return writer.finish_segment(), len(rows)
 
 
 @dataclass

@@ -180,12 +180,18 @@ RECENT_CHECKED = 100_000
 
 def recently_hidden_from(user, scope: Scope) -> frozenset[int]:
     """Sections of the team changed lately (or waiting in the pending file) that ``user``
-    may not read now: one small query, whatever the index says about them."""
-    recent = Section.objects.filter(manual__team_id=scope.team_id, level__gt=0).filter(
+    may not read now: two small queries, whatever the index says about them."""
+    changed = Section.objects.filter(
         Q(updated_at__gte=timezone.now() - INDEX_LAG) | Q(pk__in=backends.current().pending_ids())
     )
-    # Two queries: the recent ones, then which of them the user reads. (A NOT IN over the
-    # readable sections made PostgreSQL hash every readable section of the team first.)
+    # The changed sections first (by the updated_at index), then the team among them only:
+    # filtered by team at once, SQLite read every section of the team (~100 ms a page at
+    # 20,000 sections, seconds at a million). Then which of them the user reads, in a
+    # second query (a NOT IN over the readable sections made PostgreSQL hash every
+    # readable section of the team first).
+    recent = Section.objects.filter(
+        pk__in=changed.values("pk"), manual__team_id=scope.team_id, level__gt=0
+    )
     ids = list(recent.values_list("pk", flat=True)[:RECENT_CHECKED])
     if not ids:
         return frozenset()

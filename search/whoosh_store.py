@@ -3,7 +3,8 @@
 The rest of ``search`` uses the index through this interface:
 
 - ``create_in`` / ``open_dir`` / ``make_schema``: an index directory and its schema;
-- ``segment_writer`` (edits) and ``BulkGramWriter`` (rebuilds): Whoosh writers, used through
+- ``segment_writer`` (edits) and ``BulkGramWriter`` (rebuilds, with ``add_segments`` for the
+  segments its ``finish_segment`` leaves): Whoosh writers, used through
   their public methods (``add_document``, ``delete_by_term``, ``commit``, ``cancel``), with
   ``NO_MERGE`` or a ``merge_policy`` as ``commit(mergetype=...)``;
 - ``segment_sizes``, ``indexed_ids``, ``documents``: what index maintenance reads;
@@ -23,33 +24,42 @@ files in place. Every Whoosh internal relied on is listed in ``WHOOSH_INTERNALS`
 
 from __future__ import annotations
 
+import itertools
 import marshal
 import os
 import pickle
+import struct
 import zlib
 from array import array
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from functools import partial
-from itertools import repeat
 from pathlib import Path
 
 import numpy as np
 from whoosh import columns, fields, index
-from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3PostingsWriter, W3Segment
+from whoosh.codec.whoosh3 import (
+    WHOOSH3_HEADER_MAGIC,
+    W3Codec,
+    W3LeafMatcher,
+    W3PostingsWriter,
+    W3Segment,
+    W3TermInfo,
+)
 from whoosh.filedb.compound import CompoundStorage
 from whoosh.filedb.structfile import BufferFile
 from whoosh.formats import Existence
 from whoosh.reading import SegmentReader
+from whoosh.system import pack_int, pack_long, pack_ushort
+from whoosh.util.numeric import length_to_byte
 from whoosh.writing import NO_MERGE, PostingPool, SegmentWriter
 
 from search.analysis import gram_counts
 from search.packing import COUNT_BITS, MAX_COUNT, pack_ids, pack_weights, unpack_ids, unpack_weights
 
 __all__ = [
-    "NO_MERGE", "BulkGramWriter", "Index", "Reader", "Segment", "create_in", "documents",
-    "indexed_ids", "make_schema", "merge_policy", "open_dir", "open_reader", "segment_sizes",
-    "segment_writer",
+    "NO_MERGE", "BulkGramWriter", "Index", "Reader", "Segment", "add_segments", "create_in",
+    "documents", "indexed_ids", "make_schema", "merge_policy", "open_dir", "open_reader",
+    "segment_sizes", "segment_writer",
 ]  # fmt: skip
 
 Index = index.Index  # what open_dir and create_in return
@@ -445,6 +455,13 @@ def segment_writer(ix: Index) -> SegmentWriter:
     return writer
 
 
+def add_segments(ix: Index, segments: Sequence) -> None:
+    """Commit segments written by ``BulkGramWriter.finish_segment`` (into this index's
+    directory) after the index's own segments, in the order given."""
+    writer = ix.writer(codec=SearchCodec())
+    writer.commit(mergetype=lambda _writer, existing: [*existing, *segments])
+
+
 def merge_policy(choose: Callable[[list[int]], list[bool]]) -> Callable:
     """A ``mergetype`` for ``writer.commit``: merges the segments that ``choose`` picks,
     given every segment's number of documents."""
@@ -464,52 +481,120 @@ def merge_policy(choose: Callable[[list[int]], list[bool]]) -> Callable:
     return merge
 
 
+class _GramTable:
+    """A segment's postings of one gram field, gathered as documents arrive: a number
+    for each gram on first sight, then per posting its gram number and count (C-level
+    extends, no object per posting), and per document how many grams it has."""
+
+    def __init__(self) -> None:
+        self.numbers: defaultdict[str, int] = defaultdict(itertools.count().__next__)
+        self.terms = array("I")
+        self.counts = array("I")
+        self.sizes = array("I")
+
+    def add(self, counts: dict[str, int]) -> None:
+        self.terms.extend(map(self.numbers.__getitem__, counts))
+        self.counts.extend(counts.values())
+        self.sizes.append(len(counts))
+
+    def postings(self) -> Iterator[tuple[str, list | np.ndarray, list | np.ndarray]]:
+        """(gram, docnums, counts) for every gram, grams in code point order (which is
+        UTF-8 byte order, the order Whoosh's term table needs), docnums increasing; lists
+        for grams of fewer than _SMALL_POSTINGS documents, else arrays.
+
+        Postings become one uint64 each, gram rank | docnum | count, sorted in place:
+        ~20 bytes a posting at the peak, and the grams' postings in writing order.
+        """
+        if len(self.sizes) > 1 << DOC_BITS:
+            raise ValueError("too many documents for one rebuilt segment")
+        ranked = sorted(self.numbers.items())
+        by_rank = np.fromiter((number for _gram, number in ranked), np.int64, len(ranked))
+        rank_of = np.empty(len(ranked), dtype=np.uint32)
+        rank_of[by_rank] = np.arange(len(ranked), dtype=np.uint32)
+        terms = np.frombuffer(self.terms, dtype=np.uint32)
+        ends = np.cumsum(np.bincount(terms, minlength=len(ranked))[by_rank]).tolist()
+        keys = rank_of[terms].astype(np.uint64)
+        del terms, rank_of, by_rank
+        self.terms = array("I")
+        keys <<= DOC_BITS + COUNT_BITS
+        sizes = np.frombuffer(self.sizes, dtype=np.uint32)
+        keys |= np.repeat(np.arange(len(sizes), dtype=np.uint32) << COUNT_BITS, sizes)
+        keys |= np.minimum(np.frombuffer(self.counts, dtype=np.uint32), MAX_COUNT)
+        del sizes
+        self.counts = self.sizes = array("I")
+        keys.sort()
+        chunk, chunk_start, chunk_end = [], 0, 0
+        start = 0
+        for (gram, _number), end in zip(ranked, ends, strict=True):
+            if end - start >= _SMALL_POSTINGS:
+                codes = keys[start:end]
+                yield gram, (codes >> COUNT_BITS) & DOC_MASK, codes & MAX_COUNT
+            else:
+                if end > chunk_end:  # Python ints a chunk at a time: no numpy call a gram
+                    chunk_start, chunk_end = start, min(len(keys), start + _CHUNK)
+                    chunk = keys[chunk_start:chunk_end].tolist()
+                codes = chunk[start - chunk_start : end - chunk_start]
+                yield (
+                    gram,
+                    [(c >> COUNT_BITS) & DOC_MASK for c in codes],
+                    [c & MAX_COUNT for c in codes],
+                )
+            start = end
+
+
 class BulkGramWriter(SegmentWriter):
     """A segment writer for rebuilds that keeps the gram postings itself.
 
     Whoosh's generic path turns every posting into a tuple, sorts them all externally
-    and feeds them back one at a time — most of the time of a rebuild. Here each gram
-    collects its documents in arrays as documents arrive (docnums only grow), and the
-    posting blocks are written straight from those arrays. The result is the ordinary
-    segment format; the other fields take the usual path.
+    and feeds them back one at a time — most of the time of a rebuild. Here a
+    ``_GramTable`` per gram field gathers the postings in flat arrays, sorted by gram at
+    the end with numpy, and the posting blocks and term entries are written straight from
+    them. The result is the ordinary segment format; the other fields take the usual
+    path. ``lock=False`` is for a rebuild's worker processes, writing segments of an
+    index nobody else writes to (the rebuild holds the index's writer lock).
     """
 
-    def __init__(self, ix: Index) -> None:
-        super().__init__(ix, codec=SearchCodec())
+    def __init__(self, ix: Index, *, lock: bool = True) -> None:
+        super().__init__(ix, codec=SearchCodec(), _lk=lock)
+        # Whoosh names every writer's temporary directory alike: one of our own, since
+        # several of us write at once (and each removes its own when done).
+        self._tempstorage = self.storage.temp_storage(f"rebuild-{self.newsegment.segid}.tmp")
         self.pool = LeanPostingPool(self._tempstorage, self.newsegment)
-        # gram → array of (docnum << 12 | count): one C-level append per posting.
-        self.grams = {f: defaultdict(partial(array, "Q")) for f in GRAM_FIELDS}
+        self.grams = {f: _GramTable() for f in GRAM_FIELDS}
 
     def add_bulk(self, doc: dict) -> None:
-        code = self.docnum << COUNT_BITS
         for fieldname in GRAM_FIELDS:
-            counts = gram_counts(doc.pop(fieldname))
-            postings = map(self.grams[fieldname].__getitem__, counts.keys())
-            codes = map(code.__or__, map(min, counts.values(), repeat(MAX_COUNT)))
-            deque(map(array.append, postings, codes), maxlen=0)
+            self.grams[fieldname].add(gram_counts(doc.pop(fieldname)))
         self.add_document(**doc)
 
     def _write_grams(self, fieldname: str) -> None:
+        """Each gram's posting blocks and term entry, as Whoosh's ``W3PostingsWriter`` and
+        ``W3TermInfo`` write them (byte for byte), without their per-term objects and
+        calls: those cost ~90 µs a term, and a segment has ~500,000 terms."""
         fw = self.fieldwriter
         fw.start_field(fieldname, self.schema[fieldname])
-        postwriter = fw._postwriter
-        limit = CODEC_BLOCK
-        table = self.grams[fieldname]
-        # Code point order is UTF-8 byte order, the order Whoosh's term table needs.
-        for gram in sorted(table):
-            codes = np.frombuffer(table[gram], dtype=np.uint64)
-            ids = array("I", (codes >> COUNT_BITS).astype(np.uint32).tobytes())
-            weights = array("f", (codes & MAX_COUNT).astype(np.float32).tobytes())
-            fw.start_term(gram.encode("utf-8", "surrogatepass"))
-            for start in range(0, len(ids), limit):
-                if start:
-                    postwriter._write_block()
-                postwriter._ids = ids[start : start + limit]
-                postwriter._weights = weights[start : start + limit]
-                postwriter._maxweight = max(postwriter._weights)
-            fw.finish_term()
+        postfile, term_table = fw._postfile, fw._tindex
+        key_prefix = pack_ushort(fw._fieldmap[fieldname])
+        offset = postfile.tell()
+        out = bytearray()
+        for gram, docnums, counts in self.grams.pop(fieldname).postings():
+            postings, terminfo = _gram_postings(docnums, counts)
+            term_table.add(key_prefix + gram.encode("utf-8", "surrogatepass"),
+                           terminfo + pack_long(offset) + pack_int(len(postings)))  # fmt: skip
+            out += postings
+            offset += len(postings)
+            if len(out) >= 1 << 20:
+                postfile.write(bytes(out))
+                out.clear()
+        postfile.write(bytes(out))
         fw.finish_field()
-        self.grams[fieldname] = defaultdict(partial(array, "Q"))
+
+    def finish_segment(self):
+        """Write the segment's files, without adding it to the index (a worker's part
+        of a rebuild): returns the segment, for ``add_segments``."""
+        segment = self._finalize_segment()
+        self._finish()
+        return segment
 
     def _flush_segment(self) -> None:
         # Field ids follow start_field order and term keys must increase: "grams" first,
@@ -519,6 +604,68 @@ class BulkGramWriter(SegmentWriter):
         self.fieldwriter.add_postings(self.schema, None, self.pool.iter_postings())
         self._write_grams("tgrams")
         self.fieldwriter.close()
+
+
+# A term entry (W3TermInfo._struct): flags, total weight, document frequency, min and max
+# length bytes, max weight, first and last id; then the postings' offset and length.
+_TERMINFO = W3TermInfo._struct
+_NO_LENGTH = length_to_byte(0)  # grams carry no field lengths
+_SMALL_POSTINGS = 48  # below this many, plain Python beats numpy's per-call cost
+_CHUNK = 1 << 16  # postings turned into Python ints at once
+# A rebuilt segment's docnums fit in DOC_BITS bits (index.REBUILD_SEGMENT stays below).
+DOC_BITS = 17
+DOC_MASK = (1 << DOC_BITS) - 1
+_PACK_CODES = ((0xFF, "B"), (0xFFFF, "H"), (0xFFFFFFFF, "I"))
+
+
+def _pack_small(values: list[int]) -> bytes:
+    """``packing.pack_uints`` for a short list of ints."""
+    top = max(values)
+    for limit, code in _PACK_CODES:
+        if top <= limit:
+            return code.encode() + struct.pack(f"<{len(values)}{code}", *values)
+    return b"Q" + struct.pack(f"<{len(values)}Q", *values)
+
+
+def _block(ids, weights, last: bool, *, small: bool) -> bytes:
+    """One posting block as ``W3PostingsWriter._write_block`` writes it (no compression)."""
+    if small:
+        deltas = [b - a for a, b in zip([0, *ids], ids, strict=False)]
+        packed_ids = _pack_small(deltas)
+        packed_weights = None if all(w == 1 for w in weights) else _pack_small(weights)
+        maxweight = float(max(weights))
+        last_id = ids[-1]
+    else:
+        packed_ids = pack_ids(ids)
+        packed_weights = pack_weights(weights)
+        maxweight = float(weights.max())
+        last_id = int(ids[-1])
+    data = pickle.dumps((packed_ids, packed_weights, None), 2)
+    info = pickle.dumps((len(ids), last_id, maxweight, 0, 0, _NO_LENGTH), 2)
+    size = len(info) + len(data)
+    return pack_int(-size if last else size) + info + data
+
+
+def _gram_postings(docnums: list | np.ndarray, counts: list | np.ndarray) -> tuple[bytes, bytes]:
+    """A gram's bytes in the postings file (its blocks), and its term entry but for the
+    postings' extent."""
+    limit = CODEC_BLOCK
+    if isinstance(docnums, list) and len(docnums) <= limit:
+        blocks = [_block(docnums, counts, True, small=True)]
+        total, maxweight = float(sum(counts)), float(max(counts))
+        first, last = docnums[0], docnums[-1]
+    else:
+        docnums, counts = np.asarray(docnums, dtype=np.int64), np.asarray(counts, np.int64)
+        size = len(docnums)
+        blocks = [
+            _block(docnums[start : start + limit], counts[start : start + limit],
+                   start + limit >= size, small=False)
+            for start in range(0, size, limit)
+        ]  # fmt: skip
+        total, maxweight = float(counts.sum()), float(counts.max())
+        first, last = int(docnums[0]), int(docnums[-1])
+    terminfo = _TERMINFO.pack(0, total, len(docnums), 0, _NO_LENGTH, maxweight, first, last)
+    return WHOOSH3_HEADER_MAGIC + b"".join(blocks), terminfo
 
 
 # --- reading ------------------------------------------------------------------------------
