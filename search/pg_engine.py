@@ -128,15 +128,14 @@ def _clean(text: str) -> str:
     return text.replace("\x00", " ")  # PostgreSQL text cannot hold NUL
 
 
-def _entry(row, *, with_grams: bool = True) -> SearchEntry:
+def _entry(row) -> SearchEntry:
+    """A row's entry, without its gram codes (they follow from ``folded``)."""
     doc = index._document(row)
-    folded = _clean(doc["grams"])
     return SearchEntry(
         section_id=doc["c_section"], manual_id=doc["c_manual"], owner_id=doc["c_owner"],
         team_id=doc["c_team"], kind=doc["c_kind"], access=doc["c_access"],
         updated=doc["c_updated"], title=_clean(doc["title"]), text=_clean(doc["text"]),
-        folded=folded, folded_title=_clean(doc["tgrams"]),
-        grams=gram_codes(folded) if with_grams else [],
+        folded=_clean(doc["grams"]), folded_title=_clean(doc["tgrams"]), grams=[],
     )  # fmt: skip
 
 
@@ -164,12 +163,9 @@ def _columns(rows) -> list[list]:
     """The batch's rows as one list per column, ready for ``_UPSERT``."""
     columns: list[list] = [[] for _ in COLUMNS]
     for row in rows:
-        doc = index._document(row)
-        folded = _clean(doc["grams"])
-        values = (doc["c_section"], doc["c_manual"], doc["c_owner"], doc["c_team"],
-                  doc["c_kind"], doc["c_access"], doc["c_updated"], _clean(doc["title"]),
-                  _clean(doc["text"]), folded, _clean(doc["tgrams"]),
-                  "{" + ",".join(map(str, gram_codes(folded))) + "}")  # fmt: skip
+        entry = _entry(row)
+        values = [getattr(entry, name) for name in COLUMNS[:-1]]
+        values.append("{" + ",".join(map(str, gram_codes(entry.folded))) + "}")
         for column, value in zip(columns, values, strict=True):
             column.append(value)
     return columns
@@ -285,7 +281,7 @@ class PostgresEngine:
         """Compare every row with the database (the gram arrays follow from ``folded``)."""
         expected = {}
         for row in index._rows().iterator(chunk_size=2000):
-            entry = _entry(row, with_grams=False)
+            entry = _entry(row)
             expected[entry.section_id] = _fingerprint(entry)
         rows = SearchEntry.objects.defer("grams").iterator(chunk_size=2000)
         seen = {e.section_id: _fingerprint(e) for e in rows}
