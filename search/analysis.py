@@ -118,9 +118,15 @@ def find_all(folded_text: str, folded_term: str) -> list[int]:
     return starts
 
 
-def highlight_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
-    """Merged (start, end) spans of every occurrence of the folded ``terms`` in ``text``."""
-    folded = fold(text)
+def highlight_spans(
+    text: str, terms: list[str], *, folded: str | None = None
+) -> list[tuple[int, int]]:
+    """Merged (start, end) spans of every occurrence of the folded ``terms`` in ``text``.
+
+    ``folded``: ``fold(text)`` when the caller has it already (the index keeps it).
+    """
+    if folded is None or len(folded) != len(text):
+        folded = fold(text)
     spans = sorted((s, s + len(t)) for t in terms if t for s in find_all(folded, t))
     merged: list[tuple[int, int]] = []
     for start, end in spans:
@@ -131,11 +137,13 @@ def highlight_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
     return merged
 
 
-def highlight_parts(text: str, terms: list[str]) -> list[tuple[str, bool]]:
+def highlight_parts(
+    text: str, terms: list[str], *, folded: str | None = None
+) -> list[tuple[str, bool]]:
     """All of ``text`` as (piece, is_hit) pairs."""
     parts: list[tuple[str, bool]] = []
     cursor = 0
-    for start, end in highlight_spans(text, terms):
+    for start, end in highlight_spans(text, terms, folded=folded):
         if start > cursor:
             parts.append((text[cursor:start], False))
         parts.append((text[start:end], True))
@@ -146,14 +154,15 @@ def highlight_parts(text: str, terms: list[str]) -> list[tuple[str, bool]]:
 
 
 def snippet_parts(
-    text: str, terms: list[str], *, width: int = 120, max_parts: int = 2
-) -> list[tuple[str, bool]]:
+    text: str, terms: list[str], *, width: int = 120, max_parts: int = 2,
+    folded: str | None = None,
+) -> list[tuple[str, bool]]:  # fmt: skip
     """Up to ``max_parts`` windows of ``text`` around hits, as (piece, is_hit) pairs.
 
     Offsets come from the folded text and apply to the original unchanged because
     folding preserves length. Windows are joined with "…".
     """
-    spans = highlight_spans(text, terms)
+    spans = highlight_spans(text, terms, folded=folded)
     if not spans:
         return [(text[:width] + ("…" if len(text) > width else ""), False)] if text else []
     windows: list[tuple[int, int]] = []

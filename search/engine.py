@@ -67,6 +67,9 @@ class Match:
     count: int
     title: str = ""
     text: str = ""
+    # fold(title + "\n" + text) when the engine has it (both keep it): the page counts
+    # and marks occurrences in it instead of folding long texts again.
+    folded: str = ""
 
 
 @dataclass
@@ -200,6 +203,8 @@ def search_index(
         cols = part.seg.columns
         doc = int(part.docs[d])
         stored = part.segment.stored_fields(doc)
+        folded, starts, lengths = part.segment.bytes_column("c_folded")
+        start = int(starts[doc])
         matches.append(
             Match(
                 section_id=int(cols["c_section"][doc]),
@@ -211,6 +216,9 @@ def search_index(
                 count=int(part.counts[d]),
                 title=stored["title"],
                 text=stored["text"],
+                folded=bytes(folded[start : start + int(lengths[doc])]).decode(
+                    "utf-8", "surrogatepass"
+                ),
             )
         )
     return Outcome(total=total, matches=matches, by_owner=by_owner, by_manual=by_manual)

@@ -339,22 +339,23 @@ class PostgresEngine:
                 LIMIT %s OFFSET %s
             ), page AS (SELECT * FROM counted UNION ALL SELECT * FROM uncounted)
             SELECT 1, p.section_id, p.owner_id, p.manual_id, p.updated, p.kind, p.titles,
-                   p.counts, e.title, e.text
+                   p.counts, e.title, e.text, e.folded
             FROM page AS p JOIN search_entry AS e ON e.section_id = p.section_id
             UNION ALL
-            SELECT 2, NULL, owner_id, manual_id, count(*), NULL, NULL, NULL, NULL, NULL
+            SELECT 2, NULL, owner_id, manual_id, count(*), NULL, NULL, NULL, NULL, NULL, NULL
             FROM hits GROUP BY owner_id, manual_id
         """
         rows = _query(sql, title_params + params + count_params + [limit, offset, limit, offset])
         matches, by_owner, by_manual = [], Counter(), Counter()
-        for part, pk, owner, manual, updated, kind, titles_, counts_, title, text in rows:
+        for part, pk, owner, manual, updated, kind, titles_, counts_, title, text, folded in rows:
             if part == 2:
                 by_owner[owner] += updated  # the count, in the updated column
                 by_manual[manual] += updated
                 continue
             matches.append(Match(section_id=pk, manual_id=manual, owner_id=owner,
                                  updated=updated, kind_code=kind, title_terms=titles_,
-                                 count=counts_, title=title, text=text))  # fmt: skip
+                                 count=counts_, title=title, text=text,
+                                 folded=folded))  # fmt: skip
         matches.sort(key=lambda m: (-m.title_terms, -m.count, -m.updated, m.section_id))
         total = sum(by_owner.values())
         if not total and not self.exists():

@@ -98,6 +98,32 @@ def test_hits_rank_by_terms_in_the_title_then_by_occurrences(alice, fresh_index)
         assert [h.title for h in hits] == expected, query
 
 
+def test_a_match_carries_its_folded_text_for_counts_and_marks(alice, fresh_index):
+    """The page counts and marks occurrences in the folded text the index keeps (long
+    texts are not folded again for every hit shown); Traditional and full-width content
+    is still marked where it stands."""
+    from manuals.tree import SectionContent, add_section, create_manual
+    from search import backends
+    from search.folding import fold
+    from search.results import scope_for, search_sections
+
+    manual = create_manual(owner=alice, title="繁體")
+    body = "<p>客戶說：訂單ＴＢ２０２３的退款還沒到。" + "退款" * 3 + "</p>"
+    add_section(manual=manual, target=None, content=SectionContent(title="退款說明", body=body))
+    fresh_index()
+    outcome = backends.current().search(
+        terms=[fold("退款")], scope=scope_for(alice), filters=backends.Filters()
+    )
+    (match,) = outcome.matches
+    assert match.folded == fold(match.title + "\n" + match.text)
+    (hit,) = search_sections(user=alice, query="退款").hits
+    assert hit.count == 5 and hit.title_hit
+    assert [piece for piece, marked in hit.title_parts if marked] == ["退款"]
+    assert "".join(piece for piece, marked in hit.snippet if marked) == "退款" * 4
+    (hit,) = search_sections(user=alice, query="tb2023").hits
+    assert [piece for piece, marked in hit.snippet if marked] == ["ＴＢ２０２３"]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_rebuild_outside_a_transaction_indexes_every_section_once(search_engine):
     """As the worker runs it: committed sections, several batches (PostgreSQL writes them

@@ -95,6 +95,7 @@ def live_instances(ix) -> dict[str, object]:
         # The last segment has no deletions: its matcher is not wrapped in a filter.
         "codec.whoosh3:W3LeafMatcher": reader.leaf_readers()[-1][0].postings("grams", "退款"),
         "codec.whoosh3:W3PerDocReader": perdoc,
+        "codec.whoosh3:W3TermsReader": getattr(leaf, "_terms", None),
         "codec.whoosh3:W3FieldWriter": writer.fieldwriter,
         "filedb.compound:CompoundStorage": leaf.segment().open_compound_file(ix.storage),
         "filedb.filestore:OverlayStorage": getattr(perdoc, "_storage", None),
@@ -117,6 +118,7 @@ def live(small_index):
 # Where each "format: ..." entry is checked.
 FORMAT_CHECKS = {
     "codec.whoosh3:W3LeafMatcher._data": "test_postings_read_back_as_arrays_and_by_whoosh",
+    "codec.whoosh3:W3LeafMatcher._goto": "test_postings_read_back_as_arrays_and_by_whoosh",
     "codec.whoosh3:W3FieldWriter": "test_postings_read_back_as_arrays_and_by_whoosh",
     "codec.whoosh3:STORED_COLUMN": "test_columns_and_stored_fields_read_in_place",
     "columns:VarBytesColumn": "test_columns_and_stored_fields_read_in_place",
