@@ -161,25 +161,33 @@ def snippet_parts(
 
     Offsets come from the folded text and apply to the original unchanged because
     folding preserves length. Windows are joined with "…".
+
+    Only the hits up to the last window matter, so a long text is searched in a growing
+    prefix: a common character occurs thousands of times in the longest sections, and
+    those rank first.
     """
-    spans = highlight_spans(text, terms, folded=folded)
+    if folded is None or len(folded) != len(text):
+        folded = fold(text)
+    longest = max((len(term) for term in terms), default=1)
+    limit = 4 * width * max_parts
+    while True:
+        spans = highlight_spans(text[:limit], terms, folded=folded[:limit])
+        windows = _windows(spans, len(text), width, max_parts)
+        # Exact once every hit a window could hold lies wholly inside the prefix.
+        if limit >= len(text) or (len(windows) == max_parts and windows[-1][1] <= limit - longest):
+            break
+        limit *= 4
     if not spans:
         return [(text[:width] + ("…" if len(text) > width else ""), False)] if text else []
-    windows: list[tuple[int, int]] = []
-    for start, end in spans:
-        if windows and start < windows[-1][1]:
-            continue
-        if len(windows) == max_parts:
-            break
-        lo = max(0, start - width // 3, windows[-1][1] if windows else 0)
-        windows.append((lo, min(len(text), max(end, lo + width))))
     parts: list[tuple[str, bool]] = []
     for index, (lo, hi) in enumerate(windows):
         if lo > 0 or index:
             parts.append(("…", False))
         cursor = lo
         for start, end in spans:
-            if end <= lo or start >= hi:
+            if start >= hi:
+                break
+            if end <= lo:
                 continue
             start, end = max(start, lo), min(end, hi)
             if start > cursor:
@@ -191,3 +199,16 @@ def snippet_parts(
     if windows[-1][1] < len(text):
         parts.append(("…", False))
     return [(piece.replace("\n", " "), hit) for piece, hit in parts]
+
+
+def _windows(spans, length: int, width: int, max_parts: int) -> list[tuple[int, int]]:
+    """The snippet's windows: around the first hits, each at least ``width`` long."""
+    windows: list[tuple[int, int]] = []
+    for start, end in spans:
+        if windows and start < windows[-1][1]:
+            continue
+        if len(windows) == max_parts:
+            break
+        lo = max(0, start - width // 3, windows[-1][1] if windows else 0)
+        windows.append((lo, min(length, max(end, lo + width))))
+    return windows

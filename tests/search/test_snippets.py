@@ -1,0 +1,59 @@
+"""Snippets of long texts: searched in a growing prefix, the same as over the whole text."""
+
+import random
+
+from search.analysis import highlight_spans, snippet_parts
+from search.folding import fold
+
+
+def whole_text_snippet(text, terms, *, width=120, max_parts=2):
+    """The snippet as it was made before prefixes: every hit of the whole text first."""
+    spans = highlight_spans(text, terms)
+    if not spans:
+        return [(text[:width] + ("…" if len(text) > width else ""), False)] if text else []
+    windows = []
+    for start, end in spans:
+        if windows and start < windows[-1][1]:
+            continue
+        if len(windows) == max_parts:
+            break
+        lo = max(0, start - width // 3, windows[-1][1] if windows else 0)
+        windows.append((lo, min(len(text), max(end, lo + width))))
+    parts = []
+    for index, (lo, hi) in enumerate(windows):
+        if lo > 0 or index:
+            parts.append(("…", False))
+        cursor = lo
+        for start, end in spans:
+            if end <= lo or start >= hi:
+                continue
+            start, end = max(start, lo), min(end, hi)
+            if start > cursor:
+                parts.append((text[cursor:start], False))
+            parts.append((text[start:end], True))
+            cursor = end
+        if cursor < hi:
+            parts.append((text[cursor:hi], False))
+    if windows[-1][1] < len(text):
+        parts.append(("…", False))
+    return [(piece.replace("\n", " "), hit) for piece, hit in parts]
+
+
+def test_snippets_of_long_texts_match_the_whole_text_reading():
+    rng = random.Random(5)
+    alphabet = "的退款客户訂單发货ＴＢab12\n "
+    for case in range(400):
+        length = rng.choice((0, 5, 200, 900, 1000, 3000, 20000))
+        text = "".join(rng.choice(alphabet) for _ in range(length))
+        if case % 3 == 0 and length > 100:  # one hit far away, near a prefix's edge
+            text = text.replace("退", "了").replace("款", "了")
+            at = rng.choice((959, 960, 961, 3839, 3841, length - 2))
+            text = text[:at] + "退款" + text[at + 2 :]
+        terms = rng.choice((["的"], ["退款"], ["退款", "客户"], ["订单发货"], ["tb12"], ["的的"]))
+        terms = [fold(t) for t in terms]
+        for width, max_parts in ((120, 2), (60, 3), (30, 1)):
+            want = whole_text_snippet(text, terms, width=width, max_parts=max_parts)
+            got = snippet_parts(text, terms, width=width, max_parts=max_parts)
+            assert got == want, (case, length, terms, width)
+            assert snippet_parts(text, terms, width=width, max_parts=max_parts,
+                                 folded=fold(text)) == want  # fmt: skip
