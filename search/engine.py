@@ -267,6 +267,18 @@ def _matches(
         present = seg.allowed(scope, deleted)
         if filters.any:
             present = present & _filter_mask(seg, filters)
+        if all(is_gram(term) for term in terms):
+            docs, doc_counts, doc_titles = _gram_hits(segment, present, terms)
+            if len(docs) and unreadable:
+                gone = np.fromiter(unreadable, dtype=np.int64, count=len(unreadable))
+                keep = ~np.isin(seg.columns["c_section"][docs], gone)
+                docs, doc_counts, doc_titles = docs[keep], doc_counts[keep], doc_titles[keep]
+            if len(docs):
+                by_owner.update(_tally(seg.owners, seg.owner_code[docs]))
+                by_manual.update(_tally(seg.manuals, seg.manual_code[docs]))
+                hits.append(_SegmentHits(seg=seg, segment=segment, docs=docs, counts=doc_counts,
+                                         titles=doc_titles))  # fmt: skip
+            continue
         counts = np.zeros(seg.size, dtype=np.int64)
         titles = np.zeros(seg.size, dtype=np.int64)
         checks: list[_Check] = []
@@ -295,6 +307,34 @@ def _matches(
         hits.append(_SegmentHits(seg=seg, segment=segment, docs=docs, counts=counts[docs],
                                  titles=titles[docs]))  # fmt: skip
     return hits, by_owner, by_manual
+
+
+def _gram_hits(segment: Segment, present: np.ndarray, terms: list[str]):
+    """(docs, counts, titles) of the documents in ``present`` holding every term, when
+    every term is a gram (1- and 2-character queries, short IDs): the postings are the
+    answer, intersected as sorted arrays, with no mask or count arrays the size of the
+    segment per term."""
+    if not terms:  # filters alone
+        docs = np.flatnonzero(present)
+        return docs, np.zeros(len(docs), dtype=np.int64), np.zeros(len(docs), dtype=np.int64)
+    docs, counts = None, None
+    postings = sorted((segment.postings("grams", term) for term in terms), key=lambda p: len(p[0]))
+    for ids, weights in postings:  # the rarest first
+        if docs is None:
+            keep = present[ids]
+            docs, counts = ids[keep], weights[keep].astype(np.int64)
+        else:
+            at = np.searchsorted(ids, docs)
+            found = at < len(ids)
+            found[found] = ids[at[found]] == docs[found]
+            docs, counts = docs[found], counts[found] + weights[at[found]].astype(np.int64)
+        if not len(docs):
+            break
+    titles = np.zeros(len(docs), dtype=np.int64)
+    if len(docs):
+        for term in terms:
+            titles += np.isin(docs, segment.postings("tgrams", term)[0], assume_unique=True)
+    return docs, counts, titles
 
 
 def _tally(values: np.ndarray, codes: np.ndarray) -> dict[int, int]:
