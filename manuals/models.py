@@ -71,7 +71,17 @@ class Member(models.Model):
 
     @property
     def name(self) -> str:
-        return self.display_name or self.user.get_full_name() or self.user.get_username()
+        user = self.user
+        return self.name_of(self.display_name, user.first_name, user.last_name, user.username)
+
+    # What ``name`` reads, for lists that load these columns as plain rows.
+    NAME_FIELDS = ("member__display_name", "first_name", "last_name", "username")
+
+    @staticmethod
+    def name_of(display_name: str | None, first_name: str, last_name: str, username: str) -> str:
+        """The name people see: the display name, else the full name, else the login."""
+        full_name = f"{first_name} {last_name}".strip()  # User.get_full_name()
+        return display_name or full_name or username
 
     @property
     def is_lead(self) -> bool:

@@ -20,7 +20,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from manuals.models import Manual, Section, member_of, readable_q, walk
+from manuals.models import Manual, Member, Section, member_of, readable_q, walk
 from search import backends
 from search.analysis import highlight_parts, html_to_text, snippet_parts
 from search.engine import Filters, Match, Scope
@@ -309,16 +309,10 @@ def _hits_for(user, matches: list[Match], terms: list[str], names: dict[int, str
     return hits
 
 
-def _name(user) -> str:
-    try:
-        return user.member.name
-    except Exception:
-        return user.get_username()
-
-
 def _owner_names(counts) -> dict[int, str]:
-    users = get_user_model().objects.filter(pk__in=list(counts)).select_related("member")
-    return {u.pk: _name(u) for u in users}
+    users = get_user_model().objects.filter(pk__in=list(counts))
+    rows = users.values_list("pk", *Member.NAME_FIELDS)
+    return {pk: Member.name_of(*names) for pk, *names in rows}
 
 
 def _named_manuals(counts) -> list[tuple[int, str, int]]:
