@@ -169,12 +169,13 @@ def snippet_parts(
     if folded is None or len(folded) != len(text):
         folded = fold(text)
     longest = max((len(term) for term in terms), default=1)
-    limit = 4 * width * max_parts
+    limit = max(256, 4 * width * max_parts)
     while True:
         spans = highlight_spans(text[:limit], terms, folded=folded[:limit])
         windows = _windows(spans, len(text), width, max_parts)
         # Exact once every hit a window could hold lies wholly inside the prefix.
-        if limit >= len(text) or (len(windows) == max_parts and windows[-1][1] <= limit - longest):
+        full = windows and len(windows) == max_parts and windows[-1][1] <= limit - longest
+        if limit >= len(text) or full:
             break
         limit *= 4
     if not spans:

@@ -91,3 +91,15 @@ def test_the_results_page_reads_sections_by_key_not_through_the_teams_manuals(
     assert steps
     slow = [s for s in steps if "manual_id" in s or s.startswith("SCAN")]
     assert not slow, slow
+
+
+def test_an_owner_without_a_member_row_is_named_by_login(client, lena, fresh_index):
+    """An account whose member row an administrator removed keeps its manual: the page
+    names it by its login, as the rest of the site does."""
+    agents_with_cases(lena.member.team, "gone", n_agents=1, per_agent=1)
+    owner = get_user_model().objects.get(username="gone0")
+    owner.member.delete()
+    fresh_index()
+    client.force_login(lena)
+    html = client.get(reverse("search:results"), {"q": "退款"}).content.decode()
+    assert "gone0" in html and "客服 0号" not in html

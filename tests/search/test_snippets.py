@@ -57,3 +57,8 @@ def test_snippets_of_long_texts_match_the_whole_text_reading():
             assert got == want, (case, length, terms, width)
             assert snippet_parts(text, terms, width=width, max_parts=max_parts,
                                  folded=fold(text)) == want  # fmt: skip
+
+
+def test_degenerate_snippet_sizes_end():
+    assert snippet_parts("退款" * 400, ["退款"], width=0)
+    assert snippet_parts("无关" * 400, ["退款"], width=0, max_parts=0) == [("…", False)]
