@@ -67,8 +67,8 @@ class Match:
     count: int
     title: str = ""
     text: str = ""
-    # fold(title + "\n" + text) when the engine has it (both keep it): the page counts
-    # and marks occurrences in it instead of folding long texts again.
+    # fold(title + "\n" + text), as the index keeps it (both engines fill it): hits are
+    # counted and marked in it, without folding long texts again.
     folded: str = ""
 
 
@@ -268,45 +268,53 @@ def _matches(
         if filters.any:
             present = present & _filter_mask(seg, filters)
         if all(is_gram(term) for term in terms):
-            docs, doc_counts, doc_titles = _gram_hits(segment, present, terms)
+            docs, counts, titles = _gram_hits(segment, present, terms)
             if len(docs) and unreadable:
-                gone = np.fromiter(unreadable, dtype=np.int64, count=len(unreadable))
-                keep = ~np.isin(seg.columns["c_section"][docs], gone)
-                docs, doc_counts, doc_titles = docs[keep], doc_counts[keep], doc_titles[keep]
-            if len(docs):
-                by_owner.update(_tally(seg.owners, seg.owner_code[docs]))
-                by_manual.update(_tally(seg.manuals, seg.manual_code[docs]))
-                hits.append(_SegmentHits(seg=seg, segment=segment, docs=docs, counts=doc_counts,
-                                         titles=doc_titles))  # fmt: skip
-            continue
-        counts = np.zeros(seg.size, dtype=np.int64)
-        titles = np.zeros(seg.size, dtype=np.int64)
-        checks: list[_Check] = []
-        # Exact terms first: their postings are the answer and narrow the rest.
-        for term in sorted(terms, key=lambda t: (not is_gram(t), len(t))):
-            if not present.any():
-                break
-            if is_gram(term):
-                ids, weights = segment.postings("grams", term)
-                present = present & _mask(seg.size, ids)
-                counts[ids] += weights.astype(np.int64)
-                titles[segment.postings("tgrams", term)[0]] += 1
-            else:
-                present = present & _candidates(segment, "grams", seg.size, term)
-                checks.append(_Check(term, *_proven(segment, seg.size, term, counts, titles)))
-        docs = np.flatnonzero(present)
-        if len(docs) and unreadable:
-            gone = np.fromiter(unreadable, dtype=np.int64, count=len(unreadable))
-            docs = docs[~np.isin(seg.columns["c_section"][docs], gone)]
-        if len(docs) and checks:
-            docs = _verify(segment, docs, checks, counts, titles)
+                keep = _not_in(seg, docs, unreadable)
+                docs, counts, titles = docs[keep], counts[keep], titles[keep]
+        else:
+            docs, counts, titles = _checked_hits(segment, seg, present, terms, unreadable)
         if not len(docs):
             continue
         by_owner.update(_tally(seg.owners, seg.owner_code[docs]))
         by_manual.update(_tally(seg.manuals, seg.manual_code[docs]))
-        hits.append(_SegmentHits(seg=seg, segment=segment, docs=docs, counts=counts[docs],
-                                 titles=titles[docs]))  # fmt: skip
+        hits.append(_SegmentHits(seg=seg, segment=segment, docs=docs, counts=counts,
+                                 titles=titles))  # fmt: skip
     return hits, by_owner, by_manual
+
+
+def _not_in(seg: _SegmentData, docs: np.ndarray, sections: frozenset[int]) -> np.ndarray:
+    """Mask of ``docs`` whose section is not one of ``sections``."""
+    gone = np.fromiter(sections, dtype=np.int64, count=len(sections))
+    return ~np.isin(seg.columns["c_section"][docs], gone)
+
+
+def _checked_hits(segment: Segment, seg: _SegmentData, present: np.ndarray, terms: list[str],
+                  unreadable: frozenset[int]):  # fmt: skip
+    """(docs, counts, titles) of the documents in ``present`` holding every term: gram
+    postings narrow the candidates, the other terms are verified in the text (except
+    where a whole-word token proves them), the ``unreadable`` sections never read."""
+    counts = np.zeros(seg.size, dtype=np.int64)
+    titles = np.zeros(seg.size, dtype=np.int64)
+    checks: list[_Check] = []
+    # Exact terms first: their postings are the answer and narrow the rest.
+    for term in sorted(terms, key=lambda t: (not is_gram(t), len(t))):
+        if not present.any():
+            break
+        if is_gram(term):
+            ids, weights = segment.postings("grams", term)
+            present = present & _mask(seg.size, ids)
+            counts[ids] += weights.astype(np.int64)
+            titles[segment.postings("tgrams", term)[0]] += 1
+        else:
+            present = present & _candidates(segment, "grams", seg.size, term)
+            checks.append(_Check(term, *_proven(segment, seg.size, term, counts, titles)))
+    docs = np.flatnonzero(present)
+    if len(docs) and unreadable:
+        docs = docs[_not_in(seg, docs, unreadable)]
+    if len(docs) and checks:
+        docs = _verify(segment, docs, checks, counts, titles)
+    return docs, counts[docs], titles[docs]
 
 
 def _gram_hits(segment: Segment, present: np.ndarray, terms: list[str]):
