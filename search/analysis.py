@@ -178,6 +178,11 @@ def snippet_parts(
         if limit >= len(text) or full:
             break
         limit *= 4
+    return _snippet(text, spans, windows, width)
+
+
+def _snippet(text: str, spans, windows, width: int) -> list[tuple[str, bool]]:
+    """The windows' pieces of ``text``, hits marked; the start of the text if no hit."""
     if not spans:
         return [(text[:width] + ("…" if len(text) > width else ""), False)] if text else []
     parts: list[tuple[str, bool]] = []

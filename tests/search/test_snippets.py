@@ -2,41 +2,14 @@
 
 import random
 
-from search.analysis import highlight_spans, snippet_parts
+from search.analysis import _snippet, _windows, highlight_spans, snippet_parts
 from search.folding import fold
 
 
 def whole_text_snippet(text, terms, *, width=120, max_parts=2):
     """The snippet as it was made before prefixes: every hit of the whole text first."""
     spans = highlight_spans(text, terms)
-    if not spans:
-        return [(text[:width] + ("…" if len(text) > width else ""), False)] if text else []
-    windows = []
-    for start, end in spans:
-        if windows and start < windows[-1][1]:
-            continue
-        if len(windows) == max_parts:
-            break
-        lo = max(0, start - width // 3, windows[-1][1] if windows else 0)
-        windows.append((lo, min(len(text), max(end, lo + width))))
-    parts = []
-    for index, (lo, hi) in enumerate(windows):
-        if lo > 0 or index:
-            parts.append(("…", False))
-        cursor = lo
-        for start, end in spans:
-            if end <= lo or start >= hi:
-                continue
-            start, end = max(start, lo), min(end, hi)
-            if start > cursor:
-                parts.append((text[cursor:start], False))
-            parts.append((text[start:end], True))
-            cursor = end
-        if cursor < hi:
-            parts.append((text[cursor:hi], False))
-    if windows[-1][1] < len(text):
-        parts.append(("…", False))
-    return [(piece.replace("\n", " "), hit) for piece, hit in parts]
+    return _snippet(text, spans, _windows(spans, len(text), width, max_parts), width)
 
 
 def test_snippets_of_long_texts_match_the_whole_text_reading():
@@ -62,3 +35,13 @@ def test_snippets_of_long_texts_match_the_whole_text_reading():
 def test_degenerate_snippet_sizes_end():
     assert snippet_parts("退款" * 400, ["退款"], width=0)
     assert snippet_parts("无关" * 400, ["退款"], width=0, max_parts=0) == [("…", False)]
+
+
+def test_a_hit_across_the_prefix_edge_is_marked():
+    """The second window ends where the first prefix does, and a hit starts just inside
+    it: the prefix must grow before the snippet is cut."""
+    text = "退款" + "了" * 878 + "退款" + "了" * 77 + "退款" + "了" * 2000
+    assert text.index("退款", 900) == 959  # across 960, the first prefix's end
+    got = snippet_parts(text, ["退款"])
+    assert got == whole_text_snippet(text, ["退款"])
+    assert got[-2] == ("退", True)
