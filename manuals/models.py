@@ -74,12 +74,15 @@ class Member(models.Model):
         user = self.user
         return self.name_of(self.display_name, user.first_name, user.last_name, user.username)
 
-    # What ``name`` reads, for lists that load these columns as plain rows.
+    # What ``name`` reads, as columns of a user row (for lists of plain rows).
     NAME_FIELDS = ("member__display_name", "first_name", "last_name", "username")
 
     @staticmethod
     def name_of(display_name: str | None, first_name: str, last_name: str, username: str) -> str:
-        """The name people see: the display name, else the full name, else the login."""
+        """The name people see: the display name, else the full name, else the login. A
+        user without a member row (display_name None: an admin account) by login."""
+        if display_name is None:
+            return username
         full_name = f"{first_name} {last_name}".strip()  # User.get_full_name()
         return display_name or full_name or username
 

@@ -283,10 +283,7 @@ def _hits_for(user, matches: list[Match], terms: list[str], names: dict[int, str
             continue
         pk, _parent, db_kind, updated_at, manual_id, manual_title, owner_id, _ok = section
         kind = KIND_BY_CODE.get(match.kind_code, db_kind)
-        title_end = len(match.title)
-        folded = match.folded
-        if len(folded) != title_end + 1 + len(match.text):  # an engine that does not keep it
-            folded = fold(match.title + "\n" + match.text)
+        title_end, folded = len(match.title), match.folded
         hits.append(
             Hit(
                 section_id=pk,
@@ -313,10 +310,7 @@ def _hits_for(user, matches: list[Match], terms: list[str], names: dict[int, str
 def _owner_names(counts) -> dict[int, str]:
     users = get_user_model().objects.filter(pk__in=list(counts))
     rows = users.values_list("pk", *Member.NAME_FIELDS)
-    # Without a Member row (an admin account) the login, as everywhere else.
-    return {
-        pk: Member.name_of(*names) if names[0] is not None else names[-1] for pk, *names in rows
-    }
+    return {pk: Member.name_of(*names) for pk, *names in rows}
 
 
 def _named_manuals(counts) -> list[tuple[int, str, int]]:
@@ -392,20 +386,19 @@ def find_in_manual(
             terms=terms, scope=scope, filters=Filters(manual_id=manual.pk),
             offset=0, limit=len(outline) + 1,
         )  # fmt: skip
-        texts = {m.section_id: (m.title, m.text) for m in outcome.matches}
+        folded = {m.section_id: m.folded for m in outcome.matches}
     except IndexUnavailable as exc:
         # Bounded by one manual, so the database can answer while the index is rebuilt
         # (or when the engine gave up on a query that is slow across the whole team).
         result.unavailable = not isinstance(exc, SearchTooSlow)
-        texts = _manual_texts(manual, user)
+        folded = _manual_texts(manual, user)
     passed_reading = reading is None
     for section, titles_above in walk(outline):
         if section.pk == reading:
             passed_reading = True
             result.start = len(result.sections)
-        if section.pk in texts:
-            title, text = texts[section.pk]
-            count = _occurrences(title + "\n" + text, terms)
+        if section.pk in folded:
+            count = _count(folded[section.pk], terms)
             if count:
                 result.sections.append({
                     "id": section.pk, "title": section.title, "count": count,
@@ -417,21 +410,18 @@ def find_in_manual(
     return result
 
 
-def _occurrences(text: str, terms: list[str]) -> int:
-    return _count(fold(text), terms)
-
-
 def _count(folded: str, terms: list[str]) -> int:
     """Non-overlapping occurrences of the ``terms`` in ``folded`` text, 0 unless all occur."""
     counts = [folded.count(term) for term in terms]
     return sum(counts) if all(counts) else 0
 
 
-def _manual_texts(manual: Manual, user) -> dict[int, tuple[str, str]]:
+def _manual_texts(manual: Manual, user) -> dict[int, str]:
+    """The folded "title\ntext" of each readable section of ``manual``, as the index has it."""
     rows = (
         Section.objects.readable_by(user)
         .live()
         .filter(manual=manual, level__gt=0)
         .values_list("id", "title", "body")
     )
-    return {pk: (title, html_to_text(body)) for pk, title, body in rows}
+    return {pk: fold(title + "\n" + html_to_text(body)) for pk, title, body in rows}
