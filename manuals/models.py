@@ -339,8 +339,13 @@ class Section(MPTTModel):
         verbose_name_plural = _("章节")
         indexes = [
             # Search re-checks the sections changed in the last minutes (their index entry
-            # may still be waiting): a range on this column, not a scan of the team.
-            models.Index(fields=["updated_at"], name="section_updated_at"),
+            # may still be waiting): a range on updated_at, not a scan of the team, with
+            # what the reading rule needs of the section in the index too (in the table
+            # those columns follow the body, whose overflow pages SQLite would read).
+            models.Index(
+                fields=["updated_at", "manual", "level", "visibility", "trashed_at"],
+                name="section_recent",
+            ),
         ]
         constraints = [
             # A corrupt nested set must fail loudly, not render a scrambled outline.

@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.db.models import BooleanField, ExpressionWrapper, F, Q
+from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -179,44 +179,44 @@ RECENT_CHECKED = 100_000
 RECENT_CHUNK = 5_000  # ids per statement
 
 
-def recently_hidden_from(user, scope: Scope) -> frozenset[int]:
-    """Sections of the team changed lately (or waiting in the pending file) that ``user``
-    may not read now, whatever the index says about them.
+def sections_read_by(user) -> QuerySet:
+    """Sections of manuals (not their hidden roots) with columns for the reading rule, for
+    rows looked up by primary key or a range of ``updated_at``: ``team``, ``readable``
+    (``user`` may read it and it is not in the trash) and ``shown`` (the rule alone: an
+    ancestor's title in a path).
 
-    The changed sections come from the updated_at index alone: joined to the team (or as
-    a subquery), SQLite walked every section of the team instead (21 ms a page at 200,000
-    sections in 200 manuals). Then, a chunk of ids at a time (a bounded number of
-    parameters per statement), which of them are the team's and readable by ``user``, as
-    columns of rows looked up by primary key: with the team in the WHERE clause, SQLite
-    probed every manual of the team for every id instead.
+    As columns, not WHERE conditions: with the team in the WHERE clause SQLite drove each
+    query by the team's manuals (every manual probed for every id; 21 ms a page at
+    200,000 sections in 200 manuals). Built once a page and cloned for each query: Django
+    resolving the rule again cost a millisecond a query.
+    """
+    rule = readable_q(user, prefix="manual__")
+    return Section.objects.filter(level__gt=0).annotate(
+        team=F("manual__team_id"),
+        readable=ExpressionWrapper(rule & Q(trashed_at__isnull=True), output_field=BooleanField()),
+        shown=ExpressionWrapper(rule, output_field=BooleanField()),
+    )
+
+
+def recently_hidden_from(sections: QuerySet, scope: Scope) -> frozenset[int]:
+    """Of ``sections_read_by(user)``: the team's sections changed lately (or waiting in the
+    pending file) that the user may not read now, whatever the index says about them.
+
+    One range of the ``section_recent`` index, which holds what the reading rule asks of a
+    section (SQLite answers from it without reading the rows), newest first; pending
+    sections, normally none, by id a chunk at a time (Django prepares a list of ids at
+    ~10 µs an id: the range needs none).
     """
     since = timezone.now() - INDEX_LAG
-    recent = Section.objects.filter(updated_at__gte=since).order_by("-updated_at")
-    # The bound keeps the pending sections and the newest changes (after a bulk import of
-    # more than RECENT_CHECKED sections, the import's oldest rows go unchecked).
-    changed = dict.fromkeys(backends.current().pending_ids())
-    changed.update(dict.fromkeys(recent.values_list("pk", flat=True)[:RECENT_CHECKED]))
-    ids = list(changed)[:RECENT_CHECKED]
-    readable = _readable(user)
-    hidden: set[int] = set()
-    for start in range(0, len(ids), RECENT_CHUNK):
-        rows = (
-            Section.objects.filter(pk__in=ids[start : start + RECENT_CHUNK], level__gt=0)
-            .annotate(team=F("manual__team_id"), readable=readable)
-            .values_list("pk", "team", "readable")
-        )
-        hidden.update(pk for pk, team, ok in rows if team == scope.team_id and not ok)
-    return frozenset(hidden)
-
-
-def _readable(user, *, live: bool = True) -> ExpressionWrapper:
-    """Whether ``user`` may read a section (and it is not in the trash, with ``live``), as
-    a column: the reading rule of ``Section.objects.readable_by`` for rows looked up by
-    primary key."""
-    rule = readable_q(user, prefix="manual__")
-    if live:
-        rule &= Q(trashed_at__isnull=True)
-    return ExpressionWrapper(rule, output_field=BooleanField())
+    recent = sections.filter(updated_at__gte=since).order_by("-updated_at")
+    # The bound keeps the newest changes (after a bulk import of more than RECENT_CHECKED
+    # sections, the import's oldest rows go unchecked).
+    rows = list(recent.values_list("pk", "team", "readable")[:RECENT_CHECKED])
+    pending = list(backends.current().pending_ids() - {pk for pk, _team, _ok in rows})
+    for start in range(0, min(len(pending), RECENT_CHECKED), RECENT_CHUNK):
+        chunk = sections.filter(pk__in=pending[start : start + RECENT_CHUNK])
+        rows += chunk.values_list("pk", "team", "readable")
+    return frozenset(pk for pk, team, ok in rows if team == scope.team_id and not ok)
 
 
 def search_sections(*, user, query: ParsedQuery | str, page: int = 1,
@@ -231,11 +231,12 @@ def search_sections(*, user, query: ParsedQuery | str, page: int = 1,
     if filters is None:
         return results
     results.page = max(1, min(page, MAX_PAGE))
+    sections = sections_read_by(user)
     try:
         outcome = backends.current().search(
             terms=parsed.folded_terms, scope=scope, filters=filters,
             offset=(results.page - 1) * per_page, limit=per_page,
-            unreadable=recently_hidden_from(user, scope),
+            unreadable=recently_hidden_from(sections, scope),
         )  # fmt: skip
     except SearchTooSlow as exc:
         log.warning("search stopped: %s (query %r)", exc, parsed.text[:100])
@@ -248,37 +249,38 @@ def search_sections(*, user, query: ParsedQuery | str, page: int = 1,
         results.unavailable = True
         return results
     results.total = outcome.total
-    names = _owner_names(outcome.by_owner)  # every owner with a hit: the page's among them
-    results.hits = _hits_for(user, outcome.matches, parsed.folded_terms, names)
+    titles, names = _manuals_and_owners(outcome.by_manual, outcome.by_owner)
+    results.hits = _hits_for(sections, outcome.matches, parsed.folded_terms, names)
     results.agents = sorted(
-        ((pk, name, outcome.by_owner[pk]) for pk, name in names.items()),
+        ((pk, names[pk], count) for pk, count in outcome.by_owner.items() if pk in names),
         key=lambda item: (-item[2], item[1]),
     )
-    results.manuals = _named_manuals(outcome.by_manual)
+    results.manuals = sorted(
+        ((pk, titles[pk], count) for pk, count in outcome.by_manual.items() if pk in titles),
+        key=lambda item: (-item[2], item[1]),
+    )
     return results
 
 
-def _hits_for(user, matches: list[Match], terms: list[str], names: dict[int, str]) -> list[Hit]:
-    """Turn index matches into hits, re-checking each against the database."""
+def _hits_for(sections: QuerySet, matches: list[Match], terms: list[str],
+              names: dict[int, str]) -> list[Hit]:  # fmt: skip
+    """Turn index matches into hits, re-checking each against the database (``sections``:
+    ``sections_read_by(user)``)."""
     ids = [m.section_id for m in matches]
-    # By primary key, with the reading rule as a column: as a WHERE condition SQLite
-    # drives the query by the team's manuals (every manual probed for every id). Plain
-    # rows, not model instances (a third of the page's time).
-    rows = (
-        Section.objects.filter(pk__in=ids, level__gt=0)
-        .annotate(readable=_readable(user))
-        .values_list("id", "parent_id", "kind", "updated_at", "manual_id", "manual__title",
-                     "manual__owner_id", "readable")
+    # Plain rows, not model instances (a third of the page's time).
+    rows = sections.filter(pk__in=ids).values_list(
+        "id", "parent_id", "kind", "updated_at", "manual_id", "manual__title",
+        "manual__owner_id", "readable",
     )  # fmt: skip
-    sections = {row[0]: row for row in rows if row[-1]}
+    found = {row[0]: row for row in rows if row[-1]}
     # A manual handed over since the index saw it: its new owner, in one more query.
-    missing = {row[6] for row in sections.values()} - names.keys()
+    missing = {row[6] for row in found.values()} - names.keys()
     if missing:
         names = {**names, **_owner_names(missing)}
-    paths = readable_paths(user, [(pk, row[1]) for pk, row in sections.items()])
+    paths = readable_paths(sections, [(pk, row[1]) for pk, row in found.items()])
     hits = []
     for match in matches:
-        section = sections.get(match.section_id)
+        section = found.get(match.section_id)
         if section is None:  # the index is a moment behind the database
             continue
         pk, _parent, db_kind, updated_at, manual_id, manual_title, owner_id, _ok = section
@@ -313,32 +315,41 @@ def _owner_names(counts) -> dict[int, str]:
     return {pk: Member.name_of(*names) for pk, *names in rows}
 
 
-def _named_manuals(counts) -> list[tuple[int, str, int]]:
-    manuals = Manual.objects.filter(pk__in=list(counts)).values_list("id", "title")
-    return sorted(((pk, title, counts[pk]) for pk, title in manuals), key=lambda i: (-i[2], i[1]))
+def _manuals_and_owners(manual_ids, owner_ids) -> tuple[dict[int, str], dict[int, str]]:
+    """The titles of these manuals and the names of these owners, in one query: the owners
+    with hits own the manuals with hits, unless the index has yet to see a handover (then
+    one more query names the rest)."""
+    rows = Manual.objects.filter(pk__in=list(manual_ids)).values_list(
+        "id", "title", "owner_id", *(f"owner__{name}" for name in Member.NAME_FIELDS)
+    )
+    titles, names = {}, {}
+    for pk, title, owner_id, *name in rows:
+        titles[pk] = title
+        names[owner_id] = Member.name_of(*name)
+    missing = set(owner_ids) - names.keys()
+    if missing:
+        names.update(_owner_names(missing))
+    return titles, names
 
 
-def readable_paths(user, sections: list[tuple[int, int | None]]) -> dict[int, list[str]]:
-    """Titles of the ancestors that ``user`` may read of each (section id, parent id),
-    top first.
+def readable_paths(sections: QuerySet, parents_of: list[tuple[int, int | None]]
+                   ) -> dict[int, list[str]]:  # fmt: skip
+    """Titles of the ancestors of each (section id, parent id) that the user of
+    ``sections`` (``sections_read_by(user)``) may read, top first.
 
     Walks up by parent ids, one primary-key query per level that also says which of them
     the user may read: a nested-set range query over the whole team is much slower.
     """
     parents: dict[int, tuple[int | None, str, bool]] = {}  # id → (parent id, title, readable)
-    wanted = {parent for _pk, parent in sections if parent}
+    wanted = {parent for _pk, parent in parents_of if parent}
     asked: set[int] = set()
     while wanted:  # the hidden roots (level 0) end each chain
         asked |= wanted
-        rows = (
-            Section.objects.filter(pk__in=wanted, level__gt=0)
-            .annotate(readable=_readable(user, live=False))
-            .values_list("id", "parent_id", "title", "readable")
-        )
+        rows = sections.filter(pk__in=wanted).values_list("id", "parent_id", "title", "shown")
         parents.update((pk, (parent, title, ok)) for pk, parent, title, ok in rows)
         wanted = {parent for parent, _title, _ok in parents.values() if parent} - asked
     paths = {}
-    for pk, parent in sections:
+    for pk, parent in parents_of:
         path, at, seen = [], parent, set()
         while at in parents and at not in seen:  # a corrupt tree must not hang a request
             seen.add(at)
