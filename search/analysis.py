@@ -75,10 +75,19 @@ def _ascii_grams(folded: str) -> list[str]:
 
 
 def gram_counts(folded: str) -> Counter:
-    """Every gram (and whole ASCII word) of already-folded text with how often it occurs."""
+    """Every gram (and whole ASCII word) of already-folded text with how often it occurs:
+    each character and each pair of adjacent characters (overlapping), and the
+    ``long_gram_counts``."""
     counts = Counter(folded)
     counts.update(map(str.__add__, folded, folded[1:]))
-    counts.update(_ascii_grams(folded))
+    counts.update(long_gram_counts(folded))
+    return counts
+
+
+def long_gram_counts(folded: str) -> Counter:
+    """The grams of three characters or more: ASCII 3- to 5-grams and whole words (a
+    rebuild counts the 1- and 2-grams of many sections at once; see whoosh_store)."""
+    counts = Counter(_ascii_grams(folded))
     counts.update(_WORDS.findall(folded))
     counts.update(word for word in _COMPOUNDS.findall(folded) if 5 <= len(word) <= 40)
     return counts

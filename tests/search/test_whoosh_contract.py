@@ -8,6 +8,7 @@ that are about behaviour and on-disk layout ("format: ...").
 
 import importlib
 import inspect
+import random
 from io import BytesIO
 
 import pytest
@@ -236,3 +237,42 @@ def test_the_toc_names_pickled_classes_by_their_first_path(small_index):
     for name in ("GramField", "SearchSegment", "SearchCodec"):
         assert getattr(codec, name) is getattr(whoosh_store, name)
     assert whoosh_store.open_dir(small_index.storage.folder).doc_count() == 10
+
+
+# Texts whose grams a rebuild counts in bulk: empty ones, one character, characters beyond
+# the Basic Multilingual Plane, a lone surrogate, repeats (overlapping pairs), and texts
+# whose last and first characters would make a pair across two documents ("款" + "客").
+BULK_TEXTS = ["", "a", "退款", "ab\nab", "😀😀x𠀋", "\ud800x", "退款退款退", "", "客户",
+              "order tb2023120512 refund-policy hello", "ｆｕｌｌ width", "é", "ééé"]  # fmt: skip
+
+
+def bulk_segment(directory, texts: list[str]) -> whoosh_store.Segment:
+    ix = whoosh_store.create_in(directory)
+    writer = whoosh_store.BulkGramWriter(ix)
+    for pk, text in enumerate(texts, start=1):
+        doc = document(pk, "t", "x")
+        doc.update(grams=text, tgrams=text[:3], c_folded=text.encode("utf-8", "surrogatepass"))
+        writer.add_bulk(doc)
+    writer.commit(mergetype=whoosh_store.NO_MERGE)
+    return whoosh_store.open_reader(ix).segments()[0]
+
+
+@pytest.mark.parametrize("chunk_chars", [1, 5, 1 << 21])
+def test_a_rebuilt_segment_holds_exactly_each_texts_grams(tmp_path, monkeypatch, chunk_chars):
+    """Every gram of every text with its count, and no other term (the 1- and 2-grams are
+    counted many documents at a time, ``chunk_chars`` characters at once)."""
+    monkeypatch.setattr(whoosh_store, "_CHUNK_CHARS", chunk_chars)
+    rng = random.Random(chunk_chars)
+    pool = "退款客户订单發貨abc12-😀\n"
+    texts = BULK_TEXTS + ["".join(rng.choices(pool, k=rng.randint(0, 30))) for _ in range(60)]
+    segment = bulk_segment(tmp_path, texts)
+    for fieldname, of in (("grams", lambda t: t), ("tgrams", lambda t: t[:3])):
+        expected: dict[str, dict[int, int]] = {}
+        for docnum, text in enumerate(texts):
+            for gram, count in gram_counts(of(text)).items():
+                expected.setdefault(gram, {})[docnum] = count
+        terms = set(segment._leaf.lexicon(fieldname))
+        assert terms == {gram.encode("utf-8", "surrogatepass") for gram in expected}
+        for gram, postings in expected.items():
+            ids, weights = segment.postings(fieldname, gram)
+            assert dict(zip(ids.tolist(), weights.tolist(), strict=True)) == postings, gram
