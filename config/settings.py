@@ -271,7 +271,8 @@ FILES_DIR = files_dir(os.environ, data_dir=DATA_DIR)
 MEDIA_ROOT = FILES_DIR / "media"
 EDITIONS_DIR = FILES_DIR / "editions"
 SEARCH_INDEX_DIR = DATA_DIR / "index"
-# Processes a Whoosh rebuild writes segments with (each holds one segment in memory, ~0.5 GB).
+# Processes a Whoosh rebuild writes segments with (each holds one segment in memory, ~0.9 GB;
+# the rebuilding process holds up to workers + 1 batches of 50,000 rows).
 SEARCH_REBUILD_WORKERS = env_int("LANBITOU_SEARCH_REBUILD_WORKERS", min(os.cpu_count() or 1, 4))
 
 # Uploads: .docx files and photos may be large, but never unbounded.
