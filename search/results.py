@@ -273,7 +273,8 @@ def _hits_for(sections: QuerySet, matches: list[Match], terms: list[str],
         "manual__owner_id", "readable",
     )  # fmt: skip
     found = {row[0]: row for row in rows if row[-1]}
-    # A manual handed over since the index saw it: its new owner, in one more query.
+    # ``names`` holds the owners of the manuals with hits as the database had them a query
+    # ago: a manual handed over in between, its new owner in one more query.
     missing = {row[6] for row in found.values()} - names.keys()
     if missing:
         names = {**names, **_owner_names(missing)}
