@@ -251,11 +251,18 @@ def readable_q(user, *, prefix: str) -> Q:
     member = member_of(user)
     if member is None:
         return Q(pk__in=[])
+    return reading_rule(
+        user_id=user.pk, team_id=member.team_id, is_lead=member.is_lead, prefix=prefix
+    )
+
+
+def reading_rule(*, user_id: int, team_id: int, is_lead: bool, prefix: str) -> Q:
+    """``readable_q`` for a member of ``team_id`` (a lead or not): all it depends on."""
     shown = [Section.Visibility.SHARED]
-    if member.is_lead:
+    if is_lead:
         shown.append(Section.Visibility.LEAD)
-    return Q(**{f"{prefix}team_id": member.team_id}) & (
-        Q(**{f"{prefix}owner_id": user.pk})
+    return Q(**{f"{prefix}team_id": team_id}) & (
+        Q(**{f"{prefix}owner_id": user_id})
         | Q(visibility__in=shown)
         | Q(**{f"{prefix}is_template": True})
     )

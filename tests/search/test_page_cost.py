@@ -107,3 +107,32 @@ def test_an_owner_without_a_member_row_is_named_by_login(client, lena, fresh_ind
     client.force_login(lena)
     html = client.get(reverse("search:results"), {"q": "退款"}).content.decode()
     assert "gone0" in html and "客服 0号" not in html
+
+
+def test_the_pages_reading_rule_is_each_readers_own(bob_manual, alice, bob, lena):
+    """The page re-checks hits with a reading rule built once per reader and process: a
+    reader's rule never answers for another reader, nor for the same one in another role."""
+    from search.engine import Scope
+    from search.results import sections_read_by
+
+    chapters = Section.objects.filter(manual=bob_manual, level__gt=0).order_by("lft")[:2]
+    kept = {}
+    for visibility, section in zip(
+        (Section.Visibility.PRIVATE, Section.Visibility.LEAD), chapters, strict=True
+    ):
+        Section.objects.filter(pk=section.pk).update(visibility=visibility)
+        kept[visibility] = section.pk
+    team = lena.member.team_id
+
+    def readable(user, is_lead: bool) -> set[str]:
+        rows = sections_read_by(Scope(user_id=user.pk, team_id=team, is_lead=is_lead))
+        ok = dict(rows.filter(pk__in=kept.values()).values_list("pk", "readable"))
+        return {v for v, pk in kept.items() if ok[pk]}
+
+    assert readable(lena, is_lead=True) == {Section.Visibility.LEAD}
+    assert readable(lena, is_lead=False) == set()  # demoted: the lead's rule is not reused
+    assert readable(bob, is_lead=False) == set(kept)
+    assert readable(alice, is_lead=False) == set()
+    assert readable(lena, is_lead=True) == {Section.Visibility.LEAD}
+    other = Scope(user_id=bob.pk, team_id=team + 1000, is_lead=False)
+    assert not sections_read_by(other).filter(pk__in=kept.values(), readable=True).exists()
