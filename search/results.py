@@ -8,7 +8,6 @@ business of the engine ``search.backends`` picks (Whoosh or PostgreSQL).
 from __future__ import annotations
 
 import datetime
-import functools
 import logging
 import math
 from collections import defaultdict
@@ -27,6 +26,7 @@ from search.analysis import highlight_parts, html_to_text, snippet_parts
 from search.engine import Filters, Match, Scope
 from search.folding import fold
 from search.index import KIND_BY_CODE, KIND_CODES, IndexUnavailable, SearchTooSlow
+from search.prepared import TIME_MARK, as_time_value, lookup, rows_by_id, time_mark
 from search.query import ParsedQuery, parse_kind, parse_query, parse_since
 
 log = logging.getLogger(__name__)
@@ -188,15 +188,12 @@ def sections_read_by(scope: Scope) -> QuerySet:
 
     As columns, not WHERE conditions: with the team in the WHERE clause SQLite drove each
     query by the team's manuals (every manual probed for every id; 21 ms a page at
-    200,000 sections in 200 manuals). Built once per reader and process (the rule depends
-    on nothing else) and cloned for each query: Django resolving it cost 1.6 ms a page.
+    200,000 sections in 200 manuals). The page's lookups are compiled from it once per
+    reader and process (``search.prepared``: the rule depends on nothing else).
     """
-    return _sections_read_by(scope.user_id, scope.team_id, scope.is_lead).all()
-
-
-@functools.lru_cache(maxsize=1024)
-def _sections_read_by(user_id: int, team_id: int, is_lead: bool) -> QuerySet:
-    rule = reading_rule(user_id=user_id, team_id=team_id, is_lead=is_lead, prefix="manual__")
+    rule = reading_rule(
+        user_id=scope.user_id, team_id=scope.team_id, is_lead=scope.is_lead, prefix="manual__"
+    )
     return Section.objects.filter(level__gt=0).annotate(
         team=F("manual__team_id"),
         readable=ExpressionWrapper(rule & Q(trashed_at__isnull=True), output_field=BooleanField()),
@@ -204,25 +201,40 @@ def _sections_read_by(user_id: int, team_id: int, is_lead: bool) -> QuerySet:
     )
 
 
-def recently_hidden_from(sections: QuerySet, scope: Scope) -> frozenset[int]:
+def recently_hidden_from(scope: Scope) -> frozenset[int]:
     """Of ``sections_read_by(scope)``: the team's sections changed lately (or waiting in the
     pending file) that the user may not read now, whatever the index says about them.
 
     One range of the ``section_recent`` index, which holds what the reading rule asks of a
     section (SQLite answers from it without reading the rows), newest first; pending
-    sections, normally none, by id a chunk at a time (Django prepares a list of ids at
-    ~10 µs an id: the range needs none).
+    sections, normally none, by id a chunk at a time.
     """
     since = timezone.now() - INDEX_LAG
-    recent = sections.filter(updated_at__gte=since).order_by("-updated_at")
-    # The bound keeps the newest changes (after a bulk import of more than RECENT_CHECKED
-    # sections, the import's oldest rows go unchecked).
-    rows = list(recent.values_list("pk", "team", "readable")[:RECENT_CHECKED])
+
+    def recent() -> QuerySet:
+        newest = sections_read_by(scope).filter(updated_at__gte=TIME_MARK)
+        # The bound keeps the newest changes (after a bulk import of more than
+        # RECENT_CHECKED sections, the import's oldest rows go unchecked).
+        return newest.order_by("-updated_at").values_list(*_HIDDEN)[:RECENT_CHECKED]
+
+    rows = lookup(("recent", scope), recent, [time_mark()]).rows([as_time_value(since)])
     pending = list(backends.current().pending_ids() - {pk for pk, _team, _ok in rows})
     for start in range(0, min(len(pending), RECENT_CHECKED), RECENT_CHUNK):
-        chunk = sections.filter(pk__in=pending[start : start + RECENT_CHUNK])
-        rows += chunk.values_list("pk", "team", "readable")
+        rows += sections_by_id(scope, _HIDDEN, pending[start : start + RECENT_CHUNK])
     return frozenset(pk for pk, team, ok in rows if team == scope.team_id and not ok)
+
+
+_HIDDEN = ("pk", "team", "readable")
+
+
+def sections_by_id(scope: Scope, columns: tuple[str, ...], ids) -> list[tuple]:
+    """``columns`` of the rows of ``sections_read_by(scope)`` with these ids (a lookup
+    compiled once per reader, columns and number of ids)."""
+    return rows_by_id(
+        ("sections", scope, columns),
+        lambda marks: sections_read_by(scope).filter(pk__in=marks).values_list(*columns),
+        ids,
+    )
 
 
 def search_sections(*, user, query: ParsedQuery | str, page: int = 1,
@@ -237,12 +249,11 @@ def search_sections(*, user, query: ParsedQuery | str, page: int = 1,
     if filters is None:
         return results
     results.page = max(1, min(page, MAX_PAGE))
-    sections = sections_read_by(scope)
     try:
         outcome = backends.current().search(
             terms=parsed.folded_terms, scope=scope, filters=filters,
             offset=(results.page - 1) * per_page, limit=per_page,
-            unreadable=recently_hidden_from(sections, scope),
+            unreadable=recently_hidden_from(scope),
         )  # fmt: skip
     except SearchTooSlow as exc:
         log.warning("search stopped: %s (query %r)", exc, parsed.text[:100])
@@ -256,7 +267,7 @@ def search_sections(*, user, query: ParsedQuery | str, page: int = 1,
         return results
     results.total = outcome.total
     titles, names = _manuals_and_owners(outcome.by_manual, outcome.by_owner)
-    results.hits = _hits_for(sections, outcome.matches, parsed.folded_terms, names)
+    results.hits = _hits_for(scope, outcome.matches, parsed.folded_terms, names)
     results.agents = sorted(
         ((pk, names[pk], count) for pk, count in outcome.by_owner.items() if pk in names),
         key=lambda item: (-item[2], item[1]),
@@ -268,23 +279,22 @@ def search_sections(*, user, query: ParsedQuery | str, page: int = 1,
     return results
 
 
-def _hits_for(sections: QuerySet, matches: list[Match], terms: list[str],
+_HIT = ("id", "parent_id", "kind", "updated_at", "manual_id", "manual__title",
+        "manual__owner_id", "readable")  # fmt: skip
+
+
+def _hits_for(scope: Scope, matches: list[Match], terms: list[str],
               names: dict[int, str]) -> list[Hit]:  # fmt: skip
-    """Turn index matches into hits, re-checking each against the database (``sections``:
-    ``sections_read_by(scope)``)."""
-    ids = [m.section_id for m in matches]
+    """Turn index matches into hits, re-checking each against the database."""
     # Plain rows, not model instances (a third of the page's time).
-    rows = sections.filter(pk__in=ids).values_list(
-        "id", "parent_id", "kind", "updated_at", "manual_id", "manual__title",
-        "manual__owner_id", "readable",
-    )  # fmt: skip
+    rows = sections_by_id(scope, _HIT, [m.section_id for m in matches])
     found = {row[0]: row for row in rows if row[-1]}
     # ``names`` holds the owners of the manuals with hits as the database had them a query
     # ago: a manual handed over in between, its new owner in one more query.
     missing = {row[6] for row in found.values()} - names.keys()
     if missing:
         names = {**names, **_owner_names(missing)}
-    paths = readable_paths(sections, [(pk, row[1]) for pk, row in found.items()])
+    paths = readable_paths(scope, [(pk, row[1]) for pk, row in found.items()])
     hits = []
     for match in matches:
         section = found.get(match.section_id)
@@ -326,10 +336,11 @@ def _manuals_and_owners(manual_ids, owner_ids) -> tuple[dict[int, str], dict[int
     """The titles of these manuals and the names of these owners, in one query: the owners
     with hits own the manuals with hits, unless the index has yet to see a handover (then
     one more query names the rest)."""
-    rows = (
-        Manual.objects.filter(pk__in=list(manual_ids))
-        .order_by()
-        .values_list("id", "title", "owner_id", *(f"owner__{name}" for name in Member.NAME_FIELDS))
+    columns = ("id", "title", "owner_id", *(f"owner__{name}" for name in Member.NAME_FIELDS))
+    rows = rows_by_id(
+        ("manuals",),
+        lambda marks: Manual.objects.filter(pk__in=marks).order_by().values_list(*columns),
+        manual_ids,
     )
     titles, names = {}, {}
     for pk, title, owner_id, *name in rows:
@@ -341,10 +352,10 @@ def _manuals_and_owners(manual_ids, owner_ids) -> tuple[dict[int, str], dict[int
     return titles, names
 
 
-def readable_paths(sections: QuerySet, parents_of: list[tuple[int, int | None]]
+def readable_paths(scope: Scope, parents_of: list[tuple[int, int | None]]
                    ) -> dict[int, list[str]]:  # fmt: skip
-    """Titles of the ancestors of each (section id, parent id) that the user of
-    ``sections`` (``sections_read_by(scope)``) may read, top first.
+    """Titles of the ancestors of each (section id, parent id) that the reader ``scope``
+    describes may read, top first.
 
     Walks up by parent ids, one primary-key query per level that also says which of them
     the user may read: a nested-set range query over the whole team is much slower.
@@ -354,7 +365,7 @@ def readable_paths(sections: QuerySet, parents_of: list[tuple[int, int | None]]
     asked: set[int] = set()
     while wanted:  # the hidden roots (level 0) end each chain
         asked |= wanted
-        rows = sections.filter(pk__in=wanted).values_list("id", "parent_id", "title", "shown")
+        rows = sections_by_id(scope, ("id", "parent_id", "title", "shown"), wanted)
         parents.update((pk, (parent, title, ok)) for pk, parent, title, ok in rows)
         wanted = {parent for parent, _title, _ok in parents.values() if parent} - asked
     paths = {}

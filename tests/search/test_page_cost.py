@@ -110,10 +110,10 @@ def test_an_owner_without_a_member_row_is_named_by_login(client, lena, fresh_ind
 
 
 def test_the_pages_reading_rule_is_each_readers_own(bob_manual, alice, bob, lena):
-    """The page re-checks hits with a reading rule built once per reader and process: a
-    reader's rule never answers for another reader, nor for the same one in another role."""
+    """The page re-checks hits with lookups compiled once per reader and process: one
+    reader's never answers for another reader, nor for the same one in another role."""
     from search.engine import Scope
-    from search.results import sections_read_by
+    from search.results import sections_by_id
 
     chapters = Section.objects.filter(manual=bob_manual, level__gt=0).order_by("lft")[:2]
     kept = {}
@@ -124,15 +124,14 @@ def test_the_pages_reading_rule_is_each_readers_own(bob_manual, alice, bob, lena
         kept[visibility] = section.pk
     team = lena.member.team_id
 
-    def readable(user, is_lead: bool) -> set[str]:
-        rows = sections_read_by(Scope(user_id=user.pk, team_id=team, is_lead=is_lead))
-        ok = dict(rows.filter(pk__in=kept.values()).values_list("pk", "readable"))
+    def readable(user, is_lead: bool, team_id: int = team) -> set[str]:
+        scope = Scope(user_id=user.pk, team_id=team_id, is_lead=is_lead)
+        ok = dict(sections_by_id(scope, ("pk", "readable"), kept.values()))
         return {v for v, pk in kept.items() if ok[pk]}
 
     assert readable(lena, is_lead=True) == {Section.Visibility.LEAD}
-    assert readable(lena, is_lead=False) == set()  # demoted: the lead's rule is not reused
+    assert readable(lena, is_lead=False) == set()  # demoted: the lead's lookup is not reused
     assert readable(bob, is_lead=False) == set(kept)
     assert readable(alice, is_lead=False) == set()
     assert readable(lena, is_lead=True) == {Section.Visibility.LEAD}
-    other = Scope(user_id=bob.pk, team_id=team + 1000, is_lead=False)
-    assert not sections_read_by(other).filter(pk__in=kept.values(), readable=True).exists()
+    assert readable(bob, is_lead=False, team_id=team + 1000) == set()  # moved to another team

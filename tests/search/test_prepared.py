@@ -1,0 +1,99 @@
+"""Lookups compiled once return what their querysets return, on SQLite and PostgreSQL."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from manuals.models import Manual, Section
+from search import prepared
+from search.engine import Scope
+from search.results import sections_read_by
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def database(request):
+    if request.param == "postgres":
+        request.getfixturevalue("postgres_default_database")
+    return request.param
+
+
+@pytest.fixture
+def reader(database, db, alice_manual, bob_manual, lena):
+    """Lena (a lead) reading a team with private, lead-only and trashed sections."""
+    rows = list(Section.objects.filter(manual=bob_manual, level__gt=0).order_by("lft"))
+    Section.objects.filter(pk=rows[0].pk).update(visibility=Section.Visibility.LEAD)
+    Section.objects.filter(pk=rows[1].pk).update(trashed_at=timezone.now())
+    shared = Section.objects.filter(manual=alice_manual, level__gt=0).order_by("lft")[:3]
+    Section.objects.filter(pk__in=[s.pk for s in shared]).update(
+        visibility=Section.Visibility.SHARED
+    )
+    return Scope(user_id=lena.pk, team_id=lena.member.team_id, is_lead=True)
+
+
+COLUMNS = ("id", "parent_id", "title", "updated_at", "manual__title", "readable", "shown")
+
+
+def test_rows_by_id_are_the_querysets_rows(reader, database):
+    ids = list(Section.objects.filter(level__gt=0).values_list("pk", flat=True))
+    for some in (ids[:1], ids[:3], ids[2:9], ids, ids + ids[:2], [], [999_999]):
+        got = prepared.rows_by_id(
+            ("test", database, reader, COLUMNS),
+            lambda marks: sections_read_by(reader).filter(pk__in=marks).values_list(*COLUMNS),
+            some,
+        )
+        want = sections_read_by(reader).filter(pk__in=some).values_list(*COLUMNS)
+        assert sorted(got) == sorted(want)
+    readable = {row[0]: row[5] for row in got}
+    assert readable == {}  # an id no row has
+    rows = prepared.rows_by_id(
+        ("test", database, reader, COLUMNS),
+        lambda marks: sections_read_by(reader).filter(pk__in=marks).values_list(*COLUMNS),
+        ids,
+    )
+    # Converted as Django converts them: booleans, aware times.
+    assert {type(row[5]) for row in rows} == {bool} and {row[5] for row in rows} == {True, False}
+    assert all(timezone.is_aware(row[3]) for row in rows)
+
+
+def test_a_time_goes_where_its_mark_was(reader, database):
+    Section.objects.filter(title="请假流程").update(
+        updated_at=timezone.now() - datetime.timedelta(days=3)
+    )
+
+    def build():
+        newest = sections_read_by(reader).filter(updated_at__gte=prepared.TIME_MARK)
+        return newest.order_by("-updated_at").values_list("pk", "title", "readable")
+
+    lookup = prepared.lookup(("test-time", database, reader), build, [prepared.time_mark()])
+    for days in (0.5, 2, 5):
+        since = timezone.now() - datetime.timedelta(days=days)
+        got = lookup.rows([prepared.as_time_value(since)])
+        newest = sections_read_by(reader).filter(updated_at__gte=since).order_by("-updated_at")
+        assert got == list(newest.values_list("pk", "title", "readable"))
+        assert ("请假流程" in [title for _pk, title, _ok in got]) == (days > 3)
+
+
+def test_manuals_by_id(reader, database):
+    ids = list(Manual.objects.values_list("pk", flat=True))
+    got = prepared.rows_by_id(
+        ("test-manuals", database),
+        lambda marks: Manual.objects.filter(pk__in=marks).order_by().values_list("id", "title"),
+        ids,
+    )
+    assert sorted(got) == sorted(Manual.objects.values_list("id", "title"))
+
+
+def test_a_mark_that_is_not_a_parameter_once_is_refused(db):
+    same = Section.objects.filter(pk__in=[-1], parent_id=-1).values_list("id")
+    with pytest.raises(ValueError, match="2 times"):
+        prepared.Prepared(same, [-1])
+    with pytest.raises(ValueError, match="0 times"):
+        prepared.Prepared(Section.objects.filter(pk=5).values_list("id"), [-1])
+
+
+def test_ids_are_padded_to_few_sizes():
+    assert prepared.padded([]) == []
+    assert prepared.padded([7]) == [7]
+    assert prepared.padded([7, 7, 8, 9]) == [7, 8, 9, prepared.NO_ID]
+    assert [len(prepared.padded(range(1, n + 1))) for n in (2, 3, 5, 16, 17)] == [2, 4, 8, 16, 32]
