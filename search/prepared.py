@@ -4,14 +4,16 @@ The results page asks the database the same few questions on every search — th
 recently changed sections, the hits' rows, their ancestors, the manuals' titles — that
 differ only in ids and a time. Django builds and compiles a queryset anew each time
 (1.2 ms a lookup on the development machine, ten times what the database takes to answer
-it); a ``Prepared`` lookup keeps the compiled SQL and the converters Django applies to its
-rows, and puts new values where its markers were. What it returns is what the queryset
-would (``tests/search/test_prepared.py`` holds the two equal on SQLite and PostgreSQL).
+it); a ``Prepared`` lookup keeps the compiled SQL, and puts new values where its markers
+were. Its rows are what the queryset would return (``tests/search/test_prepared.py``
+holds the two equal on SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
 
 import datetime
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 
 from django.db import connections
@@ -19,12 +21,19 @@ from django.db.models import QuerySet
 
 # Pads id lists to a few sizes (one compiled lookup each): no row has primary key 0.
 NO_ID = 0
-# The time a lookup with a time is built with (``time_mark``: as the database gets it).
+# Longer id lists run as plain querysets (rare: pending sections after a bulk import, a
+# common character's manuals at a very large centre); a compiled lookup holds its SQL.
+MAX_IDS = 256
+# The time a lookup with a time is built with; ``time_mark`` is how the database gets it.
 TIME_MARK = datetime.datetime(1999, 9, 9, 9, 9, 9, 909090, tzinfo=datetime.UTC)
+# Compiled lookups kept per process, least recently used dropped first (a reader uses up
+# to a dozen: the recent range, hits and ancestors by a few sizes of id lists).
+KEPT = 2048
 
 
 def id_marks(size: int) -> list[int]:
-    """Marker ids to build a lookup of ``size`` ids with: no row has a negative key."""
+    """Marker ids to build a lookup of ``size`` ids with: negative, so that none equals
+    another parameter of the query (a user, a team, a level)."""
     return list(range(-1, -size - 1, -1))
 
 
@@ -33,17 +42,17 @@ def padded(ids: Iterable[int]) -> list[int]:
     ids = list(dict.fromkeys(ids))
     if not ids:
         return []
-    size = 1 << max(0, len(ids) - 1).bit_length()
+    size = 1 << (len(ids) - 1).bit_length()
     return ids + [NO_ID] * (size - len(ids))
 
 
-def time_mark(alias: str = "default"):
-    """The marker for a time, as the database receives it."""
-    return connections[alias].ops.adapt_datetimefield_value(TIME_MARK)
-
-
-def as_time_value(value: datetime.datetime, alias: str = "default"):
+def db_time(value: datetime.datetime, alias: str = "default"):
+    """A time as the database receives it for a ``DateTimeField``."""
     return connections[alias].ops.adapt_datetimefield_value(value)
+
+
+def time_mark(alias: str = "default"):
+    return db_time(TIME_MARK, alias)
 
 
 class Prepared:
@@ -56,57 +65,73 @@ class Prepared:
         compiler = queryset.query.get_compiler(self.alias)
         sql, params = compiler.as_sql()
         self.sql, self.params = sql, list(params)
+        # The columns Django converts its rows' values for (SQLCompiler.results_iter).
+        self.columns = [column for column, _sql, _alias in compiler.select[: compiler.col_count]]
+        if compiler.has_extra_select or compiler.has_composite_fields(self.columns):
+            raise ValueError("rows Django reshapes cannot be prepared")
+        at: dict[tuple, list[int]] = {}
+        for position, param in enumerate(self.params):
+            at.setdefault((type(param), param), []).append(position)
         self.slots = []
         for marker in markers:
-            at = [i for i, p in enumerate(self.params) if type(p) is type(marker) and p == marker]
-            if len(at) != 1:
-                raise ValueError(f"marker {marker!r} is {len(at)} times among the parameters")
-            self.slots.append(at[0])
-        # What Django applies to each column of a row (see SQLCompiler.results_iter).
-        columns = [column for column, _sql, _alias in compiler.select[: compiler.col_count]]
-        self.converters = list(compiler.get_converters(columns).items())
+            found = at.get((type(marker), marker), [])
+            if len(found) != 1:
+                raise ValueError(f"marker {marker!r} is {len(found)} times among the parameters")
+            self.slots.append(found[0])
 
     def rows(self, values: Sequence) -> list[tuple]:
         params = list(self.params)
         for slot, value in zip(self.slots, values, strict=True):
             params[slot] = value
-        connection = connections[self.alias]
+        connection = connections[self.alias]  # this thread's
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
-        if not self.converters:
+        converters = []
+        for position, column in enumerate(self.columns):
+            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            if found:
+                converters.append((position, found, column))
+        if not converters:
             return [tuple(row) for row in rows]
         converted = []
         for row in map(list, rows):
-            for position, (convert, expression) in self.converters:
+            for position, found, column in converters:
                 value = row[position]
-                for converter in convert:
-                    value = converter(value, expression, connection)
+                for converter in found:
+                    value = converter(value, column, connection)
                 row[position] = value
             converted.append(tuple(row))
         return converted
 
 
-_compiled: dict[tuple, Prepared] = {}
-COMPILED_KEPT = 512
+_compiled: OrderedDict[tuple, Prepared] = OrderedDict()
+_compiled_lock = threading.Lock()
 
 
 def lookup(key: tuple, build: Callable[[], QuerySet], markers: Sequence) -> Prepared:
-    """The lookup ``build()`` makes, compiled once per ``key`` (which must name all the
-    queryset depends on) and database vendor."""
+    """The lookup ``build()`` makes, compiled for ``key`` (which must name everything the
+    queryset depends on) and the database's vendor, or kept from an earlier call."""
     key = (connections["default"].vendor, *key)
-    found = _compiled.get(key)
-    if found is None:
-        if len(_compiled) >= COMPILED_KEPT:
-            _compiled.clear()
-        found = _compiled[key] = Prepared(build(), markers)
+    with _compiled_lock:
+        found = _compiled.get(key)
+        if found is not None:
+            _compiled.move_to_end(key)
+            return found
+    found = Prepared(build(), markers)
+    with _compiled_lock:
+        _compiled[key] = found
+        while len(_compiled) > KEPT:
+            _compiled.popitem(last=False)
     return found
 
 
 def rows_by_id(key: tuple, build: Callable[[list[int]], QuerySet], ids: Iterable[int]):
-    """The rows of ``build(marks)`` (a ``values_list`` filtered by ``pk__in=marks``) for
-    ``ids``, compiled once per ``key`` and padded size."""
+    """The rows of ``build(ids)`` (a ``values_list`` filtered by ``pk__in=ids``), from a
+    lookup compiled once per ``key`` and padded number of ids."""
     ids = padded(ids)
+    if len(ids) > MAX_IDS:
+        return [tuple(row) for row in build([pk for pk in ids if pk != NO_ID])]
     if not ids:
         return []
     marks = id_marks(len(ids))

@@ -26,7 +26,7 @@ from search.analysis import highlight_parts, html_to_text, snippet_parts
 from search.engine import Filters, Match, Scope
 from search.folding import fold
 from search.index import KIND_BY_CODE, KIND_CODES, IndexUnavailable, SearchTooSlow
-from search.prepared import TIME_MARK, as_time_value, lookup, rows_by_id, time_mark
+from search.prepared import TIME_MARK, db_time, lookup, rows_by_id, time_mark
 from search.query import ParsedQuery, parse_kind, parse_query, parse_since
 
 log = logging.getLogger(__name__)
@@ -201,6 +201,9 @@ def sections_read_by(scope: Scope) -> QuerySet:
     )
 
 
+_HIDDEN = ("pk", "team", "readable")
+
+
 def recently_hidden_from(scope: Scope) -> frozenset[int]:
     """Of ``sections_read_by(scope)``: the team's sections changed lately (or waiting in the
     pending file) that the user may not read now, whatever the index says about them.
@@ -217,14 +220,11 @@ def recently_hidden_from(scope: Scope) -> frozenset[int]:
         # RECENT_CHECKED sections, the import's oldest rows go unchecked).
         return newest.order_by("-updated_at").values_list(*_HIDDEN)[:RECENT_CHECKED]
 
-    rows = lookup(("recent", scope), recent, [time_mark()]).rows([as_time_value(since)])
+    rows = lookup(("recent", scope), recent, [time_mark()]).rows([db_time(since)])
     pending = list(backends.current().pending_ids() - {pk for pk, _team, _ok in rows})
     for start in range(0, min(len(pending), RECENT_CHECKED), RECENT_CHUNK):
         rows += sections_by_id(scope, _HIDDEN, pending[start : start + RECENT_CHUNK])
     return frozenset(pk for pk, team, ok in rows if team == scope.team_id and not ok)
-
-
-_HIDDEN = ("pk", "team", "readable")
 
 
 def sections_by_id(scope: Scope, columns: tuple[str, ...], ids) -> list[tuple]:
