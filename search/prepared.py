@@ -129,9 +129,10 @@ def lookup(key: tuple, build: Callable[[], QuerySet], markers: Sequence) -> Prep
 def rows_by_id(key: tuple, build: Callable[[list[int]], QuerySet], ids: Iterable[int]):
     """The rows of ``build(ids)`` (a ``values_list`` filtered by ``pk__in=ids``), from a
     lookup compiled once per ``key`` and padded number of ids."""
-    ids = padded(ids)
+    ids = list(dict.fromkeys(ids))
     if len(ids) > MAX_IDS:
-        return [tuple(row) for row in build([pk for pk in ids if pk != NO_ID])]
+        return [tuple(row) for row in build(ids)]
+    ids = padded(ids)
     if not ids:
         return []
     marks = id_marks(len(ids))
