@@ -11,11 +11,11 @@ from search.engine import Scope
 from search.results import sections_read_by
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def database(request):
-    if request.param == "postgres":
-        request.getfixturevalue("postgres_default_database")
-    return request.param
+@pytest.fixture
+def database(search_engine):
+    """The database each engine's tests run on (conftest: whoosh on SQLite, postgres on a
+    PostgreSQL)."""
+    return search_engine
 
 
 @pytest.fixture
