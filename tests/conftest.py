@@ -25,9 +25,8 @@ def _password_hash() -> str:
 
 
 def make_user(username: str, team: Team, role: str = Member.Role.AGENT, name: str = ""):
-    user = get_user_model().objects.create_user(username=username)  # no password yet
-    user.password = _password_hash()  # what set_password(PASSWORD) would store
-    user.save(update_fields=["password"])
+    # One INSERT holding a hash of PASSWORD, as create_user(password=PASSWORD) stores one.
+    user = get_user_model().objects.create(username=username, password=_password_hash())
     Member.objects.create(user=user, team=team, role=role, display_name=name)
     return user
 
