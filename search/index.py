@@ -466,10 +466,11 @@ class Drift:
     missing: list[int]  # in the database, not in the index
     extra: list[int]  # in the index, not searchable in the database
     stale: list[int]  # indexed with other content or permissions
+    counts: int = 0  # PostgreSQL: character counts that disagree with the rows
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.extra or self.stale)
+        return not (self.missing or self.extra or self.stale or self.counts)
 
 
 def check_index() -> Drift:

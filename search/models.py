@@ -32,7 +32,37 @@ class SearchEntry(models.Model):
             GinIndex(fields=["grams"], name="search_entry_grams"),
             models.Index(fields=["team_id", "owner_id"], name="search_entry_team"),
             models.Index(fields=["manual_id"], name="search_entry_manual"),
+            # A team's rows newest first: a common character's first page is the first
+            # hits of this walk, without collecting its tens of thousands of hits.
+            models.Index(fields=["team_id", "-updated", "section_id"], name="search_entry_recent"),
         ]
 
     def __str__(self) -> str:
         return f"search entry of section {self.section_id}"
+
+
+class SearchCount(models.Model):
+    """How many of the rows with one (team, owner, manual, access) hold one character:
+    a one-character query's total and per-agent and per-manual counts, read from a few
+    hundred rows instead of counting its tens of thousands of hits.
+
+    ``code`` is the character's code point (``ALL_SECTIONS``: every row, held or not);
+    ``n_title`` counts the rows whose title holds it. ``search.pg_engine`` keeps the
+    counts in step with ``search_entry`` in the same transaction as each write."""
+
+    pk = models.CompositePrimaryKey("team_id", "code", "owner_id", "manual_id", "access")
+    team_id = models.BigIntegerField()
+    code = models.IntegerField()
+    owner_id = models.BigIntegerField()
+    manual_id = models.BigIntegerField()
+    access = models.SmallIntegerField()
+    n = models.IntegerField()
+    n_title = models.IntegerField()
+
+    ALL_SECTIONS = -1
+
+    class Meta:
+        db_table = "search_count"
+
+    def __str__(self) -> str:
+        return f"{self.n} sections of manual {self.manual_id} hold {self.code}"

@@ -30,7 +30,7 @@ from manuals.models import Section
 from search import index
 from search.engine import Filters, Match, Outcome, Scope
 from search.index import ACCESS_LEAD, ACCESS_SHARED, ACCESS_TEMPLATE, Drift, RebuildReport
-from search.models import SearchEntry
+from search.models import SearchCount, SearchEntry
 from search.packing import MAX_COUNT
 
 PAIR_BASE = 0x110000  # one past the last code point
@@ -40,6 +40,9 @@ PAIR_BASE = 0x110000  # one past the last code point
 # fragments exact, but nearly every 6- to 8-gram of an order ID is a key of its own: the
 # GIN index grew from 0.9 to 2.1 GB at 100,000 sections, and queries slowed down.)
 ASCII_GRAM_BASES = {k: (8 + k) << 56 for k in range(3, 6)}
+# Each character of the title, above the ASCII grams and below WORD_BASE: a character's
+# title hits (which rank first) without reading every row that holds it.
+TITLE_BASE = 1 << 60
 # Whole words of 5–12 ASCII letters or hyphenated (base 28, exact): a row holding the word
 # is a hit for it without reading its text; longer words are verified like any term.
 WORD_BASE = 1 << 62  # 2**62 + 28**12 < 2**63
@@ -57,10 +60,10 @@ LOCK_TIMEOUT = "2s"
 COUNTED_HITS = 2000
 
 
-def gram_codes(folded: str) -> list[int]:
+def gram_codes(folded: str, folded_title: str = "") -> list[int]:
     """The codes of every gram a section holding ``folded`` text is found by, sorted:
     each character, each pair, the 3- to 5-grams inside ASCII letter/digit runs, and the
-    words of 5–12 letters and hyphens.
+    words of 5–12 letters and hyphens; and each character of ``folded_title``.
 
     Computed over the text's code points as arrays: the same codes as ``query_codes`` of
     every substring, about twenty times faster than a Python loop over the characters."""
@@ -84,6 +87,9 @@ def gram_codes(folded: str) -> list[int]:
     words = [word_code(w) for w in _WORDS.findall(folded) if 5 <= len(w) <= 12]
     if words:
         parts.append(np.array(words, dtype=np.int64))
+    if folded_title:
+        title = np.frombuffer(folded_title.encode("utf-32-le"), dtype=np.uint32)
+        parts.append(title.astype(np.int64) + TITLE_BASE)
     return np.unique(np.concatenate(parts)).tolist()
 
 
@@ -159,16 +165,85 @@ _UPSERT = f"""
 # codes follow from ``folded``.)
 
 
-def _columns(rows) -> list[list]:
-    """The batch's rows as one list per column, ready for ``_UPSERT``."""
+def _columns(entries: list[SearchEntry]) -> list[list]:
+    """The batch's entries as one list per column, ready for ``_UPSERT``."""
     columns: list[list] = [[] for _ in COLUMNS]
-    for row in rows:
-        entry = _entry(row)
+    for entry in entries:
         values = [getattr(entry, name) for name in COLUMNS[:-1]]
-        values.append("{" + ",".join(map(str, gram_codes(entry.folded))) + "}")
+        codes = gram_codes(entry.folded, entry.folded_title)
+        values.append("{" + ",".join(map(str, codes)) + "}")
         for column, value in zip(columns, values, strict=True):
             column.append(value)
     return columns
+
+
+# --- the counts of one-character queries (search_count) -----------------------------------
+ALL_SECTIONS = SearchCount.ALL_SECTIONS
+COUNT_KEY = ("team_id", "code", "owner_id", "manual_id", "access")
+
+
+def _tally(tally: dict, sign: int, team, owner, manual, access, folded: str, folded_title: str):
+    """Add (``sign`` 1) or take away (-1) one row's contribution to the counts: each
+    distinct character of its folded text (a title hit too when its title holds it), and
+    the row itself under ``ALL_SECTIONS``."""
+    titled = set(folded_title)
+    for code, in_title in ((ALL_SECTIONS, False), *((ord(ch), ch in titled) for ch in set(folded))):
+        cell = tally.setdefault((team, code, owner, manual, access), [0, 0])
+        cell[0] += sign
+        cell[1] += sign if in_title else 0
+
+
+_ADD_COUNTS = f"""
+    INSERT INTO search_count ({", ".join(COUNT_KEY)}, n, n_title)
+    SELECT * FROM unnest(%s::bigint[], %s::int[], %s::bigint[], %s::bigint[], %s::smallint[],
+                         %s::int[], %s::int[])
+    ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT ({", ".join(COUNT_KEY)}) DO UPDATE SET
+    n = search_count.n + EXCLUDED.n, n_title = search_count.n_title + EXCLUDED.n_title
+"""
+_DROP_EMPTY_COUNTS = f"""
+    DELETE FROM search_count WHERE n = 0 AND ({", ".join(COUNT_KEY)}) IN (
+        SELECT * FROM unnest(%s::bigint[], %s::int[], %s::bigint[], %s::bigint[],
+                             %s::smallint[]))
+"""
+
+
+# The counts as the rows' gram arrays say: each character's code, and its title code.
+_COUNTED = f"""
+    SELECT team_id, CASE WHEN g < {PAIR_BASE} THEN g ELSE g - {TITLE_BASE} END AS code,
+           owner_id, manual_id, access, count(*) FILTER (WHERE g < {PAIR_BASE}) AS n,
+           count(*) FILTER (WHERE g >= {TITLE_BASE}) AS n_title
+    FROM search_entry, unnest(grams) AS g
+    WHERE g < {PAIR_BASE} OR g BETWEEN {TITLE_BASE} AND {TITLE_BASE + PAIR_BASE - 1}
+    GROUP BY 1, 2, 3, 4, 5
+    UNION ALL
+    SELECT team_id, {ALL_SECTIONS}, owner_id, manual_id, access, count(*), 0
+    FROM search_entry GROUP BY team_id, owner_id, manual_id, access
+"""
+
+
+def _recount(cursor) -> None:
+    """Count every character again from the rows. Writers wait meanwhile (a writer that
+    committed is counted; one waiting adds its change after), so nothing is counted twice
+    or missed."""
+    with transaction.atomic():
+        cursor.execute("LOCK TABLE search_count IN EXCLUSIVE MODE")
+        cursor.execute("DELETE FROM search_count")
+        cursor.execute(f"INSERT INTO search_count ({', '.join(COUNT_KEY)}, n, n_title) {_COUNTED}")
+
+
+def _write_counts(cursor, tally: dict) -> None:
+    """Apply a batch's changes to the counts, in key order (two batches that touch the
+    same counts take their row locks in the same order, so they queue, never deadlock),
+    and drop the counts that fell to zero."""
+    changed = sorted((key, cell) for key, cell in tally.items() if cell != [0, 0])
+    if not changed:
+        return
+    keys = [list(column) for column in zip(*(key for key, _cell in changed), strict=True)]
+    cursor.execute(_ADD_COUNTS, [*keys, [c[0] for _k, c in changed], [c[1] for _k, c in changed]])
+    fallen = [key for key, cell in changed if cell[0] < 0]
+    if fallen:
+        cursor.execute(_DROP_EMPTY_COUNTS, [list(c) for c in zip(*fallen, strict=True)])
 
 
 def _write_batch(ids: list[int], *, wait: str | None) -> None:
@@ -183,13 +258,25 @@ def _write_batch(ids: list[int], *, wait: str | None) -> None:
             "FROM unnest(%s::bigint[]) AS id ORDER BY id",
             [LOCK_CLASS, ids],
         )
-        columns = _columns(index._rows(ids).iterator(chunk_size=BATCH))
-        live = set(columns[0])
+        entries = [_entry(row) for row in index._rows(ids).iterator(chunk_size=BATCH)]
+        tally: dict = {}
+        cursor.execute(
+            "SELECT team_id, owner_id, manual_id, access, folded, folded_title "
+            "FROM search_entry WHERE section_id = ANY(%s)",
+            [ids],
+        )
+        for row in cursor.fetchall():
+            _tally(tally, -1, *row)
+        for e in entries:
+            _tally(tally, 1, e.team_id, e.owner_id, e.manual_id, e.access, e.folded,
+                   e.folded_title)  # fmt: skip
+        live = {entry.section_id for entry in entries}
         gone = [pk for pk in ids if pk not in live]
         if gone:
             cursor.execute("DELETE FROM search_entry WHERE section_id = ANY(%s)", [gone])
         if live:
-            cursor.execute(_UPSERT, columns)
+            cursor.execute(_UPSERT, _columns(entries))
+        _write_counts(cursor, tally)
 
 
 def _write_all(batches: list[list[int]], *, threaded: bool) -> Iterator[int]:
@@ -247,8 +334,8 @@ class PostgresEngine:
         return set(rows)
 
     def rebuild(self, *, progress: Callable[[int, int], None] | None = None) -> RebuildReport:
-        """Re-write every row in batches (search keeps answering), then drop the rest and
-        refresh the planner's statistics."""
+        """Re-write every row in batches (search keeps answering), drop the rest, count the
+        characters again (whatever the counts were) and refresh the planner's statistics."""
         import time
 
         started = time.monotonic()
@@ -261,12 +348,15 @@ class PostgresEngine:
                 progress(done, len(ids))
         with connection.cursor() as cursor:
             # Rows of sections gone or trashed meanwhile, by the sections' primary key (a
-            # NOT IN read every section's row, bodies and all).
+            # NOT IN read every section's row, bodies and all); written like any other
+            # (the rows go and their counts with them).
             cursor.execute(
-                "DELETE FROM search_entry AS e WHERE NOT EXISTS (SELECT 1 FROM "
+                "SELECT section_id FROM search_entry AS e WHERE NOT EXISTS (SELECT 1 FROM "
                 f"{Section._meta.db_table} AS s WHERE s.id = e.section_id "
                 "AND s.level > 0 AND s.trashed_at IS NULL)"  # index.indexable_sections()
             )
+            self.index_sections(section_ids=[pk for (pk,) in cursor.fetchall()])
+            _recount(cursor)
             # Not the gram arrays: sampling their elements takes minutes at 100,000 rows
             # (autovacuum's ANALYZE keeps those statistics).
             cursor.execute(
@@ -288,7 +378,14 @@ class PostgresEngine:
         missing = sorted(set(expected) - set(seen))
         extra = sorted(set(seen) - set(expected))
         stale = sorted(pk for pk in set(seen) & set(expected) if seen[pk] != expected[pk])
-        return Drift(missing=missing, extra=extra, stale=stale)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT count(*) FROM ({_COUNTED}) AS want FULL JOIN search_count AS have "
+                f"USING ({', '.join(COUNT_KEY)}) WHERE have.n IS DISTINCT FROM want.n "
+                "OR have.n_title IS DISTINCT FROM want.n_title"
+            )
+            (counts,) = cursor.fetchone()
+        return Drift(missing=missing, extra=extra, stale=stale, counts=counts)
 
     def exists(self) -> bool:
         return self.unavailable_reason() is None
@@ -315,6 +412,10 @@ class PostgresEngine:
         terms = [t for t in dict.fromkeys(terms) if t]
         if not terms and not filters.any:
             return Outcome(total=0, matches=[])
+        if len(terms) == 1 and len(terms[0]) == 1:
+            outcome = _one_character(terms[0], scope, filters, offset, limit, unreadable)
+            if outcome is not None:
+                return outcome
         where, params = _where(terms, scope, filters, unreadable)
         titles, counts, title_params, count_params = _rank(terms)
         # Occurrences are counted (reading each hit's text) only when few sections match;
@@ -373,6 +474,102 @@ class PostgresEngine:
         }
 
 
+# A walk of the team's rows newest first costs this many times more per row it reads than
+# collecting the hits from the GIN index (it reads each row's text, out of line), except
+# for title hits (the title is in the row).
+WALK_COST = 3
+
+
+def _one_character(term: str, scope: Scope, filters: Filters, offset: int, limit: int,
+                   unreadable: frozenset[int]) -> Outcome | None:  # fmt: skip
+    """A one-character query, when it has more than COUNTED_HITS hits (the characters
+    agents type most, held by a third of the rows or more): its total and the per-agent
+    and per-manual counts from ``search_count``, and its page — title hits newest first,
+    then the other hits newest first, as the general query orders them — from a walk of
+    the team's rows newest first that stops at the page's last hit, or from the GIN index
+    when the walk would read more rows. None: the general query answers."""
+    if filters.kind_code is not None or filters.updated_since is not None:
+        return None
+    code = ord(term)
+    narrowed = [("team_id = %s", [scope.team_id]), _readable(scope), *_filtered(filters)]
+    where, params = _joined([*narrowed, ("code = %s", [code])])
+    rows = _query(
+        f"SELECT owner_id, manual_id, sum(n), sum(n_title) FROM search_count WHERE {where} "
+        "GROUP BY owner_id, manual_id UNION ALL "
+        "SELECT NULL, NULL, sum(n), NULL FROM search_count WHERE team_id = %s AND code = %s",
+        [*params, scope.team_id, ALL_SECTIONS],
+    )
+    by_owner, by_manual, total, titled, team_rows = Counter(), Counter(), 0, 0, 0
+    for owner, manual, n, n_title in rows:
+        if owner is None:
+            team_rows = n or 0
+            continue
+        by_owner[owner] += n
+        by_manual[manual] += n
+        total, titled = total + n, titled + n_title
+    if unreadable:  # counted, but the database says the asker may not read them now
+        hidden = ("section_id = ANY(%s::bigint[])", [sorted(unreadable)])
+        where, params = _joined([*narrowed, hidden, ("strpos(folded, %s) > 0", [term])])
+        sql = "SELECT owner_id, manual_id, strpos(folded_title, %s) > 0 FROM search_entry"
+        for owner, manual, in_title in _query(f"{sql} WHERE {where}", [term, *params]):
+            by_owner[owner] -= 1
+            by_manual[manual] -= 1
+            total, titled = total - 1, titled - in_title
+        by_owner, by_manual = +by_owner, +by_manual
+    if total <= COUNTED_HITS:
+        return None
+    if unreadable:
+        narrowed.append(("NOT (section_id = ANY(%s::bigint[]))", [sorted(unreadable)]))
+    base, base_params = _joined(narrowed)
+    # (``team_id + 0``: the GIN index's hits, not the team's rows from the team index and
+    # each one's gram array read to test it.)
+    by_grams, by_grams_params = _joined([("team_id + 0 = %s", [scope.team_id]), *narrowed[1:]])
+    first, last = offset, offset + limit
+    parts = []  # (in the title, rows to skip, rows to take, hits of the part)
+    if first < titled:
+        parts.append((True, first, min(last, titled) - first, titled))
+    if last > titled and total > titled:
+        parts.append((False, max(first - titled, 0), last - max(first, titled), total - titled))
+    ctes, cte_params, pages, page_params = [], [], [], []
+    for number, (in_title, skip, take, hits) in enumerate(parts):
+        walked = (skip + take) * team_rows / hits * (1 if in_title else WALK_COST)
+        held = titled if in_title else total
+        if walked <= held:
+            test, test_params = (("strpos(folded_title, %s) > 0", [term]) if in_title else
+                                 ("NOT (strpos(folded_title, %s) > 0) AND strpos(folded, %s) > 0",
+                                  [term, term]))  # fmt: skip
+            source = f"(SELECT section_id, updated FROM search_entry WHERE {base} AND {test}"
+            page_params += [*base_params, *test_params]
+        else:
+            # The GIN index's hits, collected in full (MATERIALIZED: not a walk that reads
+            # every row's gram array), then the page of them.
+            test, test_params = (("TRUE", []) if in_title else
+                                 ("NOT (strpos(folded_title, %s) > 0)", [term]))  # fmt: skip
+            ctes.append(f"part{number} AS MATERIALIZED (SELECT section_id, updated "
+                        f"FROM search_entry WHERE {by_grams} AND grams @> ARRAY[%s]::bigint[] "
+                        f"AND {test})")  # fmt: skip
+            cte_params += [*by_grams_params, code + TITLE_BASE if in_title else code, *test_params]
+            source = f"(SELECT section_id, updated FROM part{number}"
+        pages.append(f"SELECT {int(in_title)} AS titled, * FROM {source} "
+                     "ORDER BY updated DESC, section_id LIMIT %s OFFSET %s) AS p")  # fmt: skip
+        page_params += [take, skip]
+    if not pages:  # past the last hit
+        return Outcome(total=total, matches=[], by_owner=by_owner, by_manual=by_manual)
+    sql = (f"WITH {', '.join(ctes)} " if ctes else "") + (
+        "SELECT p.titled, e.section_id, e.owner_id, e.manual_id, e.updated, e.kind, e.title, "
+        f"e.text, e.folded FROM ({' UNION ALL '.join(pages)}) AS p "
+        "JOIN search_entry AS e ON e.section_id = p.section_id"
+    )
+    matches = [
+        Match(section_id=pk, manual_id=manual, owner_id=owner, updated=updated, kind_code=kind,
+              title_terms=in_title, count=0, title=title, text=text, folded=folded)
+        for in_title, pk, owner, manual, updated, kind, title, text, folded
+        in _query(sql, cte_params + page_params)
+    ]  # fmt: skip
+    matches.sort(key=lambda m: (-m.title_terms, -m.updated, m.section_id))
+    return Outcome(total=total, matches=matches, by_owner=by_owner, by_manual=by_manual)
+
+
 # Settings of a query's transaction. The GIN index, not a sequential scan (that would read
 # every row's gram array); no JIT compilation (the per-hit count subplan makes the planner's
 # estimate huge, and compiling took 180 ms of a 260 ms query); room to keep a common
@@ -405,20 +602,34 @@ def _query(sql: str, params: list) -> list[tuple]:
         raise
 
 
-def _where(terms: list[str], scope: Scope, filters: Filters, unreadable: frozenset[int]):
-    # The reading rule of Section.objects.readable_by, as in search.engine.
+def _readable(scope: Scope) -> tuple[str, list]:
+    """The reading rule of Section.objects.readable_by, as in search.engine."""
     shown = ACCESS_SHARED | ACCESS_TEMPLATE | (ACCESS_LEAD if scope.is_lead else 0)
-    readable = ("(access & %s <> 0 OR owner_id = %s)", [shown, scope.user_id])
-    conditions = [("team_id = %s", [scope.team_id]), readable]
-    codes = set().union(*(query_codes(t) for t in terms)) if terms else set()
-    if codes:
-        conditions.append(("grams @> %s::bigint[]", [sorted(codes)]))
+    return "(access & %s <> 0 OR owner_id = %s)", [shown, scope.user_id]
+
+
+def _filtered(filters: Filters) -> list[tuple[str, list]]:
+    conditions = []
     for column, value in (("owner_id", filters.owner_id), ("manual_id", filters.manual_id),
                           ("kind", filters.kind_code)):  # fmt: skip
         if value is not None:
             conditions.append((f"{column} = %s", [value]))
     if filters.updated_since is not None:
         conditions.append(("updated >= %s", [filters.updated_since]))
+    return conditions
+
+
+def _joined(conditions: list[tuple[str, list]]) -> tuple[str, list]:
+    return " AND ".join(c for c, _p in conditions), [p for _c, ps in conditions for p in ps]
+
+
+def _where(terms: list[str], scope: Scope, filters: Filters, unreadable: frozenset[int]):
+    readable = _readable(scope)
+    conditions = [("team_id = %s", [scope.team_id]), readable]
+    codes = set().union(*(query_codes(t) for t in terms)) if terms else set()
+    if codes:
+        conditions.append(("grams @> %s::bigint[]", [sorted(codes)]))
+    conditions += _filtered(filters)
     if unreadable:
         conditions.append(("NOT (section_id = ANY(%s::bigint[]))", [sorted(unreadable)]))
     checks = []
@@ -440,7 +651,7 @@ def _where(terms: list[str], scope: Scope, filters: Filters, unreadable: frozens
         # planner would order a bare strpos before the reading rule).
         sql = f"CASE WHEN {readable[0]} THEN {' AND '.join(c for c, _p in checks)} ELSE false END"
         conditions.append((sql, readable[1] + [p for _c, params in checks for p in params]))
-    return " AND ".join(c for c, _p in conditions), [p for _c, ps in conditions for p in ps]
+    return _joined(conditions)
 
 
 def _rank(terms: list[str]):

@@ -21,6 +21,8 @@ class Command(BaseCommand):
             if ids:
                 shown = ", ".join(map(str, ids[:20])) + (" …" if len(ids) > 20 else "")
                 self.stdout.write(f"{len(ids)} sections {label}: {shown}")
+        if drift.counts:
+            self.stdout.write(f"{drift.counts} character counts disagree with the index rows")
         if not drift.ok:
             raise CommandError("The search index has drifted from the database; run rebuild_index.")
         self.stdout.write(self.style.SUCCESS("The search index matches the database."))

@@ -1,0 +1,198 @@
+"""A one-character query on the PostgreSQL engine: its total and per-agent and per-manual
+counts come from ``search_count`` and its page from a walk of the newest rows, so both
+must say exactly what the database says — through edits, visibility changes, trash,
+transfers and deleted manuals — and a page must not read every hit."""
+
+from collections import Counter
+
+import pytest
+from django.db import connection
+
+from manuals.models import Section
+from manuals.tree import SectionContent, add_section, create_manual, save_section_content
+from search import backends, pg_engine
+from search.engine import Filters
+from search.folding import fold
+from search.results import scope_for
+from tests.conftest import section_titled
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("postgres_default_database"),
+]
+
+SHARED, LEAD, PRIVATE = (Section.Visibility.SHARED, Section.Visibility.LEAD,
+                         Section.Visibility.PRIVATE)  # fmt: skip
+
+
+@pytest.fixture
+def engine(settings, monkeypatch):
+    settings.SEARCH_ENGINE = "postgres"
+    # The counts answer queries with more hits than the general query ranks by
+    # occurrences (COUNTED_HITS): here every query with a hit, so that a dozen sections
+    # stand for the tens of thousands.
+    monkeypatch.setattr(pg_engine, "COUNTED_HITS", 0)
+    return backends.current()
+
+
+def expected(user, char: str, *, owner_id=None, manual_id=None):
+    """What the database says: the readable live sections holding ``char`` (folded),
+    title hits first, newest first, then by id; and the counts per agent and manual."""
+    from search.analysis import html_to_text
+
+    sections = Section.objects.readable_by(user).live().filter(level__gt=0)
+    sections = sections.select_related("manual")
+    rows = []
+    for s in sections:
+        if char not in fold(s.title + "\n" + html_to_text(s.body)):
+            continue
+        if owner_id is not None and s.manual.owner_id != owner_id:
+            continue
+        if manual_id is not None and s.manual_id != manual_id:
+            continue
+        rows.append((char in fold(s.title), int(s.updated_at.timestamp()), s.pk, s))
+    rows.sort(key=lambda r: (not r[0], -r[1], r[2]))
+    by_owner = Counter(r[3].manual.owner_id for r in rows)
+    by_manual = Counter(r[3].manual_id for r in rows)
+    return [(r[2], int(r[0])) for r in rows], by_owner, by_manual
+
+
+def assert_answers(engine, users, chars=("退", "款", "客")):
+    for user in users:
+        scope = scope_for(user)
+        for char in chars:
+            order, by_owner, by_manual = expected(user, char)
+            outcome = engine.search(terms=[char], scope=scope, filters=Filters(), limit=1000)
+            assert outcome.total == len(order), (user.username, char)
+            assert +outcome.by_owner == by_owner and +outcome.by_manual == by_manual
+            assert [(m.section_id, m.title_terms) for m in outcome.matches] == order
+            for offset, limit in ((0, 2), (1, 3), (max(len(order) - 2, 0), 5), (len(order) + 4, 5)):
+                page = engine.search(terms=[char], scope=scope, filters=Filters(),
+                                     offset=offset, limit=limit)  # fmt: skip
+                assert page.total == len(order)
+                got = [(m.section_id, m.title_terms) for m in page.matches]
+                assert got == order[offset : offset + limit], (char, offset, limit)
+    assert engine.check().ok
+
+
+@pytest.fixture
+def world(alice, bob, lena):
+    alice_manual = create_manual(owner=alice, title="王丽的手册")
+    bob_manual = create_manual(owner=bob, title="李波的手册")
+    for manual, rows in (
+        (alice_manual, [("退款流程", "客户要求退款", SHARED), ("杂项", "退货退款", LEAD),
+                        ("私下记录", "客户退款太多", PRIVATE), ("客诉", "投诉升级", SHARED),
+                        ("退貨說明", "客戶退款", SHARED)]),
+        (bob_manual, [("杂记", "退款已到账", SHARED), ("退款复盘", "款项", PRIVATE),
+                      ("客服话术", "您好", LEAD), ("退款", "退款退款", SHARED)]),
+    ):  # fmt: skip
+        for title, body, visibility in rows:
+            content = SectionContent(title=title, body=f"<p>{body}</p>", visibility=visibility)
+            add_section(manual=manual, content=content)
+    backends.current().rebuild()
+    return alice_manual, bob_manual
+
+
+def test_counts_and_pages_of_a_common_character_are_what_the_database_says(
+    engine, world, alice, bob, lena
+):
+    assert_answers(engine, [alice, bob, lena])
+    alice_manual, bob_manual = world
+    scope = scope_for(lena)
+    for kwargs in ({"owner_id": bob.pk}, {"manual_id": alice_manual.pk}):
+        filters = Filters(**kwargs)
+        order, by_owner, _by_manual = expected(lena, "退", **kwargs)
+        outcome = engine.search(terms=["退"], scope=scope, filters=filters)
+        assert [(m.section_id, m.title_terms) for m in outcome.matches] == order
+        assert outcome.total == len(order) and +outcome.by_owner == by_owner
+
+
+def test_counts_follow_edits_visibility_trash_transfer_and_deleted_manuals(
+    engine, world, alice, bob, lena, committed
+):
+    from manuals.circulation.handover import transfer_manual
+    from manuals.tree import delete_manual, trash_section
+
+    alice_manual, bob_manual = world
+    section = section_titled(alice_manual, "杂项")
+    with committed():  # the character leaves the text and enters the title; shared now
+        content = SectionContent(title="退回说明", body="<p>已处理</p>", visibility=SHARED)
+        save_section_content(section=section, expected_version=section.version, content=content)
+    assert_answers(engine, [alice, bob, lena])
+    section = section_titled(alice_manual, "退款流程")
+    with committed():  # private now: only Alice counts it
+        content = SectionContent(title="退款流程", body="<p>客户要求退款</p>", visibility=PRIVATE)
+        save_section_content(section=section, expected_version=section.version, content=content)
+    assert_answers(engine, [alice, bob, lena])
+    with committed():
+        trash_section(section=section_titled(bob_manual, "退款"))
+    assert_answers(engine, [alice, bob, lena])
+    with committed():
+        transfer_manual(manual=bob_manual, successor=alice, user=lena)
+    assert_answers(engine, [alice, bob, lena])
+    with committed():
+        delete_manual(manual=alice_manual)
+    assert_answers(engine, [alice, bob, lena])
+    assert not pg_engine.SearchCount.objects.filter(manual_id=alice_manual.pk).exists()
+
+
+def test_a_section_the_asker_may_no_longer_read_is_neither_counted_nor_shown(
+    engine, world, alice, bob
+):
+    alice_manual, _bob_manual = world
+    hidden = section_titled(alice_manual, "退款流程")
+    scope = scope_for(bob)
+    before = engine.search(terms=["退"], scope=scope, filters=Filters())
+    assert hidden.pk in {m.section_id for m in before.matches}
+    outcome = engine.search(terms=["退"], scope=scope, filters=Filters(),
+                            unreadable=frozenset({hidden.pk}))  # fmt: skip
+    assert outcome.total == before.total - 1
+    assert hidden.pk not in {m.section_id for m in outcome.matches}
+    assert outcome.by_owner[alice.pk] == before.by_owner[alice.pk] - 1
+    assert outcome.by_manual[alice_manual.pk] == before.by_manual[alice_manual.pk] - 1
+
+
+def test_check_finds_counts_that_disagree_and_a_rebuild_mends_them(engine, world):
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE search_count SET n = n + 1 WHERE code = %s", [ord("退")])
+    drift = engine.check()
+    assert drift.counts and not drift.ok and not (drift.missing or drift.extra or drift.stale)
+    engine.rebuild()
+    assert engine.check().ok
+
+
+def tuples_read() -> int:
+    """Rows of search_entry this transaction has read so far, by any kind of scan."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) "
+            "FROM pg_stat_xact_user_tables WHERE relname = 'search_entry'"
+        )
+        return cursor.fetchone()[0]
+
+
+def test_the_first_page_of_a_common_character_reads_a_page_of_rows_not_every_hit(
+    settings, monkeypatch
+):
+    from tests.search.corpus import populate
+
+    settings.SEARCH_ENGINE = "postgres"
+    monkeypatch.setattr(pg_engine, "COUNTED_HITS", 100)
+    lead, _agents = populate(1_200, manuals=4, agents=3, seed=5, real=True)
+    engine = backends.current()
+    engine.rebuild()
+    scope = scope_for(lead)
+    hits = engine.search_ids(terms=["的"], scope=scope)
+    assert len(hits) > 600
+    before = tuples_read()
+    outcome = engine.search(terms=["的"], scope=scope, filters=Filters(), limit=20)
+    read = tuples_read() - before
+    assert outcome.total == len(hits) and len(outcome.matches) == 20
+    # The title hits (collected from the GIN index) and the page's rows, not every hit.
+    assert read < len(hits) / 2, f"read {read} rows for a page of 20 of {len(hits)} hits"
+    deeper = engine.search(terms=["的"], scope=scope, filters=Filters(), offset=300, limit=20)
+    assert [m.section_id for m in deeper.matches] == [
+        m.section_id
+        for m in engine.search(terms=["的"], scope=scope, filters=Filters(), limit=320).matches
+    ][300:]
