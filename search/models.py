@@ -63,6 +63,7 @@ class SearchCount(models.Model):
 
     class Meta:
         db_table = "search_count"
+        indexes = [models.Index(fields=["manual_id"], name="search_count_manual")]
 
     def __str__(self) -> str:
         return f"{self.n} sections of manual {self.manual_id} hold {self.code}"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -51,6 +52,8 @@ _WORDS = re.compile(r"(?<![a-z-])[a-z]+(?:-[a-z]+)*(?![a-z-])")
 _WORD = re.compile(r"(?=.{5,12}$)[a-z]+(?:-[a-z]+)*")
 # Advisory lock class for index writes of one section (pg_advisory_xact_lock(int, int)).
 LOCK_CLASS = 0x5345
+# And for the counts of one manual (search_count).
+COUNT_LOCK_CLASS = 0x5346
 BATCH = 500
 REBUILD_WRITERS = 2
 # A web process's index write gives up waiting for rows a rebuild holds after this long,
@@ -182,15 +185,37 @@ ALL_SECTIONS = SearchCount.ALL_SECTIONS
 COUNT_KEY = ("team_id", "code", "owner_id", "manual_id", "access")
 
 
-def _tally(tally: dict, sign: int, team, owner, manual, access, folded: str, folded_title: str):
-    """Add (``sign`` 1) or take away (-1) one row's contribution to the counts: each
-    distinct character of its folded text (a title hit too when its title holds it), and
-    the row itself under ``ALL_SECTIONS``."""
-    titled = set(folded_title)
-    for code, in_title in ((ALL_SECTIONS, False), *((ord(ch), ch in titled) for ch in set(folded))):
-        cell = tally.setdefault((team, code, owner, manual, access), [0, 0])
-        cell[0] += sign
-        cell[1] += sign if in_title else 0
+class Tally:
+    """Rows' contributions to the counts: per (team, owner, manual, access), how many rows
+    hold each distinct character of their folded text (and of their title), and how many
+    rows there are (``ALL_SECTIONS``)."""
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple, tuple[Counter, Counter, list[int]]] = {}
+
+    def add(self, sign: int, team, owner, manual, access, folded: str, folded_title: str):
+        """Add (``sign`` 1) or take away (-1) one row."""
+        chars, titled, rows = self.groups.setdefault(
+            (team, owner, manual, access), (Counter(), Counter(), [0])
+        )
+        if sign > 0:
+            chars.update(set(folded))
+            titled.update(set(folded_title))
+        else:
+            chars.subtract(set(folded))
+            titled.subtract(set(folded_title))
+        rows[0] += sign
+
+    def cells(self) -> dict[tuple, list[int]]:
+        """{(team, code, owner, manual, access): [rows, title rows]}, zeros left out."""
+        cells = {}
+        for (team, owner, manual, access), (chars, titled, rows) in self.groups.items():
+            if rows[0]:
+                cells[team, ALL_SECTIONS, owner, manual, access] = [rows[0], 0]
+            for ch, n in chars.items():
+                if n or titled[ch]:
+                    cells[team, ord(ch), owner, manual, access] = [n, titled[ch]]
+        return cells
 
 
 _ADD_COUNTS = f"""
@@ -208,28 +233,71 @@ _DROP_EMPTY_COUNTS = f"""
 """
 
 
-# The counts as the rows' gram arrays say: each character's code, and its title code.
-_COUNTED = f"""
-    SELECT team_id, CASE WHEN g < {PAIR_BASE} THEN g ELSE g - {TITLE_BASE} END AS code,
-           owner_id, manual_id, access, count(*) FILTER (WHERE g < {PAIR_BASE}) AS n,
-           count(*) FILTER (WHERE g >= {TITLE_BASE}) AS n_title
-    FROM search_entry, unnest(grams) AS g
-    WHERE g < {PAIR_BASE} OR g BETWEEN {TITLE_BASE} AND {TITLE_BASE + PAIR_BASE - 1}
-    GROUP BY 1, 2, 3, 4, 5
-    UNION ALL
-    SELECT team_id, {ALL_SECTIONS}, owner_id, manual_id, access, count(*), 0
-    FROM search_entry GROUP BY team_id, owner_id, manual_id, access
-"""
+def _lock_manuals(cursor, manual_ids: Iterable[int]) -> None:
+    """Take the count lock of each manual, in order: a recount of a manual waits for its
+    writers to commit, and its writers for the recount (writers hold their sections' locks
+    first, the recount none, so no one waits in a circle)."""
+    cursor.execute(
+        "SELECT pg_advisory_xact_lock(%s, (id %% 2147483647)::int) "
+        "FROM unnest(%s::bigint[]) AS id ORDER BY id",
+        [COUNT_LOCK_CLASS, sorted(set(manual_ids))],
+    )
 
 
-def _recount(cursor) -> None:
-    """Count every character again from the rows. Writers wait meanwhile (a writer that
-    committed is counted; one waiting adds its change after), so nothing is counted twice
-    or missed."""
-    with transaction.atomic():
-        cursor.execute("LOCK TABLE search_count IN EXCLUSIVE MODE")
-        cursor.execute("DELETE FROM search_count")
-        cursor.execute(f"INSERT INTO search_count ({', '.join(COUNT_KEY)}, n, n_title) {_COUNTED}")
+_ROWS_OF_MANUAL = (
+    "SELECT team_id, owner_id, manual_id, access, folded, folded_title FROM search_entry "
+    "WHERE manual_id = %s"
+)
+
+
+def _counts_of_manual(cursor, manual_id: int) -> tuple[dict, dict]:
+    """(what the manual's rows say its counts are, what ``search_count`` holds)."""
+    want = Tally()
+    cursor.execute(_ROWS_OF_MANUAL, [manual_id])
+    for row in cursor.fetchall():
+        want.add(1, *row)
+    cursor.execute(
+        f"SELECT {', '.join(COUNT_KEY)}, n, n_title FROM search_count WHERE manual_id = %s",
+        [manual_id],
+    )
+    have = {tuple(row[:5]): [row[5], row[6]] for row in cursor.fetchall()}
+    return want.cells(), have
+
+
+def _recount(manual_ids: Iterable[int]) -> int:
+    """Count each manual's characters again from its rows (writers of the manual wait
+    meanwhile, each manual in a transaction of its own); returns the counts mended."""
+    mended = 0
+    for manual_id in sorted(set(manual_ids)):
+        with transaction.atomic(), connection.cursor() as cursor:
+            _lock_manuals(cursor, [manual_id])
+            want, have = _counts_of_manual(cursor, manual_id)
+            change = {key: [w - h for w, h in zip(want.get(key, [0, 0]), have.get(key, [0, 0]),
+                                                   strict=True)]
+                      for key in want.keys() | have.keys()}  # fmt: skip
+            mended += sum(cell != [0, 0] for cell in change.values())
+            _write_counts(cursor, change)
+    return mended
+
+
+def _count_drift(manual_ids: Iterable[int]) -> int:
+    """How many counts of these manuals disagree with their rows."""
+    drift = 0
+    with connection.cursor() as cursor:
+        for manual_id in sorted(set(manual_ids)):
+            want, have = _counts_of_manual(cursor, manual_id)
+            drift += sum(want.get(key) != have.get(key) for key in want.keys() | have.keys())
+    return drift
+
+
+def _counted_manuals() -> set[int]:
+    """Every manual with rows or counts."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT manual_id FROM search_entry UNION "
+            "SELECT DISTINCT manual_id FROM search_count"
+        )
+        return {pk for (pk,) in cursor.fetchall()}
 
 
 def _write_counts(cursor, tally: dict) -> None:
@@ -259,24 +327,25 @@ def _write_batch(ids: list[int], *, wait: str | None) -> None:
             [LOCK_CLASS, ids],
         )
         entries = [_entry(row) for row in index._rows(ids).iterator(chunk_size=BATCH)]
-        tally: dict = {}
+        tally = Tally()
         cursor.execute(
             "SELECT team_id, owner_id, manual_id, access, folded, folded_title "
             "FROM search_entry WHERE section_id = ANY(%s)",
             [ids],
         )
         for row in cursor.fetchall():
-            _tally(tally, -1, *row)
+            tally.add(-1, *row)
         for e in entries:
-            _tally(tally, 1, e.team_id, e.owner_id, e.manual_id, e.access, e.folded,
-                   e.folded_title)  # fmt: skip
+            tally.add(1, e.team_id, e.owner_id, e.manual_id, e.access, e.folded, e.folded_title)
         live = {entry.section_id for entry in entries}
         gone = [pk for pk in ids if pk not in live]
         if gone:
             cursor.execute("DELETE FROM search_entry WHERE section_id = ANY(%s)", [gone])
         if live:
             cursor.execute(_UPSERT, _columns(entries))
-        _write_counts(cursor, tally)
+        if tally.groups:
+            _lock_manuals(cursor, (manual for _t, _o, manual, _a in tally.groups))
+            _write_counts(cursor, tally.cells())
 
 
 def _write_all(batches: list[list[int]], *, threaded: bool) -> Iterator[int]:
@@ -336,8 +405,6 @@ class PostgresEngine:
     def rebuild(self, *, progress: Callable[[int, int], None] | None = None) -> RebuildReport:
         """Re-write every row in batches (search keeps answering), drop the rest, count the
         characters again (whatever the counts were) and refresh the planner's statistics."""
-        import time
-
         started = time.monotonic()
         ids = list(index.indexable_sections().order_by("id").values_list("id", flat=True))
         batches = [ids[start : start + BATCH] for start in range(0, len(ids), BATCH)]
@@ -356,12 +423,12 @@ class PostgresEngine:
                 "AND s.level > 0 AND s.trashed_at IS NULL)"  # index.indexable_sections()
             )
             self.index_sections(section_ids=[pk for (pk,) in cursor.fetchall()])
-            _recount(cursor)
             # Not the gram arrays: sampling their elements takes minutes at 100,000 rows
             # (autovacuum's ANALYZE keeps those statistics).
             cursor.execute(
                 "ANALYZE search_entry (team_id, owner_id, manual_id, access, kind, updated)"
             )
+        _recount(_counted_manuals())
         index.clear_rebuild_requested()
         return RebuildReport(sections=len(ids), seconds=time.monotonic() - started)
 
@@ -378,13 +445,7 @@ class PostgresEngine:
         missing = sorted(set(expected) - set(seen))
         extra = sorted(set(seen) - set(expected))
         stale = sorted(pk for pk in set(seen) & set(expected) if seen[pk] != expected[pk])
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT count(*) FROM ({_COUNTED}) AS want FULL JOIN search_count AS have "
-                f"USING ({', '.join(COUNT_KEY)}) WHERE have.n IS DISTINCT FROM want.n "
-                "OR have.n_title IS DISTINCT FROM want.n_title"
-            )
-            (counts,) = cursor.fetchone()
+        counts = _count_drift(_counted_manuals())
         return Drift(missing=missing, extra=extra, stale=stale, counts=counts)
 
     def exists(self) -> bool:
@@ -480,6 +541,21 @@ class PostgresEngine:
 WALK_COST = 3
 
 
+# How many rows a team has, per process, for a minute: what the choice between a walk and
+# the GIN index needs (an estimate: it weighs one against the other).
+TEAM_ROWS_KEPT = 60.0
+_team_rows_seen: dict[int, tuple[float, int]] = {}
+
+
+def _team_rows(team_id: int) -> int:
+    seen = _team_rows_seen.get(team_id)
+    if seen is None or time.monotonic() - seen[0] > TEAM_ROWS_KEPT:
+        sql = "SELECT coalesce(sum(n), 0) FROM search_count WHERE team_id = %s AND code = %s"
+        ((rows,),) = _query(sql, [team_id, ALL_SECTIONS])
+        seen = _team_rows_seen[team_id] = (time.monotonic(), int(rows))
+    return max(seen[1], 1)
+
+
 def _one_character(term: str, scope: Scope, filters: Filters, offset: int, limit: int,
                    unreadable: frozenset[int]) -> Outcome | None:  # fmt: skip
     """A one-character query, when it has more than COUNTED_HITS hits (the characters
@@ -495,15 +571,11 @@ def _one_character(term: str, scope: Scope, filters: Filters, offset: int, limit
     where, params = _joined([*narrowed, ("code = %s", [code])])
     rows = _query(
         f"SELECT owner_id, manual_id, sum(n), sum(n_title) FROM search_count WHERE {where} "
-        "GROUP BY owner_id, manual_id UNION ALL "
-        "SELECT NULL, NULL, sum(n), NULL FROM search_count WHERE team_id = %s AND code = %s",
-        [*params, scope.team_id, ALL_SECTIONS],
+        "GROUP BY owner_id, manual_id",
+        params,
     )
-    by_owner, by_manual, total, titled, team_rows = Counter(), Counter(), 0, 0, 0
+    by_owner, by_manual, total, titled = Counter(), Counter(), 0, 0
     for owner, manual, n, n_title in rows:
-        if owner is None:
-            team_rows = n or 0
-            continue
         by_owner[owner] += n
         by_manual[manual] += n
         total, titled = total + n, titled + n_title
@@ -524,6 +596,7 @@ def _one_character(term: str, scope: Scope, filters: Filters, offset: int, limit
     # (``team_id + 0``: the GIN index's hits, not the team's rows from the team index and
     # each one's gram array read to test it.)
     by_grams, by_grams_params = _joined([("team_id + 0 = %s", [scope.team_id]), *narrowed[1:]])
+    team_rows = _team_rows(scope.team_id)
     first, last = offset, offset + limit
     parts = []  # (in the title, rows to skip, rows to take, hits of the part)
     if first < titled:

@@ -34,7 +34,10 @@ class Migration(migrations.Migration):
                     ("n", models.IntegerField()),
                     ("n_title", models.IntegerField()),
                 ],
-                options={"db_table": "search_count"},
+                options={
+                    "db_table": "search_count",
+                    "indexes": [models.Index(fields=["manual_id"], name="search_count_manual")],
+                },
             )
         ),
         OnPostgresOnly(
