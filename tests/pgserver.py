@@ -52,8 +52,10 @@ def _run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
 
 
 @contextlib.contextmanager
-def running_postgres(bin_dir: Path, *, database: str = "lanbitou") -> Iterator[str]:
-    """Start a server, create ``database`` and yield its DATABASE_URL; stop and wipe after."""
+def running_postgres(bin_dir: Path, *, database: str = "lanbitou",
+                     settings: dict[str, str] | None = None) -> Iterator[str]:  # fmt: skip
+    """Start a server, create ``database`` and yield its DATABASE_URL; stop and wipe after.
+    ``settings``: server settings beyond the test ones (``shared_buffers`` for a benchmark)."""
     tmp = Path(tempfile.mkdtemp(prefix="lanbitou-pg-"))
     if os.geteuid() == 0:
         pg = pwd.getpwnam("postgres")
@@ -68,7 +70,7 @@ def running_postgres(bin_dir: Path, *, database: str = "lanbitou") -> Iterator[s
         options = (
             f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c max_connections=60 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        )
+        ) + "".join(f" -c {name}={value}" for name, value in (settings or {}).items())
         _run([str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options,
               "-w", "-t", "60", "start"])  # fmt: skip
         started = True
