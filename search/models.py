@@ -22,8 +22,9 @@ class SearchEntry(models.Model):
     text = models.TextField()  # the visible text, for snippets
     folded = models.TextField()  # fold(title + "\n" + text): what strpos verifies
     folded_title = models.TextField()  # fold(title): terms found in the title rank first
-    # Distinct codes of every 1- and 2-character gram of ``folded`` and its ASCII 3-grams
-    # (search.pg_engine.gram_codes): candidates are rows containing a query's codes.
+    # Distinct codes of every 1- and 2-character gram of ``folded``, its ASCII 3- to
+    # 5-grams, whole words and title characters (search.pg_engine.gram_codes): candidates
+    # are rows containing a query's codes.
     grams = ArrayField(models.BigIntegerField())
 
     class Meta:
@@ -63,7 +64,13 @@ class SearchCount(models.Model):
 
     class Meta:
         db_table = "search_count"
-        indexes = [models.Index(fields=["manual_id"], name="search_count_manual")]
+        indexes = [
+            models.Index(fields=["manual_id"], name="search_count_manual"),
+            # A character's counts in a team from a few index pages (an index-only scan),
+            # not one table page each.
+            models.Index(fields=["team_id", "code"], name="search_count_cover",
+                         include=["owner_id", "manual_id", "access", "n", "n_title"]),
+        ]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.n} sections of manual {self.manual_id} hold {self.code}"

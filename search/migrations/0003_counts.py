@@ -36,7 +36,12 @@ class Migration(migrations.Migration):
                 ],
                 options={
                     "db_table": "search_count",
-                    "indexes": [models.Index(fields=["manual_id"], name="search_count_manual")],
+                    "indexes": [
+                        models.Index(fields=["manual_id"], name="search_count_manual"),
+                        models.Index(fields=["team_id", "code"], name="search_count_cover",
+                                     include=["owner_id", "manual_id", "access", "n",
+                                              "n_title"]),
+                    ],  # fmt: skip
                 },
             )
         ),
