@@ -91,6 +91,34 @@ class Chapter:
     def html(self) -> str:
         return render_to_string(CHAPTER_TEMPLATE, self.context)
 
+    @cached_property
+    def head_key(self) -> str:
+        """Everything of the chapter but its sections: the opener, the intro, the running
+        head. Two renderings with the same head differ only in their sections."""
+        digest = hashlib.sha256(_template_digest().encode())
+        head = {k: v for k, v in self.context.items() if k != "sections"}
+        digest.update(json.dumps(head, ensure_ascii=False, sort_keys=True).encode())
+        return digest.hexdigest()
+
+    @cached_property
+    def section_keys(self) -> list[list]:
+        """[section id, hash of what the template is given for it], in print order."""
+        return [
+            [part["id"], hashlib.sha256(
+                json.dumps(part, ensure_ascii=False, sort_keys=True).encode()
+            ).hexdigest()[:32]]
+            for part in self.context["sections"]
+        ]  # fmt: skip
+
+    def tail_html(self, start: int) -> str:
+        """The chapter from its ``start``-th section on, as the pages from the one that
+        section opens: no opener or intro, the running head's chapter name set on the body
+        (the opener set it before)."""
+        carry = '"' + "".join(f"\\{ord(c):x} " for c in " ".join(self.title.split())) + '"'
+        context = {**self.context, "sections": self.context["sections"][start:],
+                   "carry": carry}  # fmt: skip
+        return render_to_string(CHAPTER_TEMPLATE, context)
+
 
 @cache
 def _template_digest() -> str:
@@ -115,6 +143,9 @@ class Booklet:
     # The language of the booklet's own words (contents, edition line, chapter labels);
     # the front matter is rendered later, in another process, so it is kept here.
     language: str = settings.LANGUAGE_CODE
+    # Who the booklet is for ("everything": its owner, every section): a chapter is set
+    # again from an earlier rendering of it only for the same readers (printing.render).
+    audience: str = "everything"
 
     @property
     def toc_depth(self) -> int:
@@ -363,4 +394,7 @@ def _assemble(*, manual: Manual, options: BookletOptions, user) -> Booklet:
         team_name=manual.team.name,
         date_label=timezone.localdate().strftime("%Y-%m-%d"),
         missing_images=resolver.missing,
+        audience="everything"
+        if _prints_everything(manual, options, user)
+        else f"{options.scope}:{getattr(user, 'pk', None)}:{options.subtree_id or ''}",
     )

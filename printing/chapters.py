@@ -17,7 +17,11 @@ import signal
 import tempfile
 from pathlib import Path
 
-RENDERER_VERSION = "2"  # 2: keyed by the chapter's sources, not its HTML
+RENDERER_VERSION = "3"  # 2: keyed by the chapter's sources, not its HTML; 3: section starts
+# A chapter set again from an earlier rendering keeps that rendering's pages before the
+# first changed section. Past this many generations it is set whole again, so that its PDF
+# does not carry the fonts of many renderings.
+MAX_GENERATIONS = 6
 
 
 PR_SET_PDEATHSIG = 1
@@ -69,6 +73,12 @@ def prune(cache_dir: Path, *, max_age_days: int = 45) -> int:
 
     cutoff = time.time() - max_age_days * 86400
     removed = 0
+    for line in cache_dir.glob("line-*.txt"):  # where a chapter's last rendering is
+        try:
+            if line.stat().st_mtime < cutoff:
+                line.unlink()
+        except OSError:
+            continue
     for pdf in cache_dir.glob("*.pdf"):
         try:
             if pdf.stat().st_mtime < cutoff:
@@ -116,30 +126,125 @@ def _render_job(job: dict):
     )
 
 
-def _store(job: dict, document, info: dict) -> dict:
-    """Write a rendering and its metadata into the cache, under ``job['key']``."""
+def _store(job: dict, write, info: dict) -> dict:
+    """Write a rendering (``write(path)``) and its metadata into the cache, under
+    ``job['key']``; the chapter's line (``job['line']``) then points to it."""
     cache_dir = Path(job["cache_dir"])
     cache_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".pdf")
     os.close(fd)
-    document.write_pdf(tmp)
+    write(tmp)
     key = job["key"]
     os.replace(tmp, cache_dir / f"{key}.pdf")
     (cache_dir / f"{key}.json.tmp").write_text(json.dumps(info))
     os.replace(cache_dir / f"{key}.json.tmp", cache_dir / f"{key}.json")
+    if job.get("line"):
+        line = cache_dir / f"line-{job['line']}.txt"
+        line.with_suffix(".tmp").write_text(key)
+        os.replace(line.with_suffix(".tmp"), line)
     return {**info, "pdf": str(cache_dir / f"{key}.pdf"), "index": job["index"]}
 
 
+def _chapter_body(box):
+    """The box of the chapter's body on a page (depth-first: it is near the top)."""
+    element = getattr(box, "element", None)
+    if element is not None and "chapter-body" in (element.get("class") or "").split():
+        return box
+    for child in getattr(box, "children", ()):
+        found = _chapter_body(child)
+        if found is not None:
+            return found
+    return None
+
+
+def section_starts(document, anchors: dict) -> list[list[int]]:
+    """[page index, section id] of every page that begins with a section's beginning.
+    Such a page is laid out alike whatever came before it (but for the chapter's name in
+    the running head, which a tail carries): the chapter can be set again from there."""
+    starts = []
+    for index, page in enumerate(document.pages):
+        body = _chapter_body(page._page_box)  # WeasyPrint 70's laid-out boxes
+        if body is None or not body.children:
+            continue
+        element = getattr(body.children[0], "element", None)
+        if element is None or element.tag != "section":
+            continue
+        name = element.get("id") or ""
+        if name.startswith("s") and name[1:].isdigit() and anchors.get(name, [-1])[0] == index:
+            starts.append([index, int(name[1:])])
+    return starts
+
+
 def render_chapter(job: dict) -> dict:
-    """Worker entry point: render ``job['html']`` into the cache; returns its metadata."""
+    """Worker entry point: render the chapter into the cache; returns its metadata.
+
+    With ``job['tail']`` (printing.render plans it), only the pages from the last page
+    that begins with an unchanged section are set again; the ones before come from the
+    earlier rendering. Should that page not come out exactly where it was, the whole
+    chapter is set."""
+    if job.get("tail"):
+        joined = _render_tail(job)
+        if joined is not None:
+            return joined
     document, fetcher = _render_job(job)
+    anchors = anchor_positions(document)
     info = {
         "pages": len(document.pages),
-        "anchors": anchor_positions(document),
+        "anchors": anchors,
         "refused": fetcher.refused[:20],
         "page_heights": [round(p.height * 0.75, 2) for p in document.pages[:1]],
+        "sections": job.get("sections", []),
+        "starts": section_starts(document, anchors),
+        "generation": 0,
+        "kept": 0,
     }
-    return _store(job, document, info)
+    return _store(job, document.write_pdf, info)
+
+
+def _render_tail(job: dict) -> dict | None:
+    tail, old = job["tail"], job["tail"]["old"]
+    keep = tail["keep"]
+    if not Path(old["pdf"]).is_file():
+        return None  # pruned since
+    document, fetcher = render_document(
+        html=tail["html"], css_files=job["css_files"], paper=job["paper"],
+        base_url=job["base_url"], allowed_roots=job["allowed_roots"],
+    )  # fmt: skip
+    anchors = anchor_positions(document)
+    if anchors.get(f"s{tail['section']}") != [0, tail["top"]]:
+        return None  # not where it was: what came before mattered after all
+    refused = list(dict.fromkeys([*old.get("refused", []), *fetcher.refused]))[:20]
+    info = {
+        "pages": keep + len(document.pages),
+        "anchors": {
+            **{name: at for name, at in old["anchors"].items() if at[0] < keep},
+            **{name: [page + keep, top] for name, (page, top) in anchors.items()},
+        },
+        "refused": refused,
+        "page_heights": old["page_heights"],
+        "sections": job.get("sections", []),
+        "starts": [s for s in old["starts"] if s[0] < keep]
+        + [[page + keep, section] for page, section in section_starts(document, anchors)],
+        "generation": old.get("generation", 0) + 1,
+        "kept": keep,
+    }
+
+    def write(path: str) -> None:
+        import pikepdf  # the render process has it; a chapter worker only needs it here
+
+        fd, part = tempfile.mkstemp(dir=job["cache_dir"], suffix=".part.pdf")
+        os.close(fd)
+        try:
+            document.write_pdf(part)
+            with pikepdf.new() as joined, pikepdf.open(old["pdf"]) as before, \
+                    pikepdf.open(part) as after:  # fmt: skip
+                joined.pages.extend(before.pages[:keep])
+                joined.pages.extend(after.pages)
+                joined.save(path)
+        finally:
+            os.unlink(part)
+
+    return _store(job, write, info)
 
 
 def render_front(job: dict) -> dict:
@@ -161,7 +266,7 @@ def render_front(job: dict) -> dict:
                                 round(x2 * 0.75, 3), round(height - y2 * 0.75, 3)])  # fmt: skip
     info = {"pages": len(document.pages), "links": links, "numbers": numbers,
             "dots": _leader_cells(document), "refused": list(fetcher.refused)}  # fmt: skip
-    return _store(job, document, info)
+    return _store(job, document.write_pdf, info)
 
 
 def _leader_cells(document) -> list:

@@ -30,6 +30,8 @@ from pikepdf import Array, Dictionary, Name, OutlineItem
 
 from printing.booklet import Booklet
 from printing.chapters import (
+    MAX_GENERATIONS,
+    RENDERER_VERSION,
     cached,
     chapter_key,
     die_with_parent,
@@ -65,6 +67,8 @@ class RenderResult:
     chapters_cached: int
     seconds: float
     front_cached: bool = False
+    # Pages of the chapters set now that were kept from their earlier renderings.
+    pages_kept: int = 0
     page_of: dict[int, int] = field(default_factory=dict)
     refused_urls: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -102,6 +106,46 @@ def _css_files(booklet: Booklet) -> list[str]:
     return [str(BASE_CSS), str(booklet.theme.css_path)]
 
 
+def _line(booklet: Booklet, chapter, fingerprint: str) -> str:
+    """A chapter's renderings that differ only in their sections, for the same readers
+    (an earlier rendering's fonts hold the characters of all its pages)."""
+    parts = [RENDERER_VERSION, fingerprint, booklet.options.paper, chapter.head_key,
+             booklet.audience]  # fmt: skip
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
+
+
+def _tail(chapter, directory: Path, line: str) -> dict | None:
+    """How to set ``chapter`` again from its last rendering, if it can be: from the last
+    page of that rendering that begins with a section before the first changed one."""
+    try:
+        earlier = cached(directory, (directory / f"line-{line}.txt").read_text().strip())
+    except OSError:
+        return None
+    if earlier is None or earlier.get("generation", MAX_GENERATIONS) >= MAX_GENERATIONS:
+        return None
+    old, new = earlier.get("sections", []), chapter.section_keys
+    same = (i for i, pair in enumerate(zip(old, new, strict=False)) if pair[0] != pair[1])
+    first = next(same, min(len(old), len(new)))
+    position = {section: i for i, (section, _key) in enumerate(old[:first])}
+    starts = [(page, section) for page, section in earlier.get("starts", [])
+              if page >= 1 and section in position]  # fmt: skip
+    if not starts:
+        return None
+    page, section = max(starts)
+    return {
+        "html": chapter.tail_html(position[section]),
+        "keep": page,
+        "section": section,
+        "top": earlier["anchors"][f"s{section}"][1],
+        "old": earlier,
+    }
+
+
+def _size(job: dict) -> int:
+    """How much HTML the job sets."""
+    return len(job["tail"]["html"] if job.get("tail") else job["html"])
+
+
 def _render_chapters(
     booklet: Booklet,
     progress: Progress,
@@ -121,6 +165,7 @@ def _render_chapters(
         hit = cached(directory, key)
         results.append(hit)
         if hit is None:
+            line = _line(booklet, chapter, fingerprint)
             jobs.append(
                 {
                     "index": chapter.index,
@@ -131,6 +176,9 @@ def _render_chapters(
                     "base_url": booklet.theme.path.as_uri() + "/",
                     "allowed_roots": [str(p) for p in booklet.allowed_roots],
                     "cache_dir": str(directory),
+                    "line": line,
+                    "sections": chapter.section_keys,
+                    "tail": _tail(chapter, directory, line) if booklet.theme.resumable else None,
                 }
             )
     total = len(jobs)
@@ -142,10 +190,10 @@ def _render_chapters(
         done += 1
         progress(5 + int(80 * done / max(total, 1)), f"{done}/{total}")
 
-    size = sum(len(job["html"]) for job in jobs)
+    size = sum(_size(job) for job in jobs)
     if processes > 1 and len(jobs) > 1 and size > PARALLEL_THRESHOLD_CHARS:
         # Largest chapters first so one long chapter does not finish alone at the end.
-        jobs.sort(key=lambda job: -len(job["html"]))
+        jobs.sort(key=lambda job: -_size(job))
         with ProcessPoolExecutor(
             max_workers=min(processes, len(jobs)), mp_context=get_context("spawn"),
             initializer=die_with_parent, initargs=(os.getpid(),),
@@ -463,6 +511,7 @@ def render_booklet_pdf(
         chapters_rendered=rendered,
         chapters_cached=len(chapters) - rendered,
         front_cached=front.cached,
+        pages_kept=sum(c.get("kept", 0) for c in chapters if "index" in c),
         seconds=time.monotonic() - started,
         page_of=page_of,
         refused_urls=refused,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -18,6 +19,8 @@ from django.utils.translation import get_language
 THEMES_DIR = Path(__file__).resolve().parent / "themes"
 BASE_CSS = THEMES_DIR / "base.css"
 DEFAULT_THEME = "plain"
+# The running heads a chapter set from its middle still gets right (Theme.resumable).
+RESUMABLE_STRINGS = {"chapter", "chapter, first", "section", "section, first", "toc-title"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,18 @@ class Theme:
     @property
     def display_name(self) -> str:
         return self.label_en if (get_language() or "").startswith("en") else self.label
+
+    @property
+    def resumable(self) -> bool:
+        """Whether a chapter's pages can be set again from one that begins with a section
+        (printing.render): nothing on a page may depend on the pages before it but the
+        chapter's name, which the tail carries, and the section's, which that page sets."""
+        css = BASE_CSS.read_text(encoding="utf-8") + self.css_path.read_text(encoding="utf-8")
+        css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+        if re.search(r"counters?\(|element\(|running\(|@page[^{]*:(left|right|first|blank)\b", css):
+            return False
+        strings = {" ".join(m.split()) for m in re.findall(r"string\(([^)]*)\)", css)}
+        return strings <= RESUMABLE_STRINGS
 
     def fingerprint(self) -> str:
         """Changes whenever any file of the theme (or the shared base) changes."""

@@ -51,7 +51,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{result.path}: {result.page_count} pages, {result.size_bytes // 1024} KB, "
             f"{result.seconds:.1f} s ({result.chapters_rendered} chapters rendered, "
-            f"{result.chapters_cached} from cache; "
+            f"{result.chapters_cached} from cache, {result.pages_kept} pages kept; "
             + ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
             + ")"
         )
