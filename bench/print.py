@@ -3,6 +3,8 @@
 Prints, in one run:
   * full render time and peak memory of the render process tree (targets: < 45 s, < 700 MB)
   * re-print time after editing one chapter (target: < 15 % of the full render)
+  both printed as a print worker prints an edition (request, render process started ahead,
+  storing the PDF), timed from the request
   * Chromium's headless print-to-PDF time for the same HTML, as a reference ratio
   * the CPU seconds of each (all their processes): on a machine others share, the wall
     times depend on their load, the CPU seconds much less
@@ -110,16 +112,14 @@ def children_cpu() -> float:
 def tree_cpu(pid: int, seen: dict[int, float]) -> None:
     """Record the CPU seconds so far of ``pid``'s descendants (Chromium does not wait for
     all of its processes, so its rusage misses most of its work: sample /proc instead)."""
-    tick = os.sysconf("SC_CLK_TCK")
     parents: dict[int, list[tuple[int, float]]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                parent, cpu = _stat(int(entry))
             except OSError:
                 continue
-            cpu = (int(fields[11]) + int(fields[12])) / tick
-            parents.setdefault(int(fields[1]), []).append((int(entry), cpu))
+            parents.setdefault(parent, []).append((int(entry), cpu))
     todo = [pid]
     while todo:
         for child, cpu in parents.get(todo.pop(), []):
@@ -127,26 +127,67 @@ def tree_cpu(pid: int, seen: dict[int, float]) -> None:
             todo.append(child)
 
 
-def run_measured(command: list[str], env: dict) -> tuple[float, float, str, float]:
-    """Wall time, peak resident memory (whole process tree, sampled) and CPU seconds."""
-    from printing.jobs import tree_rss_mb
+def print_measured(manual) -> tuple[float, float, str, float]:
+    """An edition printed the way a print worker prints it, by a render process the
+    worker started ahead (printing.jobs.warm_render_process, waited for as a worker idle
+    for a moment has it ready): wall time from the request, peak resident memory of the
+    render process tree (sampled), its CPU seconds after it was warm."""
+    from printing.booklet import BookletOptions
+    from printing.jobs import (
+        _Spare,
+        request_edition,
+        run_edition,
+        tree_rss_mb,
+        wait_until_warm,
+        warm_render_process,
+    )
 
-    cpu = children_cpu()
+    render = warm_render_process()
+    if not wait_until_warm(120):
+        sys.exit("the spare render process did not start")
+    warm_cpu = process_cpu(render.pid)
+    cpu, peak, running = children_cpu(), [0.0], [True]
+
+    def sample() -> None:
+        while running[0]:
+            peak[0] = max(peak[0], tree_rss_mb(render.pid))
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
     started = time.monotonic()
-    child = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)  # fmt: skip
-    peak = 0.0
-    output: list[str] = []
-    reader = threading.Thread(target=lambda: output.extend(child.stdout), daemon=True)
-    reader.start()
-    while child.poll() is None:
-        peak = max(peak, tree_rss_mb(child.pid))
-        time.sleep(0.1)
-    reader.join()
+    sampler.start()
+    edition, _new = request_edition(manual=manual, user=manual.owner, options=BookletOptions())
+    status = run_edition(edition_id=edition.pk)
     seconds = time.monotonic() - started
-    if child.returncode:
-        sys.exit("".join(output))
-    return seconds, peak, "".join(output).strip().splitlines()[-1], children_cpu() - cpu
+    running[0] = False
+    sampler.join()
+    assert _Spare.child is not render  # it was used, and the next one is on its way
+    edition.refresh_from_db()
+    if status != "done":
+        sys.exit(f"edition {edition.pk}: {status} {edition.failure_reason}")
+    summary = (f"{edition.page_count} pages, {edition.size_bytes // 1024} KB, "
+               f"{edition.chapters_rendered} chapters rendered, {edition.chapters_cached} "
+               f"from cache")  # fmt: skip
+    return seconds, peak[0], summary, children_cpu() - cpu - warm_cpu
+
+
+def stop_spare() -> None:
+    from printing.jobs import _Spare, _stop
+
+    _Spare.wanted = False
+    if _Spare.child is not None:
+        _stop(_Spare.child)
+        _Spare.child = None
+
+
+def _stat(pid: int) -> tuple[int, float]:
+    """The parent of ``pid`` and the CPU seconds it used so far (user + system)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid: int) -> float:
+    return _stat(pid)[1]
 
 
 def chromium_reference(manual, work: Path) -> tuple[float, int, float]:
@@ -201,11 +242,8 @@ def main() -> None:
     manual, pictures = build_manual(args.pages)
     print(f"built manual {manual.pk}: {Section.objects.filter(manual=manual).count() - 1} "
           f"sections, {pictures} pictures in {time.monotonic() - started:.1f} s")  # fmt: skip
-    env = dict(os.environ)
-    command = [sys.executable, "manage.py", "print_manual", str(manual.pk), "-o"]
-
     print(f"load average before: {os.getloadavg()[0]:.2f}")
-    full_s, full_mb, full_out, full_cpu = run_measured(command + [str(work / "full.pdf")], env)
+    full_s, full_mb, full_out, full_cpu = print_measured(manual)
     print(f"full render:      {full_s:6.1f} s   cpu {full_cpu:5.1f} s   peak {full_mb:5.0f} MB"
           f"   ({full_out})")  # fmt: skip
 
@@ -216,10 +254,11 @@ def main() -> None:
         content=SectionContent(title=target.title + "（已修订）",
                                body=target.body + "<p>补充：客户第二天再次来电确认。</p>" * 12),
     )  # fmt: skip
-    again_s, again_mb, again_out, again_cpu = run_measured(command + [str(work / "again.pdf")], env)
+    again_s, again_mb, again_out, again_cpu = print_measured(manual)
     print(f"re-print (1 chapter edited): {again_s:6.1f} s   cpu {again_cpu:5.1f} s   "
           f"peak {again_mb:5.0f} MB   ({again_out})")  # fmt: skip
 
+    stop_spare()  # the worker's next render process: it would warm up beside Chromium
     chrome_s, chrome_pages, chrome_cpu = chromium_reference(manual, work)
     print(f"chromium print-to-pdf (same HTML): {chrome_s:6.1f} s   cpu {chrome_cpu:5.1f} s   "
           f"{chrome_pages} pages")  # fmt: skip

@@ -288,6 +288,8 @@ LANBITOU_MAX_IMAGE_PIXELS = env_int("LANBITOU_MAX_IMAGE_PIXELS", 60_000_000)
 LANBITOU_PRINT_TIME_LIMIT = env_int("LANBITOU_PRINT_TIME_LIMIT", 900)  # seconds
 LANBITOU_PRINT_MEMORY_MB = env_int("LANBITOU_PRINT_MEMORY_MB", 1536)  # whole process tree
 LANBITOU_PRINT_WORKERS = env_int("LANBITOU_PRINT_WORKERS", 0)
+# A print worker keeps the next edition's render process started (printing.jobs._Spare).
+LANBITOU_PRINT_WARM = env_bool("LANBITOU_PRINT_WARM", True)
 # Seconds between a worker's looks for jobs left running by a worker that died.
 LANBITOU_RECOVER_EVERY = env_int("LANBITOU_RECOVER_EVERY", 60)
 

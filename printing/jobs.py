@@ -15,6 +15,7 @@ import os
 import pickle
 import queue
 import resource
+import select
 import signal
 import subprocess
 import sys
@@ -220,18 +221,81 @@ def _fail(edition_id: int, reason: str) -> None:
          finished_at=timezone.now(), progress_note="")  # fmt: skip
 
 
-def _run_child(edition_id: int, spec: bytes, time_limit: int) -> dict:
+class _Spare:
+    """The render process this worker started ahead of its next edition: Django set up,
+    WeasyPrint loaded, its fonts read (a second and more of every print otherwise). Each
+    edition still gets a process of its own; the next one is started when it is done."""
+
+    lock = threading.Lock()
+    child: subprocess.Popen | None = None
+    made_for: int = 0  # the environment it was started in (settings come from it)
+    wanted = False  # only a worker keeps one (warm_render_process)
+
+
+def _environment() -> int:
+    return hash((sys.executable, str(settings.BASE_DIR), tuple(sorted(os.environ.items()))))
+
+
+def _start_render_process(*, warm: bool) -> subprocess.Popen:
     # The address-space limit is only a backstop against a runaway allocation; the real
-    # limit is the resident memory of the whole process tree, watched below.
+    # limit is the resident memory of the whole process tree, watched in _run_child.
     backstop = max(3 * MEMORY_LIMIT_MB, 2048)
     command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "render_booklet",
                "-", "--memory-mb", str(backstop), "--parent-pid", str(os.getpid())]  # fmt: skip
+    if warm:
+        command.append("--warm")
     # Its own process group, so that a limit stops the chapter workers too; it still dies
     # with this worker (die_with_parent in the render process).
-    child = subprocess.Popen(
+    return subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         start_new_session=True, cwd=settings.BASE_DIR,
     )  # fmt: skip
+
+
+def warm_render_process() -> subprocess.Popen | None:
+    """Keep a render process ready for the next edition (a worker calls this when it
+    starts; every edition it prints then starts the next one). Returns it."""
+    if not getattr(settings, "LANBITOU_PRINT_WARM", True):
+        return None
+    with _Spare.lock:
+        _Spare.wanted = True
+        if _Spare.child is None or _Spare.child.poll() is not None:
+            _Spare.child, _Spare.made_for = _start_render_process(warm=True), _environment()
+        return _Spare.child
+
+
+def wait_until_warm(timeout: float = 60) -> bool:
+    """Wait for the spare render process to say it is ready (a worker idle for a moment
+    has one ready; benchmarks wait for that). Consumes its "ready" line."""
+    with _Spare.lock:
+        child = _Spare.child
+    if child is None or child.poll() is not None:
+        return False
+    ready, _w, _x = select.select([child.stdout], [], [], timeout)
+    return bool(ready) and b'"ready"' in child.stdout.readline()
+
+
+def _render_process() -> subprocess.Popen:
+    """The spare if there is a live one started in this environment, else a new process."""
+    with _Spare.lock:
+        child, _Spare.child = _Spare.child, None
+        if child is not None and child.poll() is None and _Spare.made_for == _environment():
+            return child
+    if child is not None:
+        _stop(child)
+    return _start_render_process(warm=False)
+
+
+def _run_child(edition_id: int, spec: bytes, time_limit: int) -> dict:
+    child = _render_process()
+    try:
+        return _watch_child(edition_id, child, spec, time_limit)
+    finally:
+        if _Spare.wanted:
+            warm_render_process()
+
+
+def _watch_child(edition_id: int, child: subprocess.Popen, spec: bytes, time_limit: int):
     lines: queue.Queue = queue.Queue()
     errors: list[str] = []
     output: list[str] = []  # what the child printed that is not a report
@@ -320,6 +384,7 @@ def _report(line: str, edition_id: int, output: list[str]) -> dict:
         except ValueError:
             message = None
         if isinstance(message, dict):
+            message.pop("ready", None)  # a spare render process says when it is warm
             return message
     if line.strip():
         output.append(line.strip())

@@ -196,3 +196,45 @@ def test_one_agent_cannot_queue_editions_without_end(alice, bob):
         request_edition(manual=manuals[-1], user=alice, options=BookletOptions())
     # The team's printing is not blocked for anyone else.
     assert request_edition(manual=manuals[-1], user=None, options=BookletOptions())[1]
+
+
+@pytest.fixture
+def worker_spare():
+    """As in a print worker: a render process is kept ready for the next edition."""
+    yield jobs.warm_render_process
+    jobs._Spare.wanted = False
+    if jobs._Spare.child is not None:
+        jobs._stop(jobs._Spare.child)
+        jobs._Spare.child = None
+
+
+def test_a_worker_prints_with_the_render_process_it_started_ahead(
+    one_page_manual, alice, worker_spare
+):
+    ready = worker_spare()
+    assert jobs.wait_until_warm(120)  # Django set up, WeasyPrint loaded, its fonts read
+    edition, _ = request_edition(manual=one_page_manual, user=alice, options=BookletOptions())
+    assert run_edition(edition_id=edition.pk) == Edition.Status.DONE
+    assert ready.wait(timeout=10) == 0  # it printed this edition, and only this one
+    edition.refresh_from_db()
+    assert "您好" in "".join(page_texts(edition.file.path))
+    following = jobs._Spare.child  # the next edition's is on its way
+    assert following is not None and following is not ready and following.poll() is None
+    assert jobs.wait_until_warm(120)
+    second, _ = request_edition(
+        manual=one_page_manual, user=alice, options=BookletOptions(theme="magazine")
+    )
+    assert run_edition(edition_id=second.pk) == Edition.Status.DONE
+    assert following.wait(timeout=10) == 0
+
+
+def test_a_render_process_started_before_the_environment_changed_is_not_used(
+    one_page_manual, alice, worker_spare, render_prelude, caplog
+):
+    stale = worker_spare()
+    render_prelude('print("{ set up after the spare started", flush=True)\n')
+    edition, _ = request_edition(manual=one_page_manual, user=alice, options=BookletOptions())
+    with caplog.at_level(logging.WARNING, logger="printing.jobs"):
+        assert run_edition(edition_id=edition.pk) == Edition.Status.DONE
+    assert stale.poll() is not None  # stopped: its settings may be out of date
+    assert "{ set up after the spare started" in caplog.text  # a process of the new one

@@ -96,7 +96,9 @@ def test_an_edition_of_a_dead_worker_is_not_handed_back_on_reprint(
     edition, _ = request_edition(manual=long_manual, user=alice, options=BookletOptions())
     worker = start_worker("printing", tmp=tmp_path / "tmp")
     try:
-        wait_for(lambda: render_processes(worker.pid), timeout=120,
+        # (The worker's spare render process is there from its start: wait for the edition.)
+        wait_for(lambda: Edition.objects.get(pk=edition.pk).status == Edition.Status.RENDERING
+                 and render_processes(worker.pid), timeout=120,
                  message="the render process never started")  # fmt: skip
         render = render_processes(worker.pid)
         os.kill(worker.pid, signal.SIGKILL)
@@ -139,3 +141,20 @@ def test_a_running_worker_recovers_dead_workers_jobs_periodically(alice, tmp_pat
         )  # fmt: skip
     finally:
         stop(worker)
+
+
+def test_a_print_worker_keeps_a_render_process_ready_which_dies_with_it(tmp_path):
+    imports = start_worker("imports", tmp=tmp_path / "tmp")
+    printing = start_worker("printing,imports", tmp=tmp_path / "tmp")
+    try:
+        wait_for(lambda: render_processes(printing.pid), timeout=60,
+                 message="the print worker started no render process ahead")  # fmt: skip
+        spare = render_processes(printing.pid)
+        assert render_processes(imports.pid) == set()  # it never prints
+        os.kill(printing.pid, signal.SIGKILL)
+        printing.wait()
+        wait_for(lambda: not any(alive(pid) for pid in spare), timeout=10,
+                 message="the spare render process outlived its worker")  # fmt: skip
+    finally:
+        stop(printing)
+        stop(imports)

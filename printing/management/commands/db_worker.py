@@ -17,7 +17,7 @@ from django_tasks_db.management.commands import db_worker
 
 from manuals.documents.jobs import recover_abandoned_imports
 from manuals.workers import current_worker_id
-from printing.jobs import recover_abandoned_editions
+from printing.jobs import recover_abandoned_editions, warm_render_process
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,13 @@ def _recover_periodically(interval: float) -> None:
             connection.close()
 
 
+def _prints(options: dict) -> bool:
+    """Whether this worker takes print jobs (its --queue-name and --exclude-queues)."""
+    queues = (options.get("queue_name") or "default").split(",")
+    excluded = (options.get("exclude_queues") or "").split(",")
+    return ("*" in queues or "printing" in queues) and "printing" not in excluded
+
+
 class Command(db_worker.Command):
     help = (
         "Run a database background worker; when it starts and every few minutes it fails "
@@ -56,4 +63,6 @@ class Command(db_worker.Command):
         if not options.get("batch"):  # a batch run drains the queue and exits
             interval = getattr(settings, "LANBITOU_RECOVER_EVERY", 60)
             threading.Thread(target=_recover_periodically, args=(interval,), daemon=True).start()
+            if _prints(options):
+                warm_render_process()  # the first edition need not wait for one to start
         return super().handle(*args, **options)

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 from printing.booklet import PrintError
 from printing.chapters import die_with_parent
 from printing.jobs import limit_memory, render_spec
+from printing.render import warm_up
 
 
 class Command(BaseCommand):
@@ -19,6 +20,10 @@ class Command(BaseCommand):
         parser.add_argument("spec", help="the pickled booklet: a file, or - for stdin")
         parser.add_argument("--memory-mb", type=int, default=0)
         parser.add_argument("--parent-pid", type=int, default=0, help="die with this process")
+        parser.add_argument(
+            "--warm", action="store_true",
+            help="load WeasyPrint and the fonts before reading the booklet (a spare process)",
+        )  # fmt: skip
 
     def handle(self, *args, **opts):
         def emit(message: dict) -> None:
@@ -29,6 +34,9 @@ class Command(BaseCommand):
             die_with_parent(opts["parent_pid"])
         if opts["memory_mb"]:
             limit_memory(opts["memory_mb"])
+        if opts["warm"]:
+            warm_up()
+            emit({"ready": True})
         if opts["spec"] == "-":
             spec = sys.stdin.buffer.read()
         else:
