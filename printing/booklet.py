@@ -159,13 +159,12 @@ class Booklet:
         return [e for e in self.entries if e.depth <= depth]
 
     def front_html(self, *, page_of: dict[int, int]) -> str:
-        """The cover and contents. The contents leave room for each page number (as many
-        digits as it has) but do not print it: it is stamped in after binding, so the
-        same front matter serves again when pages shift."""
-        toc = [
-            {"entry": e, "digits": len(str(page_of.get(e.section_id, "")))}
-            for e in self.toc_entries()
-        ]
+        """The cover and contents. The contents leave room for the page numbers (as many
+        digits as the last one has, so that the numbers line up on the right and the
+        leaders end together) but do not print them: they are stamped in after binding,
+        so the same front matter serves again when pages shift."""
+        digits = len(str(max(page_of.values(), default=0)))
+        toc = [{"entry": e, "digits": digits} for e in self.toc_entries()]
         with translation.override(self.language):
             return render_to_string(
                 "printing/booklet/front.html",

@@ -280,20 +280,14 @@ def _guessed_chapters(booklet: Booklet, results: list[dict | None]) -> list[dict
 def _digits_certain(
     booklet: Booklet, results: list, guessed: list[dict], page_of: dict, slack: int
 ) -> bool:
-    """Whether each contents entry's guessed page number surely has its final number of
-    digits (the contents depend on nothing else of them): the guess for a chapter still
-    being set may be a fifth out, and moves every later number."""
-    toc = {e.section_id for e in booklet.toc_entries()}
-    for chapter, result, guess in zip(booklet.chapters, results, guessed, strict=True):
-        for position, entry in enumerate(chapter.entries):
-            if position == 1 and result is None:  # past the opener, which starts it
-                slack += 2 + guess["pages"] // 5
-            page = page_of[entry.section_id]
-            if entry.section_id in toc and len(str(max(1, page - slack))) != len(str(page + slack)):
-                return False
-        if result is None and len(chapter.entries) == 1:
+    """Whether the guessed page numbers surely give the contents their final room for
+    numbers (as many digits as the last page number has: the contents depend on nothing
+    else of them). The guess for a chapter still being set may be a fifth out."""
+    for result, guess in zip(results, guessed, strict=True):
+        if result is None:
             slack += 2 + guess["pages"] // 5
-    return True
+    last = max(page_of.values(), default=1)
+    return len(str(max(1, last - slack))) == len(str(last + slack))
 
 
 def _page_numbers(booklet: Booklet, chapters: list[dict], front_pages: int):

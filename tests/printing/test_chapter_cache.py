@@ -181,3 +181,39 @@ def test_a_worker_with_no_chapter_left_sets_the_front_matter(alice, tmp_path, mo
     assert set(listed) == {"管理制度", "工作复盘", "退款纠纷", "学习工具", "快捷回复"}
     for title, number in listed.items():
         assert title in texts[number - 1]
+
+
+def test_the_front_matter_is_guessed_right_though_entries_cross_from_one_digit_to_two(
+    alice, tmp_path, monkeypatch
+):
+    # The contents leave every number the room of the last page number's digits: whether
+    # the chapter still being set ends on page 9 or 11 does not change their layout.
+    from manuals.bulk import NewSection, insert_sections
+    from manuals.tree import create_manual
+    from printing import render as render_module
+
+    monkeypatch.setattr(render_module, "PARALLEL_THRESHOLD_CHARS", 0)
+    manual = create_manual(owner=alice, title="进位手册")
+    insert_sections(
+        manual=manual,
+        parent=None,
+        sections=[
+            NewSection(1, "管理制度", long_text(24)),  # pages 3 to about 10
+            NewSection(1, "工作复盘", long_text(3)),
+            NewSection(2, "退款纠纷", long_text(24)),
+            NewSection(1, "学习工具", long_text(2)),
+            NewSection(2, "快捷回复", long_text(3)),
+        ],
+    )
+    booklet = assemble_booklet(manual=manual, options=BookletOptions())
+    parallel = render_booklet_pdf(booklet=booklet, out_path=tmp_path / "p.pdf", processes=2,
+                                  chapter_cache=tmp_path / "cache-p")  # fmt: skip
+    listed = dict(toc_numbers(page_texts(parallel.path)[1:2]))
+    assert listed["管理制度"] < 10 <= listed["工作复盘"]
+    assert parallel.front_cached  # set by the worker that had no chapter left
+    texts = page_texts(parallel.path)
+    for title, number in listed.items():
+        assert title in texts[number - 1]
+    alone = render_booklet_pdf(booklet=booklet, out_path=tmp_path / "a.pdf", processes=1,
+                               chapter_cache=tmp_path / "cache-a")  # fmt: skip
+    assert texts == page_texts(alone.path)
