@@ -114,7 +114,9 @@ class Chapter:
         """The chapter from its ``start``-th section on, as the pages from the one that
         section opens: no opener or intro, the running head's chapter name set on the body
         (the opener set it before)."""
-        carry = '"' + "".join(f"\\{ord(c):x} " for c in " ".join(self.title.split())) + '"'
+        # As content() gives it: CSS collapses only its own white space (not U+3000).
+        name = re.sub(r"[ \t\n\r\f]+", " ", self.title).strip(" ")
+        carry = '"' + "".join(f"\\{ord(c):x} " for c in name) + '"'
         context = {**self.context, "sections": self.context["sections"][start:],
                    "carry": carry}  # fmt: skip
         return render_to_string(CHAPTER_TEMPLATE, context)

@@ -136,13 +136,18 @@ def _store(job: dict, write, info: dict) -> dict:
     write(tmp)
     key = job["key"]
     os.replace(tmp, cache_dir / f"{key}.pdf")
-    (cache_dir / f"{key}.json.tmp").write_text(json.dumps(info))
-    os.replace(cache_dir / f"{key}.json.tmp", cache_dir / f"{key}.json")
+    _write_atomically(cache_dir / f"{key}.json", json.dumps(info))
     if job.get("line"):
-        line = cache_dir / f"line-{job['line']}.txt"
-        line.with_suffix(".tmp").write_text(key)
-        os.replace(line.with_suffix(".tmp"), line)
+        _write_atomically(cache_dir / f"line-{job['line']}.txt", key)
     return {**info, "pdf": str(cache_dir / f"{key}.pdf"), "index": job["index"]}
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Two processes may write the same entry (two machines, a command beside a worker)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    os.replace(tmp, path)
 
 
 def _chapter_body(box):
@@ -244,7 +249,7 @@ def _render_tail(job: dict) -> dict | None:
         finally:
             os.unlink(part)
 
-    return _store(job, write, info)
+    return _store({**job, "key": job["resumed_key"]}, write, info)
 
 
 def render_front(job: dict) -> dict:

@@ -281,8 +281,8 @@ def _render_process() -> subprocess.Popen:
         child, _Spare.child = _Spare.child, None
         if child is not None and child.poll() is None and _Spare.made_for == _environment():
             return child
-    if child is not None:
-        _stop(child)
+    if child is not None and child.poll() is None:
+        _stop(child)  # started in another environment (a dead one is reaped already)
     return _start_render_process(warm=False)
 
 

@@ -115,11 +115,22 @@ def _line(booklet: Booklet, chapter, fingerprint: str) -> str:
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
 
 
+def _resumed_key(key: str, audience: str) -> str:
+    """Where a chapter set partly from an earlier rendering is cached: that rendering's
+    fonts hold every character it had (a section deleted since, a private one), so only
+    the same readers may have it. A chapter set whole is shared by its content."""
+    return hashlib.sha256(f"{key}\0{audience}".encode()).hexdigest()
+
+
 def _tail(chapter, directory: Path, line: str) -> dict | None:
     """How to set ``chapter`` again from its last rendering, if it can be: from the last
-    page of that rendering that begins with a section before the first changed one."""
+    page of that rendering that begins with a section before the first changed one and
+    comes before the page that changed one starts on (the break before that page may
+    look at what follows it)."""
+    pointer = directory / f"line-{line}.txt"
     try:
-        earlier = cached(directory, (directory / f"line-{line}.txt").read_text().strip())
+        earlier = cached(directory, pointer.read_text().strip())
+        os.utime(pointer)  # in use: kept by the pruning
     except OSError:
         return None
     if earlier is None or earlier.get("generation", MAX_GENERATIONS) >= MAX_GENERATIONS:
@@ -127,9 +138,13 @@ def _tail(chapter, directory: Path, line: str) -> dict | None:
     old, new = earlier.get("sections", []), chapter.section_keys
     same = (i for i, pair in enumerate(zip(old, new, strict=False)) if pair[0] != pair[1])
     first = next(same, min(len(old), len(new)))
+    if first < len(old):
+        changed_from = earlier["anchors"].get(f"s{old[first][0]}", [0])[0]
+    else:  # sections added at the end: the old last page is followed by new ones
+        changed_from = earlier["pages"] - 1
     position = {section: i for i, (section, _key) in enumerate(old[:first])}
     starts = [(page, section) for page, section in earlier.get("starts", [])
-              if page >= 1 and section in position]  # fmt: skip
+              if 1 <= page < changed_from and section in position]  # fmt: skip
     if not starts:
         return None
     page, section = max(starts)
@@ -163,7 +178,9 @@ def _render_chapters(
     for chapter in booklet.chapters:
         key = chapter_key(source_key=chapter.source_key, theme_fingerprint=fingerprint,
                           paper=booklet.options.paper)  # fmt: skip
-        hit = cached(directory, key)
+        # A chapter set from an earlier rendering is only for that rendering's readers.
+        resumed = _resumed_key(key, booklet.audience)
+        hit = cached(directory, key) or cached(directory, resumed)
         results.append(hit)
         if hit is None:
             line = _line(booklet, chapter, fingerprint)
@@ -178,6 +195,7 @@ def _render_chapters(
                     "allowed_roots": [str(p) for p in booklet.allowed_roots],
                     "cache_dir": str(directory),
                     "line": line,
+                    "resumed_key": resumed,
                     "sections": chapter.section_keys,
                     "tail": _tail(chapter, directory, line) if booklet.theme.resumable else None,
                 }

@@ -57,7 +57,11 @@ class Theme:
         chapter's name, which the tail carries, and the section's, which that page sets."""
         css = BASE_CSS.read_text(encoding="utf-8") + self.css_path.read_text(encoding="utf-8")
         css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
-        if re.search(r"counters?\(|element\(|running\(|@page[^{]*:(left|right|first|blank)\b", css):
+        sided = (
+            r"@page[^{]*:(left|right|first|blank|nth\()"
+            r"|break-(before|after)\s*:\s*(left|right|recto|verso)"
+        )
+        if re.search(r"counters?\(|element\(|running\(|" + sided, css):
             return False
         strings = {" ".join(m.split()) for m in re.findall(r"string\(([^)]*)\)", css)}
         return strings <= RESUMABLE_STRINGS

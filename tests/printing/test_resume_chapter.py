@@ -26,6 +26,8 @@ def long_chapter(alice):
     for n in range(30):
         body = long_text(1 + n % 4) + ("<ul><li>先安抚</li><li>再核对</li></ul>" if n % 5 else "")
         cases.append(NewSection(2, f"案例{n + 1:02d} 退款纠纷", body, visibility="shared"))
+        if n % 7 == 3:  # a heading with nothing under it but the next case
+            cases.append(NewSection(2, f"小结{n + 1:02d}", "", visibility="shared"))
     cases.append(NewSection(1, "学习工具", long_text(2), visibility="shared"))
     insert_sections(manual=manual, parent=None, sections=cases)
     return manual
@@ -49,9 +51,21 @@ def edit(manual, title, *, extra="", new_title=None, visibility=None):
     )
 
 
+def font_unicode(pdf: Path) -> bytes:
+    """The ToUnicode maps of every font on every page: each character a font can show."""
+    maps = b""
+    for page in PdfReader(pdf).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            if "/ToUnicode" in font:
+                maps += font["/ToUnicode"].get_object().get_data()
+    assert maps
+    return maps
+
+
 def pictures(pdf: Path, out: Path) -> list[bytes]:
     out.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(out / "p")], check=True)
+    subprocess.run(["pdftoppm", "-r", "72", "-png", str(pdf), str(out / "p")], check=True)
     return [p.read_bytes() for p in sorted(out.glob("p-*.png"))]
 
 
@@ -69,7 +83,7 @@ def test_a_case_edited_late_in_a_long_chapter_keeps_the_pages_before_it(
     long_chapter, tmp_path, theme
 ):
     first = render(long_chapter, tmp_path / "1.pdf", theme=theme)
-    edit(long_chapter, "案例26 退款纠纷", extra=long_text(3), new_title="案例26 退款纠纷（已结案）")
+    edit(long_chapter, "案例26 退款纠纷", extra=long_text(6), new_title="案例26 退款纠纷（已结案）")
     again = render(long_chapter, tmp_path / "2.pdf", theme=theme)
     assert (again.chapters_rendered, again.chapters_cached) == (1, 1)
     # Kept: the pages up to the last one that begins with a case before the edited one.
@@ -117,22 +131,28 @@ def test_a_teammate_print_never_takes_pages_from_the_owners_rendering(
     long_chapter, alice, bob, tmp_path
 ):
     """An earlier rendering's fonts hold every character of its pages, private ones too:
-    a print for other readers is set from scratch."""
+    a chapter is set from one only for the same readers, and cached only for them."""
+    from manuals.tree import trash_section
+
     edit(long_chapter, "案例27 退款纠纷", extra="<p>私人备忘：龘龘</p>", visibility="private")
     render(long_chapter, tmp_path / "owner.pdf", user=alice)
+    assert b"9F98" in font_unicode(tmp_path / "owner.pdf").upper()  # 龘 is U+9F98
     shared = render(long_chapter, tmp_path / "bob.pdf", user=bob, scope="shared")
     assert shared.pages_kept == 0
-    unicode_maps = b""
-    for page in PdfReader(shared.path).pages:
-        for font in page["/Resources"]["/Font"].values():
-            font = font.get_object()
-            if "/ToUnicode" in font:
-                unicode_maps += font["/ToUnicode"].get_object().get_data()
-    assert unicode_maps and b"9F98" not in unicode_maps.upper()  # 龘 is U+9F98
-    # Bob's own re-print may take pages from Bob's rendering.
+    assert b"9F98" not in font_unicode(shared.path).upper()
+    # The owner deletes the private case, edits another and prints: set from the rendering
+    # that had the private case, whose fonts still hold 龘. Bob's booklet now has the same
+    # HTML: it must not get that from the cache, only pages of Bob's own rendering.
+    trash_section(section=Section.objects.get(manual=long_chapter, title="案例27 退款纠纷"),
+                  user=alice)  # fmt: skip
     edit(long_chapter, "案例29 退款纠纷", extra=long_text(1))
+    owner = render(long_chapter, tmp_path / "owner2.pdf", user=alice)
+    assert owner.pages_kept > 0 and b"9F98" in font_unicode(owner.path).upper()
     again = render(long_chapter, tmp_path / "bob2.pdf", user=bob, scope="shared")
+    assert (again.chapters_rendered, again.chapters_cached) == (1, 1)
     assert again.pages_kept > 0
+    assert b"9F98" not in font_unicode(again.path).upper()
+    assert page_texts(again.path) == page_texts(owner.path)
 
 
 def test_after_a_few_generations_the_chapter_is_set_whole_again(
@@ -156,7 +176,7 @@ def test_a_tail_that_does_not_land_where_it_was_falls_back_to_the_whole_chapter(
 
     def misplaced(*args):
         plan = planned(*args)
-        return plan and {**plan, "top": plan["top"] + 3.0}
+        return plan and {**plan, "top": plan["top"] + 0.5}
 
     monkeypatch.setattr(render_module, "_tail", misplaced)
     edit(long_chapter, "案例26 退款纠纷", extra=long_text(2))
@@ -177,4 +197,5 @@ def test_a_theme_whose_pages_depend_on_the_pages_before_is_never_resumed(tmp_pat
     assert theme("tr:nth-child(even) td { background: #eee }").resumable
     assert not theme("h2::before { content: counter(case) }").resumable
     assert not theme("@page body:left { margin-left: 30mm }").resumable
+    assert not theme(".opener { break-before: right }").resumable
     assert not theme("@page body { @top-right { content: string(section, start) } }").resumable

@@ -8,6 +8,7 @@ django_tasks_db after printing so that this command is the one ``manage.py`` run
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 
@@ -63,6 +64,7 @@ class Command(db_worker.Command):
         if not options.get("batch"):  # a batch run drains the queue and exits
             interval = getattr(settings, "LANBITOU_RECOVER_EVERY", 60)
             threading.Thread(target=_recover_periodically, args=(interval,), daemon=True).start()
-            if _prints(options):
+            # Not in the autoreloader's watching process (--reload), which never prints.
+            if _prints(options) and (not options.get("reload") or os.environ.get("RUN_MAIN")):
                 warm_render_process()  # the first edition need not wait for one to start
         return super().handle(*args, **options)
