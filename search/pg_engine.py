@@ -559,6 +559,14 @@ def _team_rows(team_id: int) -> int:
     return max(seen[1], 1)
 
 
+# A one-character query's counts as last seen, per process and query, for a minute: its
+# page is then asked in the same round trip as its counts (_one_character), and asked
+# again only should the fresh counts put the page's hits elsewhere.
+SHAPES_KEPT = 60.0
+SHAPES_MAX = 4096
+_shapes_seen: dict[tuple, tuple[float, int, int]] = {}
+
+
 def _one_character(term: str, scope: Scope, filters: Filters, offset: int, limit: int,
                    unreadable: frozenset[int]) -> Outcome | None:  # fmt: skip
     """A one-character query, when it has more than COUNTED_HITS hits (the characters
@@ -571,12 +579,24 @@ def _one_character(term: str, scope: Scope, filters: Filters, offset: int, limit
         return None
     code = ord(term)
     narrowed = [("team_id = %s", [scope.team_id]), _readable(scope), *_filtered(filters)]
+    paged = narrowed  # the page leaves out what the counts hold but the asker may not read
+    if unreadable:
+        paged = [*narrowed, ("NOT (section_id = ANY(%s::bigint[]))", [sorted(unreadable)])]
     where, params = _joined([*narrowed, ("code = %s", [code])])
-    rows = _query(
+    counting = (
         f"SELECT owner_id, manual_id, sum(n), sum(n_title) FROM search_count WHERE {where} "
         "GROUP BY owner_id, manual_id",
         params,
     )
+    shape_key = (where, tuple(params), tuple(sorted(unreadable)))
+    seen = _shapes_seen.get(shape_key)
+    guess = None
+    if seen is not None and time.monotonic() - seen[0] <= SHAPES_KEPT:
+        guess = _page_plan(term, scope, paged, offset, limit, titled=seen[1], total=seen[2])
+    if guess is not None:
+        rows, page_rows = _queries([counting, guess[1]])
+    else:
+        (rows,) = _queries([counting])
     by_owner, by_manual, total, titled = Counter(), Counter(), 0, 0
     for owner, manual, n, n_title in rows:
         by_owner[owner] += n
@@ -591,10 +611,31 @@ def _one_character(term: str, scope: Scope, filters: Filters, offset: int, limit
             by_manual[manual] -= 1
             total, titled = total - 1, titled - in_title
         by_owner, by_manual = +by_owner, +by_manual
+    if len(_shapes_seen) >= SHAPES_MAX:
+        _shapes_seen.clear()
+    _shapes_seen[shape_key] = (time.monotonic(), titled, total)
     if total <= COUNTED_HITS:
         return None
-    if unreadable:
-        narrowed.append(("NOT (section_id = ANY(%s::bigint[]))", [sorted(unreadable)]))
+    plan = _page_plan(term, scope, paged, offset, limit, titled=titled, total=total)
+    if plan is None:  # past the last hit
+        return Outcome(total=total, matches=[], by_owner=by_owner, by_manual=by_manual)
+    if guess is None or guess[0] != plan[0]:  # not asked, or for other parts of the hits
+        (page_rows,) = _queries([plan[1]])
+    matches = [
+        Match(section_id=pk, manual_id=manual, owner_id=owner, updated=updated, kind_code=kind,
+              title_terms=in_title, count=0, title=title, text=text, folded=folded)
+        for in_title, pk, owner, manual, updated, kind, title, text, folded in page_rows
+    ]  # fmt: skip
+    matches.sort(key=lambda m: (-m.title_terms, -m.updated, m.section_id))
+    return Outcome(total=total, matches=matches, by_owner=by_owner, by_manual=by_manual)
+
+
+def _page_plan(term: str, scope: Scope, narrowed: list, offset: int, limit: int, *,
+               titled: int, total: int) -> tuple[list, tuple[str, list]] | None:  # fmt: skip
+    """The parts of the hits the page ``offset``/``limit`` takes — (in the title, rows to
+    skip, rows to take) — and the statement that reads them, for these counts; None past
+    the last hit. The parts are the page's answer; how each is read only its speed."""
+    code = ord(term)
     base, base_params = _joined(narrowed)
     # (``team_id + 0``: the GIN index's hits, not the team's rows from the team index and
     # each one's gram array read to test it.)
@@ -629,21 +670,14 @@ def _one_character(term: str, scope: Scope, filters: Filters, offset: int, limit
         pages.append(f"SELECT {int(in_title)} AS titled, * FROM {source} "
                      "ORDER BY updated DESC, section_id LIMIT %s OFFSET %s) AS p")  # fmt: skip
         page_params += [take, skip]
-    if not pages:  # past the last hit
-        return Outcome(total=total, matches=[], by_owner=by_owner, by_manual=by_manual)
+    if not pages:
+        return None
     sql = (f"WITH {', '.join(ctes)} " if ctes else "") + (
         "SELECT p.titled, e.section_id, e.owner_id, e.manual_id, e.updated, e.kind, e.title, "
         f"e.text, e.folded FROM ({' UNION ALL '.join(pages)}) AS p "
         "JOIN search_entry AS e ON e.section_id = p.section_id"
     )
-    matches = [
-        Match(section_id=pk, manual_id=manual, owner_id=owner, updated=updated, kind_code=kind,
-              title_terms=in_title, count=0, title=title, text=text, folded=folded)
-        for in_title, pk, owner, manual, updated, kind, title, text, folded
-        in _query(sql, cte_params + page_params)
-    ]  # fmt: skip
-    matches.sort(key=lambda m: (-m.title_terms, -m.updated, m.section_id))
-    return Outcome(total=total, matches=matches, by_owner=by_owner, by_manual=by_manual)
+    return [part[:3] for part in parts], (sql, cte_params + page_params)
 
 
 # Settings of a query's transaction. The GIN index, not a sequential scan (that would read
@@ -656,22 +690,34 @@ QUERY_SETTINGS = {"enable_seqscan": "off", "jit": "off", "work_mem": "32MB"}
 
 
 def _query(sql: str, params: list) -> list[tuple]:
-    """The rows of one search statement, run with ``QUERY_SETTINGS`` and ``QUERY_TIMEOUT``
-    in one round trip: the settings' ``set_config(…, true)`` and the statement go in one
+    """The rows of one search statement (see _queries)."""
+    return _queries([(sql, params)])[0]
+
+
+def _queries(statements: list[tuple[str, list]]) -> list[list[tuple]]:
+    """The rows of each search statement, run with ``QUERY_SETTINGS`` and ``QUERY_TIMEOUT``
+    in one round trip: the settings' ``set_config(…, true)`` and the statements go in one
     execute, whose statements share one implicit transaction (no BEGIN, no COMMIT), so the
     settings end with it. Inside a caller's transaction a savepoint keeps a stopped query
     from aborting it, and RESETs end the settings."""
     settings = {**QUERY_SETTINGS, "statement_timeout": QUERY_TIMEOUT}
     nested = connection.in_atomic_block
-    batch = "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(settings)) + "; " + sql
+    batch = "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(settings))
+    params = [part for pair in settings.items() for part in pair]
+    for sql, statement_params in statements:
+        batch += "; " + sql
+        params += statement_params
     if nested:
         batch += "".join(f"; RESET {name}" for name in settings)
     try:
         with transaction.atomic() if nested else contextlib.nullcontext():
             with connection.cursor() as cursor:
-                cursor.execute(batch, [part for pair in settings.items() for part in pair] + params)
-                cursor.nextset()  # past set_config's row
-                return cursor.fetchall()
+                cursor.execute(batch, params)
+                results = []
+                for _statement in statements:
+                    cursor.nextset()  # past set_config's row, then each statement's
+                    results.append(cursor.fetchall())
+                return results
     except OperationalError as exc:
         if isinstance(exc.__cause__, QueryCanceled):
             raise index.SearchTooSlow(f"stopped after {QUERY_TIMEOUT}") from exc

@@ -196,3 +196,36 @@ def test_the_first_page_of_a_common_character_reads_a_page_of_rows_not_every_hit
         m.section_id
         for m in engine.search(terms=["的"], scope=scope, filters=Filters(), limit=320).matches
     ][300:]
+
+
+def test_a_page_asked_with_its_counts_in_one_round_trip_follows_counts_that_changed(
+    engine, world, alice, lena, committed
+):
+    """Once a query's counts are known, its page is asked in the same round trip as its
+    counts, planned by the counts seen before; fresh counts that put the page elsewhere
+    (a title hit more) have it asked again."""
+    executed = []
+
+    def count(execute, sql, params, many, context):
+        if "set_config" in sql:  # a search's round trip (not a test's savepoints)
+            executed.append(sql)
+        return execute(sql, params, many, context)
+
+    scope = scope_for(lena)
+    for offset in (0, 1, 2, 3):
+        engine.search(terms=["退"], scope=scope, filters=Filters(), offset=offset, limit=2)
+    with connection.execute_wrapper(count):
+        page = engine.search(terms=["退"], scope=scope, filters=Filters(), offset=2, limit=2)
+    assert len(executed) == 1  # counts and page together
+    order, _o, _m = expected(lena, "退")
+    assert [(m.section_id, m.title_terms) for m in page.matches] == order[2:4]
+    alice_manual, _bob_manual = world
+    section = section_titled(alice_manual, "客诉")
+    with committed():  # one more title hit: every other hit moves down one place
+        content = SectionContent(title="退换客诉", body="<p>投诉升级</p>", visibility=SHARED)
+        save_section_content(section=section, expected_version=section.version, content=content)
+    order, by_owner, _m = expected(lena, "退")
+    for offset in (0, 1, 2, 3):
+        page = engine.search(terms=["退"], scope=scope, filters=Filters(), offset=offset, limit=2)
+        assert [(m.section_id, m.title_terms) for m in page.matches] == order[offset : offset + 2]
+        assert page.total == len(order) and +page.by_owner == by_owner
