@@ -559,7 +559,7 @@ def _team_rows(team_id: int) -> int:
     return max(seen[1], 1)
 
 
-# A one-character query's counts as last seen, per process and query, for a minute: its
+# A one-character query's counts as last seen in the team, per process, for a minute: its
 # page is then asked in the same round trip as its counts (_one_character), and asked
 # again only should the fresh counts put the page's hits elsewhere.
 SHAPES_KEPT = 60.0
@@ -588,7 +588,9 @@ def _one_character(term: str, scope: Scope, filters: Filters, offset: int, limit
         "GROUP BY owner_id, manual_id",
         params,
     )
-    shape_key = (where, tuple(params), tuple(sorted(unreadable)))
+    # The team's, not the asker's: any teammate's counts plan the page as well (a plan
+    # from counts that differ is asked again below, so it costs time, never the answer).
+    shape_key = (scope.team_id, code, filters.owner_id, filters.manual_id)
     seen = _shapes_seen.get(shape_key)
     guess = None
     if seen is not None and time.monotonic() - seen[0] <= SHAPES_KEPT:
