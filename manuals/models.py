@@ -256,14 +256,16 @@ def readable_q(user, *, prefix: str) -> Q:
     )
 
 
-def reading_rule(*, user_id: int, team_id: int, is_lead: bool, prefix: str) -> Q:
-    """``readable_q`` for a member of ``team_id`` (a lead or not): all it depends on."""
+def reading_rule(*, user_id: int, team_id: int, is_lead: bool, prefix: str, section: str = "") -> Q:
+    """``readable_q`` for a member of ``team_id`` (a lead or not): all it depends on.
+    ``prefix`` leads to the manual, ``section`` to the section (``parent__``: the rule
+    for the row's parent)."""
     shown = [Section.Visibility.SHARED]
     if is_lead:
         shown.append(Section.Visibility.LEAD)
     return Q(**{f"{prefix}team_id": team_id}) & (
         Q(**{f"{prefix}owner_id": user_id})
-        | Q(visibility__in=shown)
+        | Q(**{f"{section}visibility__in": shown})
         | Q(**{f"{prefix}is_template": True})
     )
 

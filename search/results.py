@@ -281,20 +281,62 @@ def search_sections(*, user, query: ParsedQuery | str, page: int = 1,
 
 _HIT = ("id", "parent_id", "kind", "updated_at", "manual_id", "manual__title",
         "manual__owner_id", "readable")  # fmt: skip
+# Ancestors read with the hits, for their paths: (id, its parent, title, level, shown to
+# the reader) of the parent, the grandparent and the great-grandparent. Deeper ones are
+# asked by readable_paths.
+ANCESTORS_WITH_HITS = 3
+
+
+def _ancestor_columns(depth: int) -> tuple[str, ...]:
+    up = "parent__" * depth
+    return (f"{up}id", f"{up}parent_id", f"{up}title", f"{up}level", f"shown_{depth}")
+
+
+def hits_read_by(scope: Scope) -> QuerySet:
+    """``sections_read_by(scope)`` with what the reading rule says of each ancestor up to
+    ANCESTORS_WITH_HITS levels (``shown_1`` … ), as the ancestor's own row says it."""
+    hits = sections_read_by(scope)
+    for depth in range(1, ANCESTORS_WITH_HITS + 1):
+        up = "parent__" * depth
+        rule = reading_rule(user_id=scope.user_id, team_id=scope.team_id,
+                            is_lead=scope.is_lead, prefix=f"{up}manual__", section=up)  # fmt: skip
+        hits = hits.annotate(
+            **{f"shown_{depth}": ExpressionWrapper(rule, output_field=BooleanField())}
+        )
+    return hits
 
 
 def _hits_for(scope: Scope, matches: list[Match], terms: list[str],
               names: dict[int, str]) -> list[Hit]:  # fmt: skip
     """Turn index matches into hits, re-checking each against the database."""
-    # Plain rows, not model instances (a third of the page's time).
-    rows = sections_by_id(scope, _HIT, [m.section_id for m in matches])
+    # Plain rows, not model instances (a third of the page's time), with their ancestors.
+    columns = _HIT + tuple(c for d in range(1, ANCESTORS_WITH_HITS + 1)
+                           for c in _ancestor_columns(d))  # fmt: skip
+    rows = rows_by_id(
+        ("hits", scope),
+        lambda marks: hits_read_by(scope).filter(pk__in=marks).values_list(*columns),
+        [m.section_id for m in matches],
+    )
+    known: dict[int, tuple[int | None, str, bool]] = {}
+    top: set[int] = set()  # hits whose parent is the manual's hidden root
+    for row in rows:
+        ancestors = row[len(_HIT) :]
+        if ancestors[0] is None or ancestors[3] == 0:
+            top.add(row[0])
+        for at in range(0, len(ancestors), 5):
+            pk, parent, title, level, shown = ancestors[at : at + 5]
+            if pk is None or level == 0:
+                break  # the hidden root ends the chain
+            known[pk] = (parent if level > 1 else None, title, shown)
+    rows = [row[: len(_HIT)] for row in rows]
     found = {row[0]: row for row in rows if row[-1]}
     # ``names`` holds the owners of the manuals with hits as the database had them a query
     # ago: a manual handed over in between, its new owner in one more query.
     missing = {row[6] for row in found.values()} - names.keys()
     if missing:
         names = {**names, **_owner_names(missing)}
-    paths = readable_paths(scope, [(pk, row[1]) for pk, row in found.items()])
+    paths = readable_paths(scope, [(pk, None if pk in top else row[1])
+                                   for pk, row in found.items()], known=known)  # fmt: skip
     hits = []
     for match in matches:
         section = found.get(match.section_id)
@@ -352,17 +394,20 @@ def _manuals_and_owners(manual_ids, owner_ids) -> tuple[dict[int, str], dict[int
     return titles, names
 
 
-def readable_paths(scope: Scope, parents_of: list[tuple[int, int | None]]
-                   ) -> dict[int, list[str]]:  # fmt: skip
+def readable_paths(scope: Scope, parents_of: list[tuple[int, int | None]],
+                   known: dict | None = None) -> dict[int, list[str]]:  # fmt: skip
     """Titles of the ancestors of each (section id, parent id) that the reader ``scope``
-    describes may read, top first.
+    describes may read, top first. ``known``: ancestors already read (id → parent id,
+    title, shown), as sections_by_id(scope, …, "shown") gives them.
 
     Walks up by parent ids, one primary-key query per level that also says which of them
     the user may read: a nested-set range query over the whole team is much slower.
     """
-    parents: dict[int, tuple[int | None, str, bool]] = {}  # id → (parent id, title, readable)
-    wanted = {parent for _pk, parent in parents_of if parent}
-    asked: set[int] = set()
+    # id → (parent id, title, readable)
+    parents: dict[int, tuple[int | None, str, bool]] = dict(known or {})
+    asked: set[int] = set(parents)
+    wanted = {parent for _pk, parent in parents_of if parent} - asked
+    wanted |= {parent for parent, _title, _ok in parents.values() if parent} - asked
     while wanted:  # the hidden roots (level 0) end each chain
         asked |= wanted
         rows = sections_by_id(scope, ("id", "parent_id", "title", "shown"), wanted)
