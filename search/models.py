@@ -34,8 +34,14 @@ class SearchEntry(models.Model):
             models.Index(fields=["team_id", "owner_id"], name="search_entry_team"),
             models.Index(fields=["manual_id"], name="search_entry_manual"),
             # A team's rows newest first: a common character's first page is the first
-            # hits of this walk, without collecting its tens of thousands of hits.
-            models.Index(fields=["team_id", "-updated", "section_id"], name="search_entry_recent"),
+            # hits of this walk, without collecting its tens of thousands of hits. With
+            # what the walk tests of a row (readable, filters, title): a title hit is
+            # found in the index alone (0.3 ms instead of 1.9 for 850 rows read).
+            models.Index(
+                fields=["team_id", "-updated", "section_id"],
+                name="search_entry_recent",
+                include=["access", "owner_id", "manual_id", "folded_title"],
+            ),
         ]
 
     def __str__(self) -> str:

@@ -430,7 +430,8 @@ class PostgresEngine:
             )
         _recount(_counted_manuals())
         if not connection.in_atomic_block:
-            with connection.cursor() as cursor:  # the counts' index-only scans
+            with connection.cursor() as cursor:  # the counts' and the walk's index-only scans
+                cursor.execute("VACUUM search_entry")
                 cursor.execute("VACUUM (ANALYZE) search_count")
         index.clear_rebuild_requested()
         return RebuildReport(sections=len(ids), seconds=time.monotonic() - started)

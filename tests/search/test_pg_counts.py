@@ -228,3 +228,40 @@ def test_a_page_asked_with_its_counts_in_one_round_trip_follows_counts_that_chan
         page = engine.search(terms=["退"], scope=scope, filters=Filters(), offset=offset, limit=2)
         assert [(m.section_id, m.title_terms) for m in page.matches] == order[offset : offset + 2]
         assert page.total == len(order) and +page.by_owner == by_owner
+
+
+@pytest.mark.django_db(transaction=True)  # the rebuild's VACUUM runs outside transactions
+def test_the_walk_for_a_page_of_title_hits_reads_the_index_alone(settings):
+    """What the walk tests of a row (title, reading rule, filters) is in the index it walks:
+    after a rebuild, no row is read from the table for the rows it passes over."""
+    import json
+
+    from tests.search.corpus import populate
+
+    settings.SEARCH_ENGINE = "postgres"
+    lead, _agents = populate(1_200, manuals=4, agents=3, seed=5, real=True)
+    engine = backends.current()
+    engine.rebuild()
+    scope = scope_for(lead)
+    narrowed = [("team_id = %s", [scope.team_id]), pg_engine._readable(scope)]
+    # Counts of a centre's common character (most rows have it in their title): walked.
+    parts, (sql, params) = pg_engine._page_plan("的", scope, narrowed, 0, 20,
+                                                titled=100_000, total=100_000)  # fmt: skip
+    assert parts == [(True, 0, 20)] and "grams" not in sql
+    with connection.cursor() as cursor:  # with the settings a search runs with
+        for name, value in pg_engine.QUERY_SETTINGS.items():
+            cursor.execute("SELECT set_config(%s, %s, false)", [name, value])
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+        for name in pg_engine.QUERY_SETTINGS:
+            cursor.execute(f"RESET {name}")
+    plan = plan if isinstance(plan, list) else json.loads(plan)
+
+    def nodes(node):
+        yield node
+        for child in node.get("Plans", []):
+            yield from nodes(child)
+
+    walks = [n for n in nodes(plan[0]["Plan"]) if n.get("Index Name") == "search_entry_recent"]
+    found = [(n["Node Type"], n.get("Heap Fetches")) for n in walks]
+    assert found == [("Index Only Scan", 0)], json.dumps(plan, indent=1)[:3000]
