@@ -211,10 +211,7 @@ def _render_tail(job: dict) -> dict | None:
     keep = tail["keep"]
     if not Path(old["pdf"]).is_file():
         return None  # pruned since
-    document, fetcher = render_document(
-        html=tail["html"], css_files=job["css_files"], paper=job["paper"],
-        base_url=job["base_url"], allowed_roots=job["allowed_roots"],
-    )  # fmt: skip
+    document, fetcher = _render_job({**job, "html": tail["html"]})
     anchors = anchor_positions(document)
     if anchors.get(f"s{tail['section']}") != [0, tail["top"]]:
         return None  # not where it was: what came before mattered after all

@@ -173,6 +173,7 @@ def _render_chapters(
     left takes ``speculate(results)``: the front matter for the page numbers as far as
     they are known, which is in the cache by the end if the guess was right."""
     fingerprint = booklet.theme.fingerprint()
+    resumable = booklet.theme.resumable  # (reads the theme's files)
     results: list[dict | None] = []
     jobs = []
     for chapter in booklet.chapters:
@@ -197,7 +198,7 @@ def _render_chapters(
                     "line": line,
                     "resumed_key": resumed,
                     "sections": chapter.section_keys,
-                    "tail": _tail(chapter, directory, line) if booklet.theme.resumable else None,
+                    "tail": _tail(chapter, directory, line) if resumable else None,
                 }
             )
     total = len(jobs)
