@@ -7,6 +7,27 @@ from printing.render import render_booklet_pdf
 from tests.printing.conftest import long_text, outline_titles, page_texts, toc_numbers
 
 
+def in_processes(booklet, tmp_path, processes: int):
+    """``booklet`` rendered by that many processes, with a chapter cache of their own."""
+    name = "p" if processes > 1 else "a"
+    return render_booklet_pdf(
+        booklet=booklet,
+        out_path=tmp_path / f"{name}.pdf",
+        processes=processes,
+        chapter_cache=tmp_path / f"cache-{name}",
+    )
+
+
+def booklet_of(owner, title: str, sections):
+    """A new manual of ``owner`` holding ``sections``, assembled with the default options."""
+    from manuals.bulk import insert_sections
+    from manuals.tree import create_manual
+
+    manual = create_manual(owner=owner, title=title)
+    insert_sections(manual=manual, parent=None, sections=sections)
+    return assemble_booklet(manual=manual, options=BookletOptions())
+
+
 def render(manual, path, **options):
     booklet = assemble_booklet(manual=manual, options=BookletOptions(**options))
     return render_booklet_pdf(booklet=booklet, out_path=path)
@@ -96,10 +117,8 @@ def test_a_big_manual_renders_its_chapters_in_parallel_worker_processes(
 
     monkeypatch.setattr(render_module, "PARALLEL_THRESHOLD_CHARS", 0)
     booklet = assemble_booklet(manual=illustrated_manual, options=BookletOptions())
-    parallel = render_booklet_pdf(booklet=booklet, out_path=tmp_path / "p.pdf", processes=2,
-                                  chapter_cache=tmp_path / "cache-p")  # fmt: skip
-    alone = render_booklet_pdf(booklet=booklet, out_path=tmp_path / "a.pdf", processes=1,
-                               chapter_cache=tmp_path / "cache-a")  # fmt: skip
+    parallel = in_processes(booklet, tmp_path, 2)
+    alone = in_processes(booklet, tmp_path, 1)
     assert parallel.chapters_rendered == 3
     assert page_texts(parallel.path) == page_texts(alone.path)
 
@@ -152,16 +171,14 @@ def test_a_worker_with_no_chapter_left_sets_the_front_matter(alice, tmp_path, mo
     # The page numbers of the contents are guessed while the last chapter is being set;
     # when the guess gives each number its final count of digits, that front matter is
     # the one bound (nothing is left to set once the chapters are done).
-    from manuals.bulk import NewSection, insert_sections
-    from manuals.tree import create_manual
+    from manuals.bulk import NewSection
     from printing import render as render_module
 
     monkeypatch.setattr(render_module, "PARALLEL_THRESHOLD_CHARS", 0)
-    manual = create_manual(owner=alice, title="并行手册")
-    insert_sections(
-        manual=manual,
-        parent=None,
-        sections=[
+    booklet = booklet_of(
+        alice,
+        "并行手册",
+        [
             NewSection(1, "管理制度", long_text(60)),  # pages 3 to about 23
             NewSection(1, "工作复盘", long_text(4)),
             NewSection(2, "退款纠纷", long_text(5)),
@@ -169,11 +186,8 @@ def test_a_worker_with_no_chapter_left_sets_the_front_matter(alice, tmp_path, mo
             NewSection(2, "快捷回复", long_text(5)),
         ],
     )
-    booklet = assemble_booklet(manual=manual, options=BookletOptions())
-    parallel = render_booklet_pdf(booklet=booklet, out_path=tmp_path / "p.pdf", processes=2,
-                                  chapter_cache=tmp_path / "cache-p")  # fmt: skip
-    alone = render_booklet_pdf(booklet=booklet, out_path=tmp_path / "a.pdf", processes=1,
-                               chapter_cache=tmp_path / "cache-a")  # fmt: skip
+    parallel = in_processes(booklet, tmp_path, 2)
+    alone = in_processes(booklet, tmp_path, 1)
     assert parallel.front_cached and not alone.front_cached
     texts = page_texts(parallel.path)
     assert texts == page_texts(alone.path)
@@ -188,16 +202,14 @@ def test_the_front_matter_is_guessed_right_though_entries_cross_from_one_digit_t
 ):
     # The contents leave every number the room of the last page number's digits: whether
     # the chapter still being set ends on page 9 or 11 does not change their layout.
-    from manuals.bulk import NewSection, insert_sections
-    from manuals.tree import create_manual
+    from manuals.bulk import NewSection
     from printing import render as render_module
 
     monkeypatch.setattr(render_module, "PARALLEL_THRESHOLD_CHARS", 0)
-    manual = create_manual(owner=alice, title="进位手册")
-    insert_sections(
-        manual=manual,
-        parent=None,
-        sections=[
+    booklet = booklet_of(
+        alice,
+        "进位手册",
+        [
             NewSection(1, "管理制度", long_text(24)),  # pages 3 to about 10
             NewSection(1, "工作复盘", long_text(3)),
             NewSection(2, "退款纠纷", long_text(24)),
@@ -205,15 +217,12 @@ def test_the_front_matter_is_guessed_right_though_entries_cross_from_one_digit_t
             NewSection(2, "快捷回复", long_text(3)),
         ],
     )
-    booklet = assemble_booklet(manual=manual, options=BookletOptions())
-    parallel = render_booklet_pdf(booklet=booklet, out_path=tmp_path / "p.pdf", processes=2,
-                                  chapter_cache=tmp_path / "cache-p")  # fmt: skip
+    parallel = in_processes(booklet, tmp_path, 2)
     listed = dict(toc_numbers(page_texts(parallel.path)[1:2]))
     assert listed["管理制度"] < 10 <= listed["工作复盘"]
     assert parallel.front_cached  # set by the worker that had no chapter left
     texts = page_texts(parallel.path)
     for title, number in listed.items():
         assert title in texts[number - 1]
-    alone = render_booklet_pdf(booklet=booklet, out_path=tmp_path / "a.pdf", processes=1,
-                               chapter_cache=tmp_path / "cache-a")  # fmt: skip
+    alone = in_processes(booklet, tmp_path, 1)
     assert texts == page_texts(alone.path)

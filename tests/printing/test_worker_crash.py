@@ -33,6 +33,13 @@ def render_processes(worker_pid: int) -> set[int]:
     return found
 
 
+def kill_worker(worker, render: set[int], *, message: str) -> None:
+    """Kill ``worker`` outright; its ``render`` processes must die with it."""
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait()
+    wait_for(lambda: not any(alive(pid) for pid in render), timeout=10, message=message)
+
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -62,10 +69,7 @@ def test_killing_the_print_worker_fails_the_edition_and_leaves_nothing(
                  message="the render process never started its chapter workers")  # fmt: skip
         render = render_processes(worker.pid)
         assert Edition.objects.get(pk=edition.pk).status == Edition.Status.RENDERING
-        os.kill(worker.pid, signal.SIGKILL)
-        worker.wait()
-        wait_for(lambda: not any(alive(pid) for pid in render), timeout=10,
-                 message="render processes outlived their worker")  # fmt: skip
+        kill_worker(worker, render, message="render processes outlived their worker")
     finally:
         stop(worker)
     # The next worker to start fails the edition, with a reason, and closes its task.
@@ -101,10 +105,7 @@ def test_an_edition_of_a_dead_worker_is_not_handed_back_on_reprint(
                  and render_processes(worker.pid), timeout=120,
                  message="the render process never started")  # fmt: skip
         render = render_processes(worker.pid)
-        os.kill(worker.pid, signal.SIGKILL)
-        worker.wait()
-        wait_for(lambda: not any(alive(pid) for pid in render), timeout=10,
-                 message="render processes outlived their worker")  # fmt: skip
+        kill_worker(worker, render, message="render processes outlived their worker")
     finally:
         stop(worker)
     again, created = request_edition(manual=long_manual, user=alice, options=BookletOptions())
@@ -151,10 +152,7 @@ def test_a_print_worker_keeps_a_render_process_ready_which_dies_with_it(tmp_path
                  message="the print worker started no render process ahead")  # fmt: skip
         spare = render_processes(printing.pid)
         assert render_processes(imports.pid) == set()  # it never prints
-        os.kill(printing.pid, signal.SIGKILL)
-        printing.wait()
-        wait_for(lambda: not any(alive(pid) for pid in spare), timeout=10,
-                 message="the spare render process outlived its worker")  # fmt: skip
+        kill_worker(printing, spare, message="the spare render process outlived its worker")
     finally:
         stop(printing)
         stop(imports)
