@@ -18,11 +18,20 @@ from collections.abc import Callable, Iterable
 from django.conf import settings
 
 from search import index
-from search.engine import Filters, Outcome, Scope
+from search.engine import Filters, Hidden, Outcome, Scope
 from search.index import Drift, IndexUnavailable, RebuildReport
 
 Unavailable = IndexUnavailable
-__all__ = ["Drift", "Filters", "Outcome", "RebuildReport", "Scope", "Unavailable", "current"]
+__all__ = [
+    "Drift",
+    "Filters",
+    "Hidden",
+    "Outcome",
+    "RebuildReport",
+    "Scope",
+    "Unavailable",
+    "current",
+]
 
 
 class WhooshEngine:
@@ -32,7 +41,8 @@ class WhooshEngine:
     writes_in_request = False
 
     def search(self, *, terms: list[str], scope: Scope, filters: Filters, offset: int = 0,
-               limit: int = 20, unreadable: frozenset[int] = frozenset()) -> Outcome:  # fmt: skip
+               limit: int = 20, unreadable: frozenset[int] | Hidden = frozenset(),
+               ) -> Outcome:  # fmt: skip
         from search.engine import search_index
 
         return search_index(terms=terms, scope=scope, filters=filters, offset=offset,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,6 +55,30 @@ class Filters:
     def any(self) -> bool:
         return any(v is not None for v in (self.owner_id, self.manual_id, self.kind_code,
                                             self.updated_since))  # fmt: skip
+
+
+class Hidden:
+    """Sections the asker may not read now although the index may still say so (changed
+    lately: their index update can be on its way), to be neither shown nor counted.
+
+    ``ids()`` asks the database for them (once). ``subquery``: SQL and parameters that
+    select the same ids in the default database, or None — an engine whose index is in
+    that database asks it inside its own query, saving a round trip.
+    """
+
+    def __init__(self, ids: Callable[[], frozenset[int]],
+                 subquery: tuple[str, list] | None = None) -> None:  # fmt: skip
+        self._ids, self._found = ids, None
+        self.subquery = subquery
+
+    def ids(self) -> frozenset[int]:
+        if self._found is None:
+            self._found = frozenset(self._ids())
+        return self._found
+
+
+def hidden_ids(unreadable: frozenset[int] | Hidden) -> frozenset[int]:
+    return unreadable.ids() if isinstance(unreadable, Hidden) else frozenset(unreadable)
 
 
 @dataclass
@@ -186,7 +211,7 @@ def search_index(
     filters: Filters,
     offset: int = 0,
     limit: int = 20,
-    unreadable: frozenset[int] = frozenset(),
+    unreadable: frozenset[int] | Hidden = frozenset(),
 ) -> Outcome:
     """Every readable section containing all folded ``terms``, ranked; one page loaded.
 
@@ -195,6 +220,7 @@ def search_index(
     index does not know yet (an edit still queued): neither shown nor counted.
     """
     reader = current_reader()
+    unreadable = hidden_ids(unreadable)
     hits, by_owner, by_manual = _matches(reader, terms, scope, filters, unreadable)
     total = sum(len(part.docs) for part in hits)
     matches = []

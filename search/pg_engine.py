@@ -29,7 +29,7 @@ from psycopg.errors import QueryCanceled
 
 from manuals.models import Section
 from search import index
-from search.engine import Filters, Match, Outcome, Scope
+from search.engine import Filters, Hidden, Match, Outcome, Scope, hidden_ids
 from search.index import ACCESS_LEAD, ACCESS_SHARED, ACCESS_TEMPLATE, Drift, RebuildReport
 from search.models import SearchCount, SearchEntry
 from search.packing import MAX_COUNT
@@ -473,15 +473,17 @@ class PostgresEngine:
     # --- queries --------------------------------------------------------------------------
 
     def search(self, *, terms: list[str], scope: Scope, filters: Filters, offset: int = 0,
-               limit: int = 20, unreadable: frozenset[int] = frozenset()) -> Outcome:  # fmt: skip
+               limit: int = 20, unreadable: frozenset[int] | Hidden = frozenset(),
+               ) -> Outcome:  # fmt: skip
         terms = [t for t in dict.fromkeys(terms) if t]
         if not terms and not filters.any:
             return Outcome(total=0, matches=[])
         if len(terms) == 1 and len(terms[0]) == 1:
-            outcome = _one_character(terms[0], scope, filters, offset, limit, unreadable)
+            outcome = _one_character(terms[0], scope, filters, offset, limit,
+                                     _hidden(unreadable))  # fmt: skip
             if outcome is not None:
                 return outcome
-        where, params = _where(terms, scope, filters, unreadable)
+        where, params = _where(terms, scope, filters, _hidden(unreadable))
         titles, counts, title_params, count_params = _rank(terms)
         # Occurrences are counted (reading each hit's text) only when few sections match;
         # beyond COUNTED_HITS the order is title hits, then recency.
@@ -533,7 +535,7 @@ class PostgresEngine:
         filters = filters or Filters()
         if not terms and not filters.any:
             return set()
-        where, params = _where(terms, scope, filters, frozenset())
+        where, params = _where(terms, scope, filters, None)
         return {
             pk for (pk,) in _query(f"SELECT section_id FROM search_entry WHERE {where}", params)
         }
@@ -569,26 +571,40 @@ _shapes_seen: dict[tuple, tuple[float, int, int]] = {}
 
 
 def _one_character(term: str, scope: Scope, filters: Filters, offset: int, limit: int,
-                   unreadable: frozenset[int]) -> Outcome | None:  # fmt: skip
+                   hidden: tuple[str, list] | None) -> Outcome | None:  # fmt: skip
     """A one-character query, when it has more than COUNTED_HITS hits (the characters
     agents type most, held by a third of the rows or more): its total and the per-agent
     and per-manual counts from ``search_count``, and its page — title hits newest first,
     then the other hits newest first, as the general query orders them — from a walk of
     the team's rows newest first that stops at the page's last hit, or from the GIN index
-    when the walk would read more rows. None: the general query answers."""
+    when the walk would read more rows. ``hidden``: see _hidden. None: the general query
+    answers."""
     if filters.kind_code is not None or filters.updated_since is not None:
         return None
     code = ord(term)
     narrowed = [("team_id = %s", [scope.team_id]), _readable(scope), *_filtered(filters)]
     paged = narrowed  # the page leaves out what the counts hold but the asker may not read
-    if unreadable:
-        paged = [*narrowed, ("NOT (section_id = ANY(%s::bigint[]))", [sorted(unreadable)])]
     where, params = _joined([*narrowed, ("code = %s", [code])])
     counting = (
         f"SELECT owner_id, manual_id, sum(n), sum(n_title) FROM search_count WHERE {where} "
         "GROUP BY owner_id, manual_id",
         params,
     )
+    if hidden is not None:
+        paged = [*narrowed, (f"NOT (section_id = ANY({hidden[0]}))", hidden[1])]
+        # Counted, but the database says the asker may not read them now: taken off.
+        where_hidden, params_hidden = _joined([
+            *narrowed, (f"section_id = ANY({hidden[0]})", hidden[1]),
+            ("strpos(folded, %s) > 0", [term]),
+        ])  # fmt: skip
+        counting = (
+            "SELECT owner_id, manual_id, sum(n), sum(n_title) FROM ("
+            f"SELECT owner_id, manual_id, n, n_title FROM search_count WHERE {where} "
+            "UNION ALL SELECT owner_id, manual_id, -1, -(strpos(folded_title, %s) > 0)::int "
+            f"FROM search_entry WHERE {where_hidden}) AS counted "
+            "GROUP BY owner_id, manual_id HAVING sum(n) > 0",
+            [*params, term, *params_hidden],
+        )
     # The team's, not the asker's: any teammate's counts plan the page as well (a plan
     # from counts that differ is asked again below, so it costs time, never the answer).
     shape_key = (scope.team_id, code, filters.owner_id, filters.manual_id)
@@ -605,15 +621,6 @@ def _one_character(term: str, scope: Scope, filters: Filters, offset: int, limit
         by_owner[owner] += n
         by_manual[manual] += n
         total, titled = total + n, titled + n_title
-    if unreadable:  # counted, but the database says the asker may not read them now
-        hidden = ("section_id = ANY(%s::bigint[])", [sorted(unreadable)])
-        where, params = _joined([*narrowed, hidden, ("strpos(folded, %s) > 0", [term])])
-        sql = "SELECT owner_id, manual_id, strpos(folded_title, %s) > 0 FROM search_entry"
-        for owner, manual, in_title in _query(f"{sql} WHERE {where}", [term, *params]):
-            by_owner[owner] -= 1
-            by_manual[manual] -= 1
-            total, titled = total - 1, titled - in_title
-        by_owner, by_manual = +by_owner, +by_manual
     if len(_shapes_seen) >= SHAPES_MAX:
         _shapes_seen.clear()
     _shapes_seen[shape_key] = (time.monotonic(), titled, total)
@@ -727,6 +734,18 @@ def _queries(statements: list[tuple[str, list]]) -> list[list[tuple]]:
         raise
 
 
+def _hidden(unreadable: frozenset[int] | Hidden) -> tuple[str, list] | None:
+    """The sections the asker may not read now although the index may say so, as an array
+    expression and its parameters: the database's own question when there is one (asked
+    inside the search's statements, not in a round trip before them), else the ids; None
+    when there are none."""
+    if isinstance(unreadable, Hidden) and unreadable.subquery is not None:
+        sql, params = unreadable.subquery
+        return f"ARRAY({sql})", list(params)
+    ids = hidden_ids(unreadable)
+    return ("%s::bigint[]", [sorted(ids)]) if ids else None
+
+
 def _readable(scope: Scope) -> tuple[str, list]:
     """The reading rule of Section.objects.readable_by, as in search.engine."""
     shown = ACCESS_SHARED | ACCESS_TEMPLATE | (ACCESS_LEAD if scope.is_lead else 0)
@@ -748,15 +767,15 @@ def _joined(conditions: list[tuple[str, list]]) -> tuple[str, list]:
     return " AND ".join(c for c, _p in conditions), [p for _c, ps in conditions for p in ps]
 
 
-def _where(terms: list[str], scope: Scope, filters: Filters, unreadable: frozenset[int]):
+def _where(terms: list[str], scope: Scope, filters: Filters, hidden: tuple[str, list] | None):
     readable = _readable(scope)
     conditions = [("team_id = %s", [scope.team_id]), readable]
     codes = set().union(*(query_codes(t) for t in terms)) if terms else set()
     if codes:
         conditions.append(("grams @> %s::bigint[]", [sorted(codes)]))
     conditions += _filtered(filters)
-    if unreadable:
-        conditions.append(("NOT (section_id = ANY(%s::bigint[]))", [sorted(unreadable)]))
+    if hidden is not None:
+        conditions.append((f"NOT (section_id = ANY({hidden[0]}))", hidden[1]))
     checks = []
     for term in terms:
         if _exact_by_grams(term):

@@ -23,10 +23,19 @@ from django.utils.translation import gettext as _
 from manuals.models import Manual, Member, Section, member_of, reading_rule, walk
 from search import backends
 from search.analysis import highlight_parts, html_to_text, snippet_parts
-from search.engine import Filters, Match, Scope
+from search.engine import Filters, Hidden, Match, Scope
 from search.folding import fold
 from search.index import KIND_BY_CODE, KIND_CODES, IndexUnavailable, SearchTooSlow
-from search.prepared import TIME_MARK, db_time, lookup, rows_by_id, time_mark
+from search.prepared import (
+    TIME_MARK,
+    Question,
+    answers,
+    by_id,
+    db_time,
+    lookup,
+    rows_by_id,
+    time_mark,
+)
 from search.query import ParsedQuery, parse_kind, parse_query, parse_since
 
 log = logging.getLogger(__name__)
@@ -204,13 +213,14 @@ def sections_read_by(scope: Scope) -> QuerySet:
 _HIDDEN = ("pk", "team", "readable")
 
 
-def recently_hidden_from(scope: Scope) -> frozenset[int]:
+def recently_hidden_from(scope: Scope) -> Hidden:
     """Of ``sections_read_by(scope)``: the team's sections changed lately (or waiting in the
     pending file) that the user may not read now, whatever the index says about them.
 
     One range of the ``section_recent`` index, which holds what the reading rule asks of a
     section (SQLite answers from it without reading the rows), newest first; pending
-    sections, normally none, by id a chunk at a time.
+    sections, normally none, by id a chunk at a time. Without pending sections, also as a
+    subquery (the PostgreSQL engine asks it inside its own statements).
     """
     since = timezone.now() - INDEX_LAG
 
@@ -220,11 +230,25 @@ def recently_hidden_from(scope: Scope) -> frozenset[int]:
         # RECENT_CHECKED sections, the import's oldest rows go unchecked).
         return newest.order_by("-updated_at").values_list(*_HIDDEN)[:RECENT_CHECKED]
 
-    rows = lookup(("recent", scope), recent, [time_mark()]).rows([db_time(since)])
-    pending = list(backends.current().pending_ids() - {pk for pk, _team, _ok in rows})
-    for start in range(0, min(len(pending), RECENT_CHECKED), RECENT_CHUNK):
-        rows += sections_by_id(scope, _HIDDEN, pending[start : start + RECENT_CHUNK])
-    return frozenset(pk for pk, team, ok in rows if team == scope.team_id and not ok)
+    newest = lookup(("recent", scope), recent, [time_mark()])
+    params = newest.bound([db_time(since)])
+    waiting = backends.current().pending_ids()
+
+    def ids() -> frozenset[int]:
+        rows = answers([Question(newest, params)])[0]
+        pending = list(waiting - {pk for pk, _team, _ok in rows})
+        for start in range(0, min(len(pending), RECENT_CHECKED), RECENT_CHUNK):
+            rows += sections_by_id(scope, _HIDDEN, pending[start : start + RECENT_CHUNK])
+        return frozenset(pk for pk, team, ok in rows if team == scope.team_id and not ok)
+
+    subquery = None
+    if not waiting:
+        subquery = (
+            f"SELECT r.pk FROM ({newest.sql}) AS r(pk, team, readable) "
+            "WHERE r.team = %s AND r.readable IS NOT TRUE",
+            [*params, scope.team_id],
+        )
+    return Hidden(ids, subquery)
 
 
 def sections_by_id(scope: Scope, columns: tuple[str, ...], ids) -> list[tuple]:
@@ -266,8 +290,13 @@ def search_sections(*, user, query: ParsedQuery | str, page: int = 1,
         results.unavailable = True
         return results
     results.total = outcome.total
-    titles, names = _manuals_and_owners(outcome.by_manual, outcome.by_owner)
-    results.hits = _hits_for(scope, outcome.matches, parsed.folded_terms, names)
+    # The manuals' titles with their owners, and the hits' rows with their ancestors: asked
+    # together (one round trip on PostgreSQL).
+    manual_rows, hit_rows = answers(
+        [_manuals_asked(outcome.by_manual), _hits_asked(scope, outcome.matches)]
+    )
+    titles, names = _manuals_and_owners(manual_rows, outcome.by_owner)
+    results.hits = _hits_for(scope, outcome.matches, hit_rows, parsed.folded_terms, names)
     results.agents = sorted(
         ((pk, names[pk], count) for pk, count in outcome.by_owner.items() if pk in names),
         key=lambda item: (-item[2], item[1]),
@@ -308,17 +337,22 @@ def hits_read_by(scope: Scope) -> QuerySet:
     return hits
 
 
-def _hits_for(scope: Scope, matches: list[Match], terms: list[str],
-              names: dict[int, str]) -> list[Hit]:  # fmt: skip
-    """Turn index matches into hits, re-checking each against the database."""
-    # Plain rows, not model instances (a third of the page's time), with their ancestors.
+def _hits_asked(scope: Scope, matches: list[Match]):
+    """The question for the matches' rows, re-checked against the database, with their
+    ancestors: plain rows, not model instances (a third of the page's time)."""
     columns = _HIT + tuple(c for d in range(1, ANCESTORS_WITH_HITS + 1)
                            for c in _ancestor_columns(d))  # fmt: skip
-    rows = rows_by_id(
+    return by_id(
         ("hits", scope),
         lambda marks: hits_read_by(scope).filter(pk__in=marks).values_list(*columns),
         [m.section_id for m in matches],
     )
+
+
+def _hits_for(scope: Scope, matches: list[Match], rows: list[tuple], terms: list[str],
+              names: dict[int, str]) -> list[Hit]:  # fmt: skip
+    """Turn index matches into hits, re-checked against the database (``rows``: the
+    answer to ``_hits_asked``)."""
     known: dict[int, tuple[int | None, str, bool]] = {}
     top: set[int] = set()  # hits whose parent is the manual's hidden root
     for row in rows:
@@ -376,16 +410,19 @@ def _owner_names(counts) -> dict[int, str]:
     return {pk: Member.name_of(*names) for pk, *names in rows}
 
 
-def _manuals_and_owners(manual_ids, owner_ids) -> tuple[dict[int, str], dict[int, str]]:
-    """The titles of these manuals and the names of these owners, in one query: the owners
-    with hits own the manuals with hits, unless the index has yet to see a handover (then
-    one more query names the rest)."""
+def _manuals_asked(manual_ids):
     columns = ("id", "title", "owner_id", *(f"owner__{name}" for name in Member.NAME_FIELDS))
-    rows = rows_by_id(
+    return by_id(
         ("manuals",),
         lambda marks: Manual.objects.filter(pk__in=marks).order_by().values_list(*columns),
         manual_ids,
     )
+
+
+def _manuals_and_owners(rows: list[tuple], owner_ids) -> tuple[dict[int, str], dict[int, str]]:
+    """The titles of the manuals and the names of their owners (``rows``: the answer to
+    ``_manuals_asked``): the owners with hits own the manuals with hits, unless the index
+    has yet to see a handover (then one more query names the rest)."""
     titles, names = {}, {}
     for pk, title, owner_id, *name in rows:
         titles[pk] = title

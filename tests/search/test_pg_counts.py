@@ -265,3 +265,60 @@ def test_the_walk_for_a_page_of_title_hits_reads_the_index_alone(settings):
     walks = [n for n in nodes(plan[0]["Plan"]) if n.get("Index Name") == "search_entry_recent"]
     found = [(n["Node Type"], n.get("Heap Fetches")) for n in walks]
     assert found == [("Index Only Scan", 0)], json.dumps(plan, indent=1)[:3000]
+
+
+def round_trips(call) -> tuple[object, list[str]]:
+    """``call()``'s result and the statements it sent the database, one per round trip."""
+    sent = []
+
+    def keep(execute, sql, params, many, context):
+        if not sql.startswith(("SAVEPOINT", "RELEASE SAVEPOINT")):  # the test's transaction's
+            sent.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(keep):
+        result = call()
+    return result, sent
+
+
+@pytest.mark.parametrize("query", ["退", "退款"])
+def test_a_results_page_asks_the_database_twice(engine, world, alice, lena, query):
+    """Each round trip costs about half a millisecond beyond its query on a busy machine
+    (the database process wakes up): the reader's recent changes are asked inside the
+    engine's round trip, the manuals' titles with the hits' rows in the next."""
+    from search.results import search_sections
+
+    search_sections(user=lena, query=query)  # compiled, and the counts seen
+    for user in (alice, lena):
+        results, sent = round_trips(lambda user=user: search_sections(user=user, query=query))
+        order, by_owner, by_manual = expected(user, query)
+        assert [h.section_id for h in results.hits] == [pk for pk, _titled in order]
+        assert {pk: n for pk, _name, n in results.agents} == by_owner
+        assert {pk: n for pk, _title, n in results.manuals} == by_manual
+        assert len(sent) == 2, (len(sent), [q[:40] for q in sent])
+
+
+@pytest.mark.parametrize("query", ["退", "退款"])
+def test_a_section_made_private_behind_the_index_is_hidden_by_the_page(
+    engine, world, alice, bob, query
+):
+    """The index says shared, the database private (its index write is still to come):
+    the results page neither shows nor counts it, in its two round trips (once the counts
+    that plan a one-character page are seen)."""
+    from search.results import search_sections
+
+    alice_manual, _bob_manual = world
+    section = section_titled(alice_manual, "退款流程")
+    before = search_sections(user=bob, query=query)
+    hers = search_sections(user=alice, query=query).total
+    assert section.pk in {h.section_id for h in before.hits}
+    Section.objects.filter(pk=section.pk).update(visibility=PRIVATE)  # not indexed
+    search_sections(user=bob, query=query)  # the page planned by the counts as they are now
+    results, sent = round_trips(lambda: search_sections(user=bob, query=query))
+    assert section.pk not in {h.section_id for h in results.hits}
+    assert results.total == before.total - 1 == len(results.hits)
+    assert dict((pk, n) for pk, _t, n in results.manuals)[alice_manual.pk] == (
+        dict((pk, n) for pk, _t, n in before.manuals)[alice_manual.pk] - 1
+    )
+    assert len(sent) == 2, (len(sent), [q[:40] for q in sent])
+    assert search_sections(user=alice, query=query).total == hers  # the owner's still
