@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from manuals.models import Manual, Section
@@ -135,3 +136,41 @@ def test_the_least_recently_used_lookups_go_first(db, monkeypatch):
     assert built == ["a", "b", "c"]
     one("b")
     assert built == ["a", "b", "c", "b"] and len(prepared._compiled) == 2
+
+
+def test_questions_asked_together_get_each_its_own_rows(reader, database):
+    """``answers`` sends compiled lookups in one round trip on PostgreSQL: each gets its own
+    rows, converted, beside a plain queryset (past MAX_IDS ids) and an empty question."""
+    ids = list(Section.objects.filter(level__gt=0).values_list("pk", flat=True))
+    manuals = list(Manual.objects.values_list("pk", flat=True))
+
+    def sections(marks):
+        return sections_read_by(reader).filter(pk__in=marks).values_list(*COLUMNS)
+
+    def manual_rows(marks):
+        return Manual.objects.filter(pk__in=marks).order_by().values_list("id", "title")
+
+    many = ids + list(range(10**6, 10**6 + prepared.MAX_IDS))
+    questions = [
+        prepared.by_id(("together", database, reader), sections, ids[:3]),
+        prepared.by_id(("together-manuals", database), manual_rows, manuals),
+        prepared.by_id(("together", database, reader), sections, []),
+        prepared.by_id(("together", database, reader), sections, many),
+        prepared.by_id(("together", database, reader), sections, ids[3:]),
+    ]
+    sent = []
+
+    def keep(execute, sql, params, many, context):
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(keep):
+        got = prepared.answers(questions)
+    # The queryset, then the three compiled lookups: together on PostgreSQL.
+    assert len(sent) == (2 if database == "postgres" else 4)
+    assert [sorted(rows) for rows in got] == [
+        sorted(sections_read_by(reader).filter(pk__in=some).values_list(*COLUMNS))
+        if some is not None else sorted(Manual.objects.values_list("id", "title"))
+        for some in (ids[:3], None, [], ids, ids[3:])
+    ]  # fmt: skip
+    assert {type(row[5]) for row in got[0] + got[4]} == {bool}
