@@ -583,7 +583,7 @@ def _one_character(term: str, scope: Scope, filters: Filters, offset: int, limit
         return None
     code = ord(term)
     narrowed = [("team_id = %s", [scope.team_id]), _readable(scope), *_filtered(filters)]
-    paged = narrowed  # the page leaves out what the counts hold but the asker may not read
+    paged = narrowed
     where, params = _joined([*narrowed, ("code = %s", [code])])
     counting = (
         f"SELECT owner_id, manual_id, sum(n), sum(n_title) FROM search_count WHERE {where} "
@@ -591,6 +591,7 @@ def _one_character(term: str, scope: Scope, filters: Filters, offset: int, limit
         params,
     )
     if hidden is not None:
+        # The page leaves out what the counts hold but the asker may not read now.
         paged = [*narrowed, (f"NOT (section_id = ANY({hidden[0]}))", hidden[1])]
         # Counted, but the database says the asker may not read them now: taken off.
         where_hidden, params_hidden = _joined([

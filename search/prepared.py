@@ -185,8 +185,8 @@ def answers(questions: Sequence[Question]) -> list[list[tuple]]:
             with connections[alias].cursor() as cursor:  # this thread's connection
                 cursor.execute(sql, params)
                 for number, at in enumerate(group):
-                    if number:
-                        cursor.nextset()
+                    if number and not cursor.nextset():
+                        raise RuntimeError(f"{len(group)} statements sent, {number} answered")
                     found[at] = questions[at].lookup.converted(cursor.fetchall())
     return found
 

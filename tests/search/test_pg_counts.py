@@ -299,26 +299,36 @@ def test_a_results_page_asks_the_database_twice(engine, world, alice, lena, quer
 
 
 @pytest.mark.parametrize("query", ["退", "退款"])
-def test_a_section_made_private_behind_the_index_is_hidden_by_the_page(
+def test_sections_made_private_behind_the_index_are_hidden_by_the_page(
     engine, world, alice, bob, query
 ):
-    """The index says shared, the database private (its index write is still to come):
-    the results page neither shows nor counts it, in its two round trips (once the counts
-    that plan a one-character page are seen)."""
+    """The index says shared, the database private (their index writes are still to come):
+    the results page neither shows nor counts them, in its two round trips (once the counts
+    that plan a one-character page are seen) — on every page, the title hits' count
+    included, and an agent whose every hit is hidden is not listed at all."""
     from search.results import search_sections
 
     alice_manual, _bob_manual = world
-    section = section_titled(alice_manual, "退款流程")
-    before = search_sections(user=bob, query=query)
     hers = search_sections(user=alice, query=query).total
-    assert section.pk in {h.section_id for h in before.hits}
-    Section.objects.filter(pk=section.pk).update(visibility=PRIVATE)  # not indexed
-    search_sections(user=bob, query=query)  # the page planned by the counts as they are now
-    results, sent = round_trips(lambda: search_sections(user=bob, query=query))
-    assert section.pk not in {h.section_id for h in results.hits}
-    assert results.total == before.total - 1 == len(results.hits)
-    assert dict((pk, n) for pk, _t, n in results.manuals)[alice_manual.pk] == (
-        dict((pk, n) for pk, _t, n in before.manuals)[alice_manual.pk] - 1
-    )
-    assert len(sent) == 2, (len(sent), [q[:40] for q in sent])
+    before = search_sections(user=bob, query=query)
+    for title, alice_listed in (("退款流程", True), ("退貨說明", False)):  # both title hits
+        section = section_titled(alice_manual, title)
+        assert section.pk in {h.section_id for h in before.hits}
+        Section.objects.filter(pk=section.pk).update(visibility=PRIVATE)
+        search_sections(user=bob, query=query)  # the page planned by the counts as they are
+        results, sent = round_trips(lambda: search_sections(user=bob, query=query))
+        assert len(sent) == 2, (len(sent), [q[:40] for q in sent])
+        order, by_owner, by_manual = expected(bob, query)
+        assert section.pk not in {pk for pk, _titled in order}
+        assert [h.section_id for h in results.hits] == [pk for pk, _titled in order]
+        assert results.total == len(order)
+        assert {pk: n for pk, _name, n in results.agents} == by_owner
+        assert (alice.pk in by_owner) == alice_listed
+        assert {pk: n for pk, _title, n in results.manuals} == by_manual
+        for per_page in (1, 2):  # pages across the end of the title hits
+            pages = [search_sections(user=bob, query=query, page=n, per_page=per_page)
+                     for n in range(1, len(order) + 2)]  # fmt: skip
+            assert [h.section_id for p in pages for h in p.hits] == [pk for pk, _t in order]
+            assert {p.total for p in pages} == {len(order)}
+    assert results.total == before.total - 2
     assert search_sections(user=alice, query=query).total == hers  # the owner's still
