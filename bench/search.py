@@ -376,7 +376,8 @@ def run(args, data_dir: Path) -> None:
             limit = 0.030 if engine == "whoosh" else 0.100
             if engine == "whoosh" and n >= 1_000_000 and pct(call, 0.95) >= 0.100:
                 verdicts.append(f"whoosh {qtype}: engine p95 {pct(call, 0.95) * ms:.1f} ms")
-            if pct(page, 0.95) >= limit or speedup < 10:
+            # (the page's targets are set for 100,000 sections; a million has the engine's)
+            if n < 1_000_000 and (pct(page, 0.95) >= limit or speedup < 10):
                 verdicts.append(f"{engine} {qtype}: page p95 {pct(page, 0.95) * ms:.1f} ms, "
                                 f"median {speedup:.1f}x faster than the scan")  # fmt: skip
         line += _cell(scans, 6) + " |" + (_cell(ftss, 6) if ftss else "")
