@@ -33,6 +33,7 @@ from search.engine import Filters, Hidden, Match, Outcome, Scope, hidden_ids
 from search.index import ACCESS_LEAD, ACCESS_SHARED, ACCESS_TEMPLATE, Drift, RebuildReport
 from search.models import SearchCount, SearchEntry
 from search.packing import MAX_COUNT
+from search.prepared import result_sets
 
 PAIR_BASE = 0x110000  # one past the last code point
 # Grams inside ASCII letter/digit runs, 3 to 5 characters (order IDs, English), as Whoosh
@@ -478,12 +479,12 @@ class PostgresEngine:
         terms = [t for t in dict.fromkeys(terms) if t]
         if not terms and not filters.any:
             return Outcome(total=0, matches=[])
+        hidden = _hidden(unreadable)
         if len(terms) == 1 and len(terms[0]) == 1:
-            outcome = _one_character(terms[0], scope, filters, offset, limit,
-                                     _hidden(unreadable))  # fmt: skip
+            outcome = _one_character(terms[0], scope, filters, offset, limit, hidden)
             if outcome is not None:
                 return outcome
-        where, params = _where(terms, scope, filters, _hidden(unreadable))
+        where, params = _where(terms, scope, filters, hidden)
         titles, counts, title_params, count_params = _rank(terms)
         # Occurrences are counted (reading each hit's text) only when few sections match;
         # beyond COUNTED_HITS the order is title hits, then recency.
@@ -729,11 +730,8 @@ def _queries(statements: list[tuple[str, list]]) -> list[list[tuple]]:
         with transaction.atomic() if nested else contextlib.nullcontext():
             with connection.cursor() as cursor:
                 cursor.execute(batch, params)
-                results = []
-                for _statement in statements:
-                    cursor.nextset()  # past set_config's row, then each statement's
-                    results.append(cursor.fetchall())
-                return results
+                cursor.nextset()  # past set_config's row
+                return result_sets(cursor, len(statements))
     except OperationalError as exc:
         if isinstance(exc.__cause__, QueryCanceled):
             raise index.SearchTooSlow(f"stopped after {QUERY_TIMEOUT}") from exc

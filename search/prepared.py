@@ -184,11 +184,20 @@ def answers(questions: Sequence[Question]) -> list[list[tuple]]:
             params = [p for at in group for p in questions[at].params]
             with connections[alias].cursor() as cursor:  # this thread's connection
                 cursor.execute(sql, params)
-                for number, at in enumerate(group):
-                    if number and not cursor.nextset():
-                        raise RuntimeError(f"{len(group)} statements sent, {number} answered")
-                    found[at] = questions[at].lookup.converted(cursor.fetchall())
+                for at, rows in zip(group, result_sets(cursor, len(group)), strict=True):
+                    found[at] = questions[at].lookup.converted(rows)
     return found
+
+
+def result_sets(cursor, count: int) -> list[list]:
+    """The rows of ``count`` statements sent in one execute, from the cursor's current
+    result on; an error if fewer results came back."""
+    sets = []
+    for number in range(count):
+        if number and not cursor.nextset():
+            raise RuntimeError(f"{count} statements sent, {number} answered")
+        sets.append(cursor.fetchall())
+    return sets
 
 
 _compiled: OrderedDict[tuple, Prepared] = OrderedDict()
