@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -19,7 +20,14 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -67,6 +75,8 @@ class RenderResult:
     chapters_rendered: int
     chapters_cached: int
     seconds: float
+    # Of the chapters set now, those the rendering process set itself (the rest: workers).
+    chapters_set_here: int = 0
     front_cached: bool = False
     # Pages of the chapters set now that were kept from their earlier renderings.
     pages_kept: int = 0
@@ -214,28 +224,65 @@ def _render_chapters(
     if processes > 1 and len(jobs) > 1 and size > PARALLEL_THRESHOLD_CHARS:
         # Largest chapters first so one long chapter does not finish alone at the end.
         jobs.sort(key=lambda job: -_size(job))
-        with ProcessPoolExecutor(
-            max_workers=min(processes, len(jobs)), mp_context=get_context("spawn"),
-            initializer=die_with_parent, initargs=(os.getpid(),),
-        ) as pool:  # fmt: skip
-            pending = {pool.submit(render_chapter, job) for job in jobs}
-            left, front, asked = len(jobs), None, speculate is None
-            while pending:
-                ready, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in ready:
-                    result = future.result()
-                    if future is not front:
-                        finished(result)
-                        left -= 1
-                if not asked and 0 < left < min(processes, len(jobs)):
-                    asked, job = True, speculate(results)
-                    if job is not None:
-                        front = pool.submit(render_front, job)
-                        pending.add(front)
+        guess = None if speculate is None else lambda: speculate(results)
+        _in_lanes(jobs, min(processes, len(jobs)), finished, guess)
     else:
         for job in jobs:
-            finished(render_chapter(job))
+            finished(_set_here(render_chapter, job))
     return results, total
+
+
+def _set_here(function: Callable[[dict], dict], job: dict) -> dict:
+    """A chapter (or the front matter) set by this process, which then lets go of it."""
+    try:
+        return {**function(job), "here": True}
+    finally:
+        gc.collect()  # a laid-out document is full of cycles: free it before the next one
+
+
+def _in_lanes(
+    jobs: list[dict],
+    lanes: int,
+    finished: Callable[[dict], None],
+    speculate: Callable[[], dict | None] | None,
+) -> None:
+    """Set ``jobs`` in ``lanes`` lanes at once, each taking the next job when it is done
+    with one: this process (a print's render process is warm: WeasyPrint loaded, its
+    fonts read) in a thread of its own, the others in spawned worker processes. The first
+    lane left with nothing to take sets the front matter on a guess (``speculate()``)."""
+    queue = list(reversed(jobs))
+    lane_of: dict[Future, Executor] = {}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chapter") as here, \
+            ProcessPoolExecutor(
+                max_workers=lanes - 1, mp_context=get_context("spawn"),
+                initializer=die_with_parent, initargs=(os.getpid(),),
+            ) as workers:  # fmt: skip
+
+        def start(lane: Executor, function: Callable[[dict], dict], job: dict) -> Future:
+            if lane is here:
+                future = here.submit(_set_here, function, job)
+            else:
+                future = workers.submit(function, job)
+            lane_of[future] = lane
+            return future
+
+        for lane in [here, *[workers] * (lanes - 1)]:
+            start(lane, render_chapter, queue.pop())
+        left, front, asked = len(jobs), None, speculate is None
+        while lane_of:
+            ready, _running = wait(list(lane_of), return_when=FIRST_COMPLETED)
+            for future in ready:
+                lane = lane_of.pop(future)
+                result = future.result()
+                if future is not front:
+                    finished(result)
+                    left -= 1
+                if queue:
+                    start(lane, render_chapter, queue.pop())
+                elif not asked and left:
+                    asked, job = True, speculate()
+                    if job is not None:
+                        front = start(lane, render_front, job)
 
 
 @dataclass
@@ -543,6 +590,7 @@ def render_booklet_pdf(
         size_bytes=out_path.stat().st_size,
         chapters_rendered=rendered,
         chapters_cached=len(chapters) - rendered,
+        chapters_set_here=sum(1 for c in chapters if c.get("here")),
         front_cached=front.cached,
         pages_kept=sum(c.get("kept", 0) for c in chapters if "index" in c),
         seconds=time.monotonic() - started,

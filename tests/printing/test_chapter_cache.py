@@ -113,6 +113,8 @@ def test_a_big_manual_renders_its_chapters_in_parallel_worker_processes(
 ):
     # Big manuals (over PARALLEL_THRESHOLD_CHARS of HTML) are set by spawned processes,
     # which must start without Django; once they could not, and every big manual failed.
+    # The rendering process sets chapters too: a print worker's is warm (WeasyPrint
+    # loaded, fonts read), it once sat idle while cold workers started.
     from printing import render as render_module
 
     monkeypatch.setattr(render_module, "PARALLEL_THRESHOLD_CHARS", 0)
@@ -120,6 +122,8 @@ def test_a_big_manual_renders_its_chapters_in_parallel_worker_processes(
     parallel = in_processes(booklet, tmp_path, 2)
     alone = in_processes(booklet, tmp_path, 1)
     assert parallel.chapters_rendered == 3
+    assert 1 <= parallel.chapters_set_here < 3  # the others by the one worker beside it
+    assert alone.chapters_set_here == 3
     assert page_texts(parallel.path) == page_texts(alone.path)
 
 
