@@ -10,6 +10,7 @@ even when an earlier chapter grew by ten pages.
 from __future__ import annotations
 
 import ctypes
+import gc
 import hashlib
 import json
 import os
@@ -40,6 +41,37 @@ def die_with_parent(parent_pid: int) -> None:
         pass  # not Linux: the worker's recovery still fails the edition
     if os.getppid() != parent_pid:
         os._exit(1)  # the parent died before we asked
+
+
+# Cyclic garbage collection while a chapter is set: a young-generation pass every 50,000
+# allocations instead of 700, and none of the whole heap (a laid-out chapter holds hundreds
+# of thousands of objects, traversed again by every full pass). Measured on a 92-page
+# chapter: 0.13-0.21 s of its 1.8 CPU-s in the collector before, 0.02 after, and the same
+# peak memory (its garbage is freed by reference counting; set_apart collects the rest).
+COLLECTOR_THRESHOLDS = (50_000, 20, 100)
+
+
+def collect_less() -> None:
+    """For a process that sets chapters: what it holds now (modules, fonts) is never
+    looked at again by the collector, which runs far less often (COLLECTOR_THRESHOLDS)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*COLLECTOR_THRESHOLDS)
+
+
+def chapter_worker(parent_pid: int) -> None:
+    """A spawned chapter worker's initializer."""
+    die_with_parent(parent_pid)
+    collect_less()
+
+
+def set_apart(function, job: dict) -> dict:
+    """``function(job)`` (render_chapter, render_front), then the laid-out document's
+    cycles freed before the next job."""
+    try:
+        return function(job)
+    finally:
+        gc.collect()
 
 
 def paper_css(paper: str) -> str:

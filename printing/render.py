@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import os
@@ -43,11 +42,12 @@ from printing.chapters import (
     RENDERER_VERSION,
     cached,
     chapter_key,
-    die_with_parent,
+    chapter_worker,
     prune,
     render_chapter,
     render_document,
     render_front,
+    set_apart,
 )
 from printing.folio import (
     CONTENTS_GLYPHS,
@@ -233,11 +233,8 @@ def _render_chapters(
 
 
 def _set_here(function: Callable[[dict], dict], job: dict) -> dict:
-    """A chapter (or the front matter) set by this process, which then lets go of it."""
-    try:
-        return {**function(job), "here": True}
-    finally:
-        gc.collect()  # a laid-out document is full of cycles: free it before the next one
+    """A chapter (or the front matter) set by this process."""
+    return {**set_apart(function, job), "here": True}
 
 
 def _in_lanes(
@@ -255,14 +252,14 @@ def _in_lanes(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chapter") as here, \
             ProcessPoolExecutor(
                 max_workers=lanes - 1, mp_context=get_context("spawn"),
-                initializer=die_with_parent, initargs=(os.getpid(),),
+                initializer=chapter_worker, initargs=(os.getpid(),),
             ) as workers:  # fmt: skip
 
         def start(lane: Executor, function: Callable[[dict], dict], job: dict) -> Future:
             if lane is here:
                 future = here.submit(_set_here, function, job)
             else:
-                future = workers.submit(function, job)
+                future = workers.submit(set_apart, function, job)
             lane_of[future] = lane
             return future
 

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand
 
 from printing.booklet import PrintError
-from printing.chapters import die_with_parent
+from printing.chapters import collect_less, die_with_parent
 from printing.jobs import limit_memory, render_spec
 from printing.render import warm_up
 
@@ -36,6 +36,8 @@ class Command(BaseCommand):
             limit_memory(opts["memory_mb"])
         if opts["warm"]:
             warm_up()
+        collect_less()  # it sets chapters itself (printing.render._in_lanes)
+        if opts["warm"]:
             emit({"ready": True})
         if opts["spec"] == "-":
             spec = sys.stdin.buffer.read()
