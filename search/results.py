@@ -373,6 +373,7 @@ def _hits_for(scope: Scope, matches: list[Match], rows: list[tuple], terms: list
         names = {**names, **_owner_names(missing)}
     paths = readable_paths(scope, [(pk, None if pk in top else row[1])
                                    for pk, row in found.items()], known=known)  # fmt: skip
+    labels = {kind: str(label) for kind, label in Section.Kind.choices}  # (in this language)
     hits = []
     for match in matches:
         section = found.get(match.section_id)
@@ -391,7 +392,7 @@ def _hits_for(scope: Scope, matches: list[Match], rows: list[tuple], terms: list
                 title=match.title,
                 path=paths.get(pk, []),
                 kind=kind,
-                kind_label=str(Section.Kind(kind).label) if kind in Section.Kind.values else "",
+                kind_label=labels.get(kind, ""),
                 updated_at=updated_at,
                 title_hit=bool(match.title_terms),
                 # Exact for the hits shown (the index's count ranks, and may skip

@@ -288,7 +288,8 @@ def test_a_results_page_asks_the_database_twice(engine, world, alice, lena, quer
     engine's round trip, the manuals' titles with the hits' rows in the next."""
     from search.results import search_sections
 
-    search_sections(user=lena, query=query)  # compiled, and the counts seen
+    for user in (alice, lena):  # compiled and prepared, and the counts seen
+        search_sections(user=user, query=query)
     for user in (alice, lena):
         results, sent = round_trips(lambda user=user: search_sections(user=user, query=query))
         order, by_owner, by_manual = expected(user, query)
@@ -296,6 +297,44 @@ def test_a_results_page_asks_the_database_twice(engine, world, alice, lena, quer
         assert {pk: n for pk, _name, n in results.agents} == by_owner
         assert {pk: n for pk, _title, n in results.manuals} == by_manual
         assert len(sent) == 2, (len(sent), [q[:40] for q in sent])
+
+
+def test_the_pages_lookups_are_prepared_once_per_connection(engine, world, alice, lena):
+    """Planning the hits' rows with their ancestors took longer than running them: the
+    connection prepares each lookup once (one name per SQL, whoever asks it), and later
+    pages execute them by name, with the same rows."""
+    from search import prepared as prepared_module
+    from search.results import search_sections
+
+    with connection.cursor() as cursor:  # as a new connection starts (earlier tests' are gone)
+        cursor.execute("DEALLOCATE ALL")
+    prepared_module._prepared_on.pop(connection.connection, None)
+    # The manuals' titles and the hits' rows with their ancestors; then a lead's hits' rows
+    # (the manuals' titles are asked alike for everyone).
+    for user, new_statements in ((alice, 2), (lena, 1)):
+        first, sent_first = round_trips(lambda user=user: search_sections(user=user, query="退"))
+        again, sent_again = round_trips(lambda user=user: search_sections(user=user, query="退"))
+        order, _by_owner, _by_manual = expected(user, "退")
+        for results in (first, again):
+            assert [h.section_id for h in results.hits] == [pk for pk, _titled in order]
+        assert [h.path for h in again.hits] == [h.path for h in first.hits]
+        assert len([q for q in sent_first if q.startswith("PREPARE lb_")]) == new_statements
+        assert not any(q.startswith("PREPARE") for q in sent_again)
+        assert sum(q.count("EXECUTE lb_") for q in sent_again) == 2
+
+
+def test_a_session_that_lost_what_it_prepared_prepares_it_again(engine, world, alice):
+    """A pooler between the web process and the database (or DISCARD ALL) can take the
+    prepared statements away: the page prepares them again and answers."""
+    from search.results import search_sections
+
+    before = search_sections(user=alice, query="退")
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    again, sent = round_trips(lambda: search_sections(user=alice, query="退"))
+    assert [h.section_id for h in again.hits] == [h.section_id for h in before.hits] != []
+    assert again.total == before.total
+    assert len([q for q in sent if q.startswith("PREPARE lb_")]) == 2
 
 
 @pytest.mark.parametrize("query", ["退", "退款"])

@@ -31,6 +31,20 @@ def test_results_page_groups_hits_with_highlighted_snippets(client, alice, alice
     assert "工作复盘 › 2024-03 退款纠纷" in html
 
 
+@pytest.mark.parametrize(("language", "label"), [("zh-hans", "工作复盘"), ("en", "Retrospective")])
+def test_each_hit_says_its_kind_in_the_readers_language(client, alice, alice_manual, language,
+                                                        label):  # fmt: skip
+    from manuals.models import Section
+
+    section = section_titled(alice_manual, "客户情绪")
+    Section.objects.filter(pk=section.pk).update(kind=Section.Kind.RETROSPECTIVE)
+    backends.current().rebuild()
+    client.force_login(alice)
+    client.cookies["django_language"] = language
+    html = client.get(results_url(q="客户")).content.decode()
+    assert f'<span class="badge kind-retrospective">{label}</span>' in html
+
+
 def test_html_in_query_and_content_is_escaped(client, alice, alice_manual):
     add_section(
         manual=alice_manual,
