@@ -43,6 +43,7 @@ from printing.chapters import (
     cached,
     chapter_key,
     chapter_worker,
+    give_back_memory,
     prune,
     render_chapter,
     render_document,
@@ -226,6 +227,7 @@ def _render_chapters(
         jobs.sort(key=lambda job: -_size(job))
         guess = None if speculate is None else lambda: speculate(results)
         _in_lanes(jobs, min(processes, len(jobs)), finished, guess)
+        give_back_memory()  # what the chapters set here took, before the binding
     else:
         for job in jobs:
             finished(_set_here(render_chapter, job))
@@ -263,23 +265,29 @@ def _in_lanes(
             lane_of[future] = lane
             return future
 
-        for lane in [here, *[workers] * (lanes - 1)]:
-            start(lane, render_chapter, queue.pop())
-        left, front, asked = len(jobs), None, speculate is None
-        while lane_of:
-            ready, _running = wait(list(lane_of), return_when=FIRST_COMPLETED)
-            for future in ready:
-                lane = lane_of.pop(future)
-                result = future.result()
-                if future is not front:
-                    finished(result)
-                    left -= 1
-                if queue:
-                    start(lane, render_chapter, queue.pop())
-                elif not asked and left:
-                    asked, job = True, speculate()
-                    if job is not None:
-                        front = start(lane, render_front, job)
+        try:
+            for lane in [here, *[workers] * (lanes - 1)]:
+                start(lane, render_chapter, queue.pop())
+            left, front, asked = len(jobs), None, speculate is None
+            while lane_of:
+                ready, _running = wait(list(lane_of), return_when=FIRST_COMPLETED)
+                free = []
+                for future in ready:
+                    free.append(lane_of.pop(future))
+                    result = future.result()
+                    if future is not front:
+                        finished(result)
+                        left -= 1
+                for lane in free:  # (the guess knows every chapter done by now)
+                    if queue:
+                        start(lane, render_chapter, queue.pop())
+                    elif not asked and left:
+                        asked, job = True, speculate()
+                        if job is not None:
+                            front = start(lane, render_front, job)
+        except BaseException:
+            workers.shutdown(cancel_futures=True)  # nothing more is started
+            raise
 
 
 @dataclass
@@ -319,7 +327,7 @@ def _front(booklet: Booklet, page_of: dict[int, int], directory: Path) -> Front:
     hit = cached(directory, job["key"])
     if hit is not None:
         return Front(key=job["key"], info=hit, cached=True)
-    return Front(key=job["key"], info=render_front(job))
+    return Front(key=job["key"], info=set_apart(render_front, job))
 
 
 def _guessed_chapters(booklet: Booklet, results: list[dict | None]) -> list[dict]:

@@ -230,3 +230,24 @@ def test_the_front_matter_is_guessed_right_though_entries_cross_from_one_digit_t
         assert title in texts[number - 1]
     alone = in_processes(booklet, tmp_path, 1)
     assert texts == page_texts(alone.path)
+
+
+def test_a_chapter_that_cannot_be_set_fails_the_print_and_leaves_no_worker(
+    illustrated_manual, tmp_path, monkeypatch
+):
+    # Both lanes fail (the cache cannot be written): the error reaches the caller, nothing
+    # more is started, and the chapter worker beside this process is gone.
+    import multiprocessing
+
+    import pytest
+
+    from printing import render as render_module
+
+    monkeypatch.setattr(render_module, "PARALLEL_THRESHOLD_CHARS", 0)
+    booklet = assemble_booklet(manual=illustrated_manual, options=BookletOptions())
+    (tmp_path / "not-a-folder").write_text("")
+    with pytest.raises(OSError):
+        render_booklet_pdf(booklet=booklet, out_path=tmp_path / "x.pdf", processes=2,
+                           chapter_cache=tmp_path / "not-a-folder" / "cache")  # fmt: skip
+    assert multiprocessing.active_children() == []
+    assert not (tmp_path / "x.pdf").exists()
