@@ -224,11 +224,12 @@ def answers(questions: Sequence[Question]) -> list[list[tuple]]:
 
 
 INVALID_STATEMENT_NAME = "26000"
+CACHED_PLAN_CHANGED = "0A000"  # "cached plan must not change result type"
 DUPLICATE_PREPARED_STATEMENT = "42P05"
 # Per connection (psycopg's, so a new connection starts with none): the lookups its session
 # has prepared.
 _prepared_on: WeakKeyDictionary = WeakKeyDictionary()
-_unpreparable: set[str] = set()  # lookups PREPARE refused once (sent as plain SQL)
+_unpreparable: set[str] = set()  # lookups PREPARE refuses (sent as plain SQL)
 
 
 def _prepared_and_asked(alias: str, lookups: list[Prepared], params: list) -> list[list]:
@@ -240,8 +241,12 @@ def _prepared_and_asked(alias: str, lookups: list[Prepared], params: list) -> li
         with transaction.atomic(using=alias) if connection.in_atomic_block else nullcontext():
             return _asked(alias, lookups, params, prepare=True)
     except DatabaseError as error:
-        if _sqlstate(error) != INVALID_STATEMENT_NAME:
+        if _sqlstate(error) not in {INVALID_STATEMENT_NAME, CACHED_PLAN_CHANGED}:
             raise
+        # Lost, or planned for columns a migration has changed since: prepared anew (the
+        # connection prepares no statements but these).
+        with connection.cursor() as cursor:
+            cursor.execute("DEALLOCATE ALL")
         _prepared_on.pop(connection.connection, None)
         return _asked(alias, lookups, params, prepare=True)
 
@@ -262,17 +267,21 @@ def _statement(alias: str, lookup: Prepared) -> str:
     name = lookup.server_name
     if name not in prepared and name not in _unpreparable:
         sql, _count = lookup.numbered
+        # (Inside a transaction, in a savepoint: a refusal must not abort it.)
+        nested = transaction.atomic(using=alias) if connection.in_atomic_block else nullcontext()
         try:
-            # (in a savepoint: a refusal must not abort the transaction it is in)
-            with transaction.atomic(using=alias), connection.cursor() as cursor:
+            with nested, connection.cursor() as cursor:
                 cursor.execute(f"PREPARE {name} AS {sql}")
             prepared.add(name)
         except DatabaseError as error:
-            if _sqlstate(error) == DUPLICATE_PREPARED_STATEMENT:
+            state = _sqlstate(error) or ""
+            if state == DUPLICATE_PREPARED_STATEMENT:
                 prepared.add(name)
-            else:
+            elif state.startswith("42"):  # the statement itself (a type it cannot infer)
                 log.warning("lookup not prepared (sent as SQL): %s", error)
                 _unpreparable.add(name)
+            else:
+                raise  # the connection or the server: not the lookup's fault
     if name not in prepared:
         return lookup.sql
     return f"EXECUTE {name}(" + ", ".join(["%s"] * lookup.numbered[1]) + ")"

@@ -337,6 +337,44 @@ def test_a_session_that_lost_what_it_prepared_prepares_it_again(engine, world, a
     assert len([q for q in sent if q.startswith("PREPARE lb_")]) == 2
 
 
+@pytest.mark.django_db(transaction=True)  # as a web request asks: outside a transaction
+def test_outside_a_transaction_the_page_prepares_executes_and_prepares_again(engine, world, alice):
+    from search import prepared as prepared_module
+    from search.results import search_sections
+
+    assert not connection.in_atomic_block
+    prepared_module._prepared_on.pop(connection.connection, None)
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    order, _by_owner, _by_manual = expected(alice, "退")
+    first, sent_first = round_trips(lambda: search_sections(user=alice, query="退"))
+    again, sent_again = round_trips(lambda: search_sections(user=alice, query="退"))
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # the session loses them
+    lost, sent_lost = round_trips(lambda: search_sections(user=alice, query="退"))
+    for results in (first, again, lost):
+        assert [h.section_id for h in results.hits] == [pk for pk, _titled in order]
+    assert len([q for q in sent_first if q.startswith("PREPARE lb_")]) == 2
+    assert not any(q.startswith(("PREPARE", "SAVEPOINT")) for q in sent_again)
+    assert len(sent_again) == 2
+    assert len([q for q in sent_lost if q.startswith("PREPARE lb_")]) == 2
+
+
+def test_a_column_a_migration_changed_gets_its_lookups_prepared_again(engine, world, alice):
+    """A prepared lookup is planned for its columns' types: after a migration changes one
+    (here the manuals' titles), the database refuses to run the old plan, and the page
+    prepares it anew instead of failing until the connection is replaced."""
+    from search.results import search_sections
+
+    before = search_sections(user=alice, query="退")
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # (the test's rows are checked first)
+        cursor.execute("ALTER TABLE manuals_manual ALTER COLUMN title TYPE varchar(301)")
+    after = search_sections(user=alice, query="退")
+    assert [h.section_id for h in after.hits] == [h.section_id for h in before.hits] != []
+    assert [h.manual_title for h in after.hits] == [h.manual_title for h in before.hits]
+
+
 @pytest.mark.parametrize("query", ["退", "退款"])
 def test_sections_made_private_behind_the_index_are_hidden_by_the_page(
     engine, world, alice, bob, query
