@@ -238,3 +238,36 @@ def test_a_render_process_started_before_the_environment_changed_is_not_used(
         assert run_edition(edition_id=edition.pk) == Edition.Status.DONE
     assert stale.poll() is not None  # stopped: its settings may be out of date
     assert "{ set up after the spare started" in caplog.text  # a process of the new one
+
+
+@pytest.mark.django_db
+def test_a_big_edition_is_set_by_its_render_process_with_a_worker_beside_it(alice, settings):
+    # Over PARALLEL_THRESHOLD_CHARS: the render process (as a print worker starts it) sets
+    # chapters in a thread of its own while one chapter worker sets the others.
+    from manuals.bulk import NewSection, insert_sections
+    from printing.booklet import assemble_booklet
+    from printing.render import PARALLEL_THRESHOLD_CHARS
+    from tests.printing.conftest import toc_numbers
+
+    settings.LANBITOU_PRINT_WORKERS = 2
+    manual = create_manual(owner=alice, title="大手册")
+    body = "<p>" + "客户来电询问退款进度，先核对订单号再查询物流。" * 40 + "</p>"
+    sections = []
+    for chapter in range(4):
+        sections.append(NewSection(1, f"第{chapter}部分"))
+        sections += [NewSection(2, f"案例{chapter}-{n}", body) for n in range(45)]
+    insert_sections(manual=manual, parent=None, sections=sections, user=alice)
+    booklet = assemble_booklet(manual=manual, options=BookletOptions())
+    assert sum(len(c.html) for c in booklet.chapters) > PARALLEL_THRESHOLD_CHARS
+    edition, _created = request_edition(manual=manual, user=alice, options=BookletOptions())
+    assert run_edition(edition_id=edition.pk) == Edition.Status.DONE
+    edition.refresh_from_db()
+    assert edition.chapters_rendered == 4
+    texts = page_texts(edition.file.path)
+    assert len(texts) == edition.page_count > 100
+    listed = dict(toc_numbers(texts[1:12]))
+    everything = "".join(texts)
+    for chapter in range(4):
+        opener = listed[f"第{chapter}部分"]
+        assert f"第{chapter}部分" in texts[opener - 1]
+        assert all(f"案例{chapter}-{n}" in everything for n in range(45))
