@@ -238,7 +238,7 @@ def _prepared_and_asked(alias: str, lookups: list[Prepared], params: list) -> li
     savepoint so that it can be (the search pages run outside of one)."""
     connection = connections[alias]
     try:
-        with transaction.atomic(using=alias) if connection.in_atomic_block else nullcontext():
+        with _savepoint_if_nested(alias):
             return _asked(alias, lookups, params, prepare=True)
     except DatabaseError as error:
         if _sqlstate(error) not in {INVALID_STATEMENT_NAME, CACHED_PLAN_CHANGED}:
@@ -267,10 +267,9 @@ def _statement(alias: str, lookup: Prepared) -> str:
     name = lookup.server_name
     if name not in prepared and name not in _unpreparable:
         sql, _count = lookup.numbered
-        # (Inside a transaction, in a savepoint: a refusal must not abort it.)
-        nested = transaction.atomic(using=alias) if connection.in_atomic_block else nullcontext()
         try:
-            with nested, connection.cursor() as cursor:
+            # (Inside a transaction, in a savepoint: a refusal must not abort it.)
+            with _savepoint_if_nested(alias), connection.cursor() as cursor:
                 cursor.execute(f"PREPARE {name} AS {sql}")
             prepared.add(name)
         except DatabaseError as error:
@@ -285,6 +284,12 @@ def _statement(alias: str, lookup: Prepared) -> str:
     if name not in prepared:
         return lookup.sql
     return f"EXECUTE {name}(" + ", ".join(["%s"] * lookup.numbered[1]) + ")"
+
+
+def _savepoint_if_nested(alias: str):
+    """A savepoint inside a transaction (an error then leaves it usable); nothing outside
+    one, where the statement is its own transaction."""
+    return transaction.atomic(using=alias) if connections[alias].in_atomic_block else nullcontext()
 
 
 def _sqlstate(error: DatabaseError) -> str | None:
