@@ -1,5 +1,7 @@
 """Re-printing after editing one chapter re-renders only that chapter, numbers stay right."""
 
+from multiprocessing import get_context
+
 from manuals.models import Section
 from manuals.tree import SectionContent, save_section_content
 from printing.booklet import BookletOptions, assemble_booklet
@@ -137,8 +139,9 @@ def test_chapters_nobody_printed_for_weeks_are_pruned(illustrated_manual, tmp_pa
 def test_a_big_manual_renders_its_chapters_in_parallel_worker_processes(
     illustrated_manual, tmp_path, monkeypatch
 ):
-    # Big manuals (over PARALLEL_THRESHOLD_CHARS of HTML) are set by spawned processes,
-    # which must start without Django; once they could not, and every big manual failed.
+    # Big manuals (over PARALLEL_THRESHOLD_CHARS of HTML) are set by worker processes too
+    # (spawned ones must start without Django; once they could not, and every big manual
+    # failed: see the test below).
     # The rendering process sets chapters too: a print worker's is warm (WeasyPrint
     # loaded, fonts read), it once sat idle while cold workers started.
     from printing import render as render_module
@@ -151,6 +154,43 @@ def test_a_big_manual_renders_its_chapters_in_parallel_worker_processes(
     assert 1 <= parallel.chapters_set_here < 3  # the others by the one worker beside it
     assert alone.chapters_set_here == 3
     assert page_texts(parallel.path) == page_texts(alone.path)
+
+
+def test_chapter_workers_are_forked_warm_unless_another_thread_runs(
+    illustrated_manual, tmp_path, monkeypatch
+):
+    # With no other thread running, the render process forks its chapter worker, which
+    # starts as warm as it is (no second loading of WeasyPrint and its fonts). With another
+    # thread running, a fork could copy a lock that thread holds: the worker is spawned,
+    # starting from nothing and without Django. Either way, the same booklet.
+    import threading
+
+    from printing import render as render_module
+
+    monkeypatch.setattr(render_module, "PARALLEL_THRESHOLD_CHARS", 0)
+    started = []
+    workers_context = render_module._workers_context
+
+    def seen():
+        started.append(workers_context().get_start_method())
+        return get_context(started[-1])
+
+    monkeypatch.setattr(render_module, "_workers_context", seen)
+    booklet = assemble_booklet(manual=illustrated_manual, options=BookletOptions())
+    assert threading.active_count() == 1, threading.enumerate()
+    forked = in_processes(booklet, tmp_path / "forked", 2)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        spawned = in_processes(booklet, tmp_path / "spawned", 2)
+    finally:
+        stop.set()
+        other.join()
+    assert started == ["fork", "spawn"]
+    for result in (forked, spawned):
+        assert result.chapters_rendered == 3 and 1 <= result.chapters_set_here < 3
+    assert page_texts(forked.path) == page_texts(spawned.path)
 
 
 def test_pages_shifting_restamps_the_contents_numbers_without_setting_the_contents_again(
