@@ -1,6 +1,7 @@
 """Rendering one chapter to PDF, in a worker process, and the chapter cache.
 
-Free of Django so spawned workers start fast. A chapter's cache key is the hash of
+Free of Django so that workers spawned rather than forked (see
+printing.render._workers_context) start fast. A chapter's cache key is the hash of
 everything that shapes its pages (its HTML, by way of the hash of what the HTML is made
 from, the theme files, the paper, this renderer's version), never its position in the
 book: page numbers are stamped after merging, so a chapter that did not change is reused
@@ -60,7 +61,7 @@ def collect_less() -> None:
 
 
 def chapter_worker(parent_pid: int) -> None:
-    """A spawned chapter worker's initializer."""
+    """A chapter worker's initializer (forked or spawned)."""
     die_with_parent(parent_pid)
     collect_less()
 

@@ -209,6 +209,13 @@ def _run_edition(edition_id: int, time_limit: int | None) -> str:
         chapters_cached=outcome["cached"],
         finished_at=timezone.now(),
     )
+    timings = outcome.get("timings") or {}
+    log.info(
+        "Edition %s printed: %s pages, %s chapters set (%s from the cache), chapter workers: "
+        "%s; chapters %.1f s, contents %.1f s, binding %.1f s", edition_id, outcome["pages"],
+        outcome["rendered"], outcome["cached"], outcome.get("workers") or "none",
+        *(timings.get(part, 0.0) for part in ("chapters", "contents", "binding")),
+    )  # fmt: skip
     if not finished:
         # The edition (or its manual) was deleted while it was being printed.
         remove_edition_files(manual_id=edition.manual_id, edition_id=edition_id, names=[stored])
@@ -238,7 +245,7 @@ def _environment() -> int:
 
 def _start_render_process(*, warm: bool) -> subprocess.Popen:
     # The address-space limit is only a backstop against a runaway allocation; the real
-    # limit is the resident memory of the whole process tree, watched in _run_child.
+    # limit is the memory of the whole process tree (tree_memory_mb), watched in _run_child.
     backstop = max(3 * MEMORY_LIMIT_MB, 2048)
     command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "render_booklet",
                "-", "--memory-mb", str(backstop), "--parent-pid", str(os.getpid())]  # fmt: skip
@@ -330,7 +337,7 @@ def _watch_child(edition_id: int, child: subprocess.Popen, spec: bytes, time_lim
             outcome.update({k: v for k, v in message.items() if k not in {"progress", "note"}})
         if finished:
             break
-        if tree_rss_mb(child.pid) > MEMORY_LIMIT_MB:
+        if tree_memory_mb(child.pid) > MEMORY_LIMIT_MB:
             _stop(child)
             return {"error": _("超出内存限制（%(n)d MB），已停止。请分章节打印或联系管理员。")
                     % {"n": MEMORY_LIMIT_MB}}  # fmt: skip
@@ -423,19 +430,30 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and all its descendants, in MB (0 if not on Linux)."""
+def tree_memory_mb(pid: int) -> float:
+    """Memory of ``pid`` and all its descendants, in MB (0 if not on Linux): each one's
+    proportional set size, in which a page shared by n of them counts 1/n in each — a
+    chapter worker forked from the render process shares its libraries, fonts and modules
+    (summed resident sizes would count them once per process). The resident size where
+    the kernel gives no proportional one."""
     total, todo = 0, [pid]
     while todo:
         current = todo.pop()
-        try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
+        total += _memory_kb(current)
         todo += _children(current)
     return total / 1024
+
+
+def _memory_kb(pid: int) -> int:
+    for name, field_name in (("smaps_rollup", "Pss:"), ("status", "VmRSS:")):
+        try:
+            text = Path(f"/proc/{pid}/{name}").read_text()
+        except OSError:
+            continue  # no such file on this kernel, or the process exited while we looked
+        for line in text.splitlines():
+            if line.startswith(field_name):
+                return int(line.split()[1])
+    return 0
 
 
 def render_spec(spec_bytes: bytes, emit) -> None:
@@ -449,7 +467,8 @@ def render_spec(spec_bytes: bytes, emit) -> None:
         processes=spec["processes"],
     )
     emit({"pages": result.page_count, "size": result.size_bytes,
-          "rendered": result.chapters_rendered, "cached": result.chapters_cached})  # fmt: skip
+          "rendered": result.chapters_rendered, "cached": result.chapters_cached,
+          "workers": result.workers_started, "timings": result.timings})  # fmt: skip
 
 
 def fail_stale_editions(now=None) -> int:

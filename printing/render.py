@@ -79,6 +79,8 @@ class RenderResult:
     seconds: float
     # Of the chapters set now, those the rendering process set itself (the rest: workers).
     chapters_set_here: int = 0
+    # How the chapter workers were started: "fork", "spawn" ("": none, all set here).
+    workers_started: str = ""
     front_cached: bool = False
     # Pages of the chapters set now that were kept from their earlier renderings.
     pages_kept: int = 0
@@ -180,8 +182,9 @@ def _render_chapters(
     directory: Path,
     processes: int,
     speculate: Callable[[list], dict | None] | None = None,
-) -> tuple[list[dict], int]:
-    """Every chapter, from the cache or set now. In parallel, a worker that has no chapter
+) -> tuple[list[dict], int, str]:
+    """Every chapter, from the cache or set now, how many were set now, and how chapter
+    workers were started ("fork", "spawn"; "" with none). In parallel, a worker that has no chapter
     left takes ``speculate(results)``: the front matter for the page numbers as far as
     they are known, which is in the cache by the end if the guess was right."""
     fingerprint = booklet.theme.fingerprint()
@@ -227,12 +230,13 @@ def _render_chapters(
         # Largest chapters first so one long chapter does not finish alone at the end.
         jobs.sort(key=lambda job: -_size(job))
         guess = None if speculate is None else lambda: speculate(results)
-        _in_lanes(jobs, min(processes, len(jobs)), finished, guess)
+        started = _in_lanes(jobs, min(processes, len(jobs)), finished, guess)
         give_back_memory()  # what the chapters set here took, before the binding
     else:
+        started = ""
         for job in jobs:
             finished(_set_here(render_chapter, job))
-    return results, total
+    return results, total, started
 
 
 def _set_here(function: Callable[[dict], dict], job: dict) -> dict:
@@ -245,16 +249,18 @@ def _in_lanes(
     lanes: int,
     finished: Callable[[dict], None],
     speculate: Callable[[], dict | None] | None,
-) -> None:
+) -> str:
     """Set ``jobs`` in ``lanes`` lanes at once, each taking the next job when it is done
     with one: this process (a print's render process is warm: WeasyPrint loaded, its
-    fonts read) in a thread of its own, the others in spawned worker processes. The first
-    lane left with nothing to take sets the front matter on a guess (``speculate()``)."""
+    fonts read) in a thread of its own, the others in worker processes (see
+    _workers_context). The first lane left with nothing to take sets the front matter on
+    a guess (``speculate()``). Returns how the workers were started: "fork" or "spawn"."""
     queue = list(reversed(jobs))
     lane_of: dict[Future, Executor] = {}
+    context = _workers_context()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chapter") as here, \
             ProcessPoolExecutor(
-                max_workers=lanes - 1, mp_context=_workers_context(),
+                max_workers=lanes - 1, mp_context=context,
                 initializer=chapter_worker, initargs=(os.getpid(),),
             ) as workers:  # fmt: skip
 
@@ -267,10 +273,12 @@ def _in_lanes(
             return future
 
         try:
-            # The workers first: they are forked (see _workers_context) before the thread
-            # of this process's lane starts.
-            for lane in [*[workers] * (lanes - 1), here]:
-                start(lane, render_chapter, queue.pop())
+            # The largest chapter to the warm lane here; the workers are started first,
+            # forked (see _workers_context) before the thread of this lane starts.
+            first = queue.pop()
+            for _worker in range(lanes - 1):
+                start(workers, render_chapter, queue.pop())
+            start(here, render_chapter, first)
             left, front, asked = len(jobs), None, speculate is None
             while lane_of:
                 ready, _running = wait(list(lane_of), return_when=FIRST_COMPLETED)
@@ -291,15 +299,23 @@ def _in_lanes(
         except BaseException:
             workers.shutdown(cancel_futures=True)  # nothing more is started
             raise
+    return context.get_start_method()
 
 
 def _workers_context():
     """How chapter workers start: forked from this process when no other thread runs in
     it, so that they start as warm as it is (WeasyPrint loaded, its fonts read) instead
     of loading everything again (1.2-1.5 CPU-s a worker); spawned otherwise, since a fork
-    copies whatever lock another thread holds at that moment."""
+    copies whatever lock another thread holds at that moment. Threads of C libraries
+    count too (Pango starts one to read the font configuration; it is done once
+    WeasyPrint has set a line), as the kernel lists them."""
     if "fork" in get_all_start_methods() and threading.active_count() == 1:
-        return get_context("fork")
+        try:
+            alone = len(os.listdir("/proc/self/task")) == 1
+        except OSError:
+            alone = False  # not Linux: who else runs here is not known
+        if alone:
+            return get_context("fork")
     return get_context("spawn")
 
 
@@ -537,7 +553,7 @@ def render_booklet_pdf(
         speculated.append(job["key"])
         return None if cached(directory, job["key"]) else job
 
-    chapters, rendered = _render_chapters(
+    chapters, rendered, workers_started = _render_chapters(
         booklet, progress, directory, processes or workers(), speculate
     )
     # Even when its numbers were guessed wrong, the speculative front matter's length is
@@ -609,6 +625,7 @@ def render_booklet_pdf(
         chapters_rendered=rendered,
         chapters_cached=len(chapters) - rendered,
         chapters_set_here=sum(1 for c in chapters if c.get("here")),
+        workers_started=workers_started,
         front_cached=front.cached,
         pages_kept=sum(c.get("kept", 0) for c in chapters if "index" in c),
         seconds=time.monotonic() - started,

@@ -174,7 +174,7 @@ def test_the_memory_watch_survives_processes_exiting_while_it_walks_the_tree():
     try:
         # Counted, not timed: a loaded machine walks and spawns slower, never less.
         while walks < 100 or sum(spawned) < 100:
-            assert jobs.tree_rss_mb(os.getpid()) > 0
+            assert jobs.tree_memory_mb(os.getpid()) > 0
             walks += 1
             assert time.monotonic() < deadline, (walks, spawned)
     finally:
@@ -241,9 +241,12 @@ def test_a_render_process_started_before_the_environment_changed_is_not_used(
 
 
 @pytest.mark.django_db
-def test_a_big_edition_is_set_by_its_render_process_with_a_worker_beside_it(alice, settings):
-    # Over PARALLEL_THRESHOLD_CHARS: the render process (as a print worker starts it) sets
-    # chapters in a thread of its own while one chapter worker sets the others.
+def test_a_big_edition_is_set_by_its_render_process_with_a_worker_beside_it(
+    alice, settings, worker_spare, caplog
+):
+    # Over PARALLEL_THRESHOLD_CHARS: the render process (as a print worker starts it, ahead
+    # of the edition) sets chapters in a thread of its own while one chapter worker sets
+    # the others; the worker is forked from it, as warm as it is (no other thread runs).
     from manuals.bulk import NewSection, insert_sections
     from printing.booklet import assemble_booklet
     from printing.render import PARALLEL_THRESHOLD_CHARS
@@ -259,8 +262,13 @@ def test_a_big_edition_is_set_by_its_render_process_with_a_worker_beside_it(alic
     insert_sections(manual=manual, parent=None, sections=sections, user=alice)
     booklet = assemble_booklet(manual=manual, options=BookletOptions())
     assert sum(len(c.html) for c in booklet.chapters) > PARALLEL_THRESHOLD_CHARS
+    worker_spare()
+    assert jobs.wait_until_warm(120)
     edition, _created = request_edition(manual=manual, user=alice, options=BookletOptions())
-    assert run_edition(edition_id=edition.pk) == Edition.Status.DONE
+    with caplog.at_level(logging.INFO, logger="printing.jobs"):
+        assert run_edition(edition_id=edition.pk) == Edition.Status.DONE
+    assert f"Edition {edition.pk} printed:" in caplog.text
+    assert "4 chapters set (0 from the cache), chapter workers: fork;" in caplog.text
     edition.refresh_from_db()
     assert edition.chapters_rendered == 4
     texts = page_texts(edition.file.path)
