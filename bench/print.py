@@ -18,7 +18,6 @@ Everything happens in a throw-away data directory (its own SQLite, media and cac
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import os
 import random
@@ -138,7 +137,6 @@ def print_measured(manual) -> tuple[float, tuple[float, float], str, float]:
     it was warm."""
     from printing.booklet import BookletOptions
     from printing.jobs import (
-        _children,
         _Spare,
         request_edition,
         run_edition,
@@ -153,17 +151,6 @@ def print_measured(manual) -> tuple[float, tuple[float, float], str, float]:
     warm_cpu = process_cpu(render.pid)
     cpu, peak, running = children_cpu(), [0.0, 0.0], [True]
 
-    def summed_rss_mb(pid: int) -> float:
-        total, todo = 0, [pid]
-        while todo:
-            current = todo.pop()
-            with contextlib.suppress(OSError):
-                status = Path(f"/proc/{current}/status").read_text()
-                total += sum(int(line.split()[1]) for line in status.splitlines()
-                             if line.startswith("VmRSS:"))  # fmt: skip
-            todo += _children(current)
-        return total / 1024
-
     def sample() -> None:
         # Proportional sizes every half second, as the print worker watches them (reading
         # them costs the kernel 4-5 ms a 400 MB process); the resident sizes every 0.1 s.
@@ -171,7 +158,7 @@ def print_measured(manual) -> tuple[float, tuple[float, float], str, float]:
         while running[0]:
             if tick % 5 == 0:
                 peak[0] = max(peak[0], tree_memory_mb(render.pid))
-            peak[1] = max(peak[1], summed_rss_mb(render.pid))
+            peak[1] = max(peak[1], tree_memory_mb(render.pid, proportional=False))
             tick += 1
             time.sleep(0.1)
 

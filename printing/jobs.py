@@ -430,22 +430,25 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def tree_memory_mb(pid: int) -> float:
+def tree_memory_mb(pid: int, *, proportional: bool = True) -> float:
     """Memory of ``pid`` and all its descendants, in MB (0 if not on Linux): each one's
     proportional set size, in which a page shared by n of them counts 1/n in each — a
     chapter worker forked from the render process shares its libraries, fonts and modules
     (summed resident sizes would count them once per process). The resident size where
-    the kernel gives no proportional one."""
+    the kernel gives no proportional one, or when not ``proportional``."""
+    sources = [("status", "VmRSS:")]
+    if proportional:
+        sources.insert(0, ("smaps_rollup", "Pss:"))
     total, todo = 0, [pid]
     while todo:
         current = todo.pop()
-        total += _memory_kb(current)
+        total += _memory_kb(current, sources)
         todo += _children(current)
     return total / 1024
 
 
-def _memory_kb(pid: int) -> int:
-    for name, field_name in (("smaps_rollup", "Pss:"), ("status", "VmRSS:")):
+def _memory_kb(pid: int, sources: list[tuple[str, str]]) -> int:
+    for name, field_name in sources:
         try:
             text = Path(f"/proc/{pid}/{name}").read_text()
         except OSError:

@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import (
@@ -306,17 +305,14 @@ def _workers_context():
     """How chapter workers start: forked from this process when no other thread runs in
     it, so that they start as warm as it is (WeasyPrint loaded, its fonts read) instead
     of loading everything again (1.2-1.5 CPU-s a worker); spawned otherwise, since a fork
-    copies whatever lock another thread holds at that moment. Threads of C libraries
-    count too (Pango starts one to read the font configuration; it is done once
-    WeasyPrint has set a line), as the kernel lists them."""
-    if "fork" in get_all_start_methods() and threading.active_count() == 1:
-        try:
-            alone = len(os.listdir("/proc/self/task")) == 1
-        except OSError:
-            alone = False  # not Linux: who else runs here is not known
-        if alone:
-            return get_context("fork")
-    return get_context("spawn")
+    copies whatever lock another thread holds at that moment. The kernel's list of this
+    process's threads counts those of C libraries too (Pango starts one to read the font
+    configuration; it is done once WeasyPrint has set a line)."""
+    try:
+        alone = len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        alone = False  # not Linux: who else runs here is not known
+    return get_context("fork" if alone and "fork" in get_all_start_methods() else "spawn")
 
 
 @dataclass

@@ -16,7 +16,6 @@ the same statement. Ranking keys are Whoosh's: terms in the title, occurrences, 
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
 from collections import Counter
@@ -33,7 +32,7 @@ from search.engine import Filters, Hidden, Match, Outcome, Scope, hidden_ids
 from search.index import ACCESS_LEAD, ACCESS_SHARED, ACCESS_TEMPLATE, Drift, RebuildReport
 from search.models import SearchCount, SearchEntry
 from search.packing import MAX_COUNT
-from search.prepared import result_sets
+from search.prepared import result_sets, savepoint_if_nested
 
 PAIR_BASE = 0x110000  # one past the last code point
 # Grams inside ASCII letter/digit runs, 3 to 5 characters (order IDs, English), as Whoosh
@@ -727,7 +726,7 @@ def _queries(statements: list[tuple[str, list]]) -> list[list[tuple]]:
     if nested:
         batch += "".join(f"; RESET {name}" for name in settings)
     try:
-        with transaction.atomic() if nested else contextlib.nullcontext():
+        with savepoint_if_nested():
             with connection.cursor() as cursor:
                 cursor.execute(batch, params)
                 cursor.nextset()  # past set_config's row

@@ -238,7 +238,7 @@ def _prepared_and_asked(alias: str, lookups: list[Prepared], params: list) -> li
     savepoint so that it can be (the search pages run outside of one)."""
     connection = connections[alias]
     try:
-        with _savepoint_if_nested(alias):
+        with savepoint_if_nested(alias):
             return _asked(alias, lookups, params, prepare=True)
     except DatabaseError as error:
         if _sqlstate(error) not in {INVALID_STATEMENT_NAME, CACHED_PLAN_CHANGED}:
@@ -269,7 +269,7 @@ def _statement(alias: str, lookup: Prepared) -> str:
         sql, _count = lookup.numbered
         try:
             # (Inside a transaction, in a savepoint: a refusal must not abort it.)
-            with _savepoint_if_nested(alias), connection.cursor() as cursor:
+            with savepoint_if_nested(alias), connection.cursor() as cursor:
                 cursor.execute(f"PREPARE {name} AS {sql}")
             prepared.add(name)
         except DatabaseError as error:
@@ -286,7 +286,7 @@ def _statement(alias: str, lookup: Prepared) -> str:
     return f"EXECUTE {name}(" + ", ".join(["%s"] * lookup.numbered[1]) + ")"
 
 
-def _savepoint_if_nested(alias: str):
+def savepoint_if_nested(alias: str = "default"):
     """A savepoint inside a transaction (an error then leaves it usable); nothing outside
     one, where the statement is its own transaction."""
     return transaction.atomic(using=alias) if connections[alias].in_atomic_block else nullcontext()
